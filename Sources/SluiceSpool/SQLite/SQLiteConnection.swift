@@ -1,0 +1,97 @@
+import CSQLite
+
+/// One SQLite connection with its prepared statements cached by SQL text.
+///
+/// Not thread-safe: its owner (the `Spool`) uses it only under its lock, which is what makes the
+/// unchecked `Sendable` sound.
+package final class SQLiteConnection: @unchecked Sendable {
+    let handle: OpaquePointer
+    /// The file this connection opened.
+    package let path: String
+    private var statements: [String: SQLiteStatement] = [:]
+
+    /// How the file is opened.
+    package enum Mode: Sendable {
+        /// Read and write; create the file when it is missing.
+        case readWriteCreate
+        /// Read and write an existing file.
+        case readWrite
+        /// Never write: for inspection while another process owns the file.
+        case readOnly
+    }
+
+    package init(path: String, mode: Mode) throws {
+        var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        switch mode {
+        case .readWriteCreate: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+        case .readWrite: flags |= SQLITE_OPEN_READWRITE
+        case .readOnly: flags |= SQLITE_OPEN_READONLY
+        }
+        var handle: OpaquePointer?
+        let rc = sqlite3_open_v2(path, &handle, flags, nil)
+        guard rc == SQLITE_OK, let handle else {
+            let error = SQLiteError(connection: handle)
+            sqlite3_close_v2(handle)
+            throw error
+        }
+        self.handle = handle
+        self.path = path
+        sqlite3_extended_result_codes(handle, 1)
+    }
+
+    deinit {
+        statements.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs one or more statements that return no rows (pragmas, DDL, migrations).
+    package func execute(_ sql: String) throws {
+        var message: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &message)
+        guard rc == SQLITE_OK else {
+            let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(rc))
+            sqlite3_free(message)
+            throw SQLiteError(extendedCode: sqlite3_extended_errcode(handle), message: text, sql: sql)
+        }
+    }
+
+    /// The prepared statement for `sql`, reset and ready to bind; prepared once per connection.
+    package func statement(_ sql: String) throws -> SQLiteStatement {
+        if let cached = statements[sql] {
+            cached.reset()
+            return cached
+        }
+        let statement = try SQLiteStatement(connection: self, sql: sql, persistent: true)
+        statements[sql] = statement
+        return statement
+    }
+
+    /// Runs `sql` with `bindings` and returns the first column of the first row, if any.
+    package func scalar(_ sql: String, _ bindings: Int64...) throws -> Int64? {
+        let statement = try statement(sql)
+        for (offset, value) in bindings.enumerated() { statement.bind(value, at: Int32(offset + 1)) }
+        defer { statement.reset() }
+        guard try statement.step(), !statement.isNull(at: 0) else { return nil }
+        return statement.int64(at: 0)
+    }
+
+    /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT`; any error rolls back and is rethrown.
+    package func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            // After SQLITE_FULL and some I/O errors SQLite has already rolled back; that is fine.
+            if sqlite3_get_autocommit(handle) == 0 { try? execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    /// Rows changed by the last INSERT, UPDATE or DELETE.
+    package var changes: Int { Int(sqlite3_changes64(handle)) }
+
+    /// The rowid of the last successful INSERT.
+    package var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+}

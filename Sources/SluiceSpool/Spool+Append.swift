@@ -1,0 +1,91 @@
+extension Spool {
+    static let insertRecord = """
+        INSERT OR IGNORE INTO records (doc_id, index_name, event_time, received_at, due_at, bytes, document)
+        VALUES (?, ?, ?, ?, ?, ?, ?)
+        """
+
+    /// Stores a whole delivery in one transaction. A record whose id is already in the spool is a
+    /// re-delivery: it is counted as a duplicate and not stored again. Returns once committed.
+    ///
+    /// Throws `SpoolError` (`.diskFull` among others) with nothing of the delivery written.
+    @discardableResult
+    public func append(_ records: [SpoolRecord]) throws -> AppendResult {
+        let now = clock.now()
+        let cap = configuration.capBytes
+        let policy = configuration.overflowPolicy
+        return try write("appending \(records.count) records") { state in
+            var result = AppendResult()
+            result.received = records.count
+            let insert = try state.connection.statement(Self.insertRecord)
+            for record in records {
+                let size = record.document.count
+                if policy == .rejectNew && state.bytes + state.deadBytes + size > cap {
+                    result.rejected += 1
+                    continue
+                }
+                insert.reset()
+                insert.bind(record.id, at: 1)
+                insert.bind(record.index, at: 2)
+                insert.bind(record.eventTime, at: 3)
+                insert.bind(now, at: 4)
+                insert.bind(now, at: 5)
+                insert.bind(size, at: 6)
+                insert.bindText(record.document, at: 7)
+                try insert.step()
+                if state.connection.changes == 1 {
+                    result.stored += 1
+                    state.rows += 1
+                    state.bytes += size
+                } else {
+                    result.duplicates += 1
+                }
+            }
+            insert.reset()
+            if policy == .dropOldest && state.bytes + state.deadBytes > cap {
+                result.evicted = try Self.evictOldest(&state, toFit: cap)
+            }
+            let connection = state.connection
+            try Self.bump(connection, "received", by: result.received)
+            try Self.bump(connection, "stored", by: result.stored)
+            try Self.bump(connection, "duplicate", by: result.duplicates)
+            try Self.bump(connection, "dropped", by: result.rejected + result.evicted)
+            return result
+        }
+    }
+
+    /// Drops the oldest dead letters, then the oldest records, until the spool is within `cap`.
+    private static func evictOldest(_ state: inout State, toFit cap: Int) throws -> Int {
+        var dropped = 0
+        for table in ["dead_letters", "records"] {
+            let key = table == "records" ? "seq" : "id"
+            var excess = state.bytes + state.deadBytes - cap
+            guard excess > 0 else { break }
+            // Find the key below which enough bytes are freed, then delete that prefix at once.
+            let scan = try state.connection.statement("SELECT \(key), bytes FROM \(table) ORDER BY \(key)")
+            var last: Int64?
+            var freedBytes = 0
+            var freedRows = 0
+            while excess > 0, try scan.step() {
+                last = scan.int64(at: 0)
+                let bytes = scan.int(at: 1)
+                excess -= bytes
+                freedBytes += bytes
+                freedRows += 1
+            }
+            scan.reset()
+            guard let last else { continue }
+            let delete = try state.connection.statement("DELETE FROM \(table) WHERE \(key) <= ?")
+            delete.bind(last, at: 1)
+            try delete.step()
+            if table == "records" {
+                state.rows -= freedRows
+                state.bytes -= freedBytes
+            } else {
+                state.deadRows -= freedRows
+                state.deadBytes -= freedBytes
+            }
+            dropped += freedRows
+        }
+        return dropped
+    }
+}

@@ -1,0 +1,84 @@
+extension Spool {
+    static let deadLetterColumns = """
+        id, doc_id, index_name, event_time, received_at, died_at, attempts, error_type, reason, document
+        """
+
+    /// Dead letters in the order they died, from `afterID` on, at most `limit`.
+    public func deadLetters(limit: Int = 100, afterID: Int64 = 0) throws -> [DeadLetter] {
+        try read("listing dead letters") { state in
+            let select = try state.connection.statement(
+                "SELECT \(Self.deadLetterColumns) FROM dead_letters WHERE id > ? ORDER BY id LIMIT ?")
+            defer { select.reset() }
+            select.bind(afterID, at: 1)
+            select.bind(limit, at: 2)
+            var letters: [DeadLetter] = []
+            while try select.step() { letters.append(Self.deadLetter(select)) }
+            return letters
+        }
+    }
+
+    /// One dead letter, or nil when there is none with that id.
+    public func deadLetter(id: Int64) throws -> DeadLetter? {
+        try read("reading dead letter \(id)") { state in
+            let select = try state.connection.statement(
+                "SELECT \(Self.deadLetterColumns) FROM dead_letters WHERE id = ?")
+            defer { select.reset() }
+            select.bind(id, at: 1)
+            return try select.step() ? Self.deadLetter(select) : nil
+        }
+    }
+
+    static func deadLetter(_ row: SQLiteStatement) -> DeadLetter {
+        DeadLetter(
+            id: row.int64(at: 0), documentID: row.string(at: 1), index: row.string(at: 2),
+            eventTime: row.int64(at: 3), receivedAt: row.int64(at: 4), diedAt: row.int64(at: 5),
+            attempts: row.int(at: 6), errorType: row.optionalString(at: 7), reason: row.string(at: 8),
+            document: row.bytes(at: 9))
+    }
+
+    /// Puts dead letters back in the queue, due now with their attempts reset (all of them when
+    /// `id` is nil). Returns how many were requeued; one whose id is already queued is just removed.
+    @discardableResult
+    public func requeueDeadLetters(id: Int64? = nil) throws -> Int {
+        let now = clock.now()
+        let filter = id == nil ? "" : "WHERE id = ?"
+        return try write("requeueing dead letters") { state in
+            let connection = state.connection
+            let present = try connection.statement("SELECT count(*) FROM dead_letters \(filter)")
+            if let id { present.bind(id, at: 1) }
+            try present.step()
+            let count = present.int(at: 0)
+            present.reset()
+            guard count > 0 else { return 0 }
+            let copy = try connection.statement(
+                """
+                INSERT OR IGNORE INTO records (doc_id, index_name, event_time, received_at, due_at, bytes, document)
+                SELECT doc_id, index_name, event_time, received_at, ?, bytes, document FROM dead_letters \(filter)
+                ORDER BY id
+                """)
+            copy.bind(now, at: 1)
+            if let id { copy.bind(id, at: 2) }
+            try copy.step()
+            let inserted = connection.changes
+            let delete = try connection.statement("DELETE FROM dead_letters \(filter)")
+            if let id { delete.bind(id, at: 1) }
+            try delete.step()
+            // Requeueing is rare and manual: recount rather than track which copies were ignored.
+            (state.rows, state.bytes, state.deadRows, state.deadBytes) = try Self.totals(connection)
+            try Self.bump(connection, "requeued", by: inserted)
+            return inserted
+        }
+    }
+
+    /// Deletes every dead letter; returns how many there were.
+    @discardableResult
+    public func purgeDeadLetters() throws -> Int {
+        try write("purging dead letters") { state in
+            try state.connection.execute("DELETE FROM dead_letters")
+            let purged = state.connection.changes
+            state.deadRows = 0
+            state.deadBytes = 0
+            return purged
+        }
+    }
+}

@@ -1,0 +1,121 @@
+extension Spool {
+    /// Counters and what is waiting now.
+    public func statistics() throws -> SpoolStatistics {
+        let now = clock.now()
+        let capBytes = configuration.capBytes
+        return try read("reading statistics") { state in
+            let connection = state.connection
+            let records = try connection.statement("SELECT count(*), coalesce(sum(bytes), 0) FROM records")
+            defer { records.reset() }
+            try records.step()
+            let dead = try connection.statement("SELECT count(*), coalesce(sum(bytes), 0) FROM dead_letters")
+            defer { dead.reset() }
+            try dead.step()
+            let oldest = try connection.scalar("SELECT received_at FROM records ORDER BY seq LIMIT 1")
+            let counters = try connection.statement("SELECT name, value FROM counters")
+            defer { counters.reset() }
+            var values = SpoolCounters()
+            while try counters.step() { values.set(counters.string(at: 0), counters.int(at: 1)) }
+            return SpoolStatistics(
+                path: path,
+                schemaVersion: Int(try connection.scalar("SELECT max(id) FROM schema_migrations") ?? 0),
+                fileBytes: (FileSystem.size(path) ?? 0) + (FileSystem.size(path + "-wal") ?? 0),
+                rows: records.int(at: 0),
+                bytes: records.int(at: 1),
+                oldestAgeMilliseconds: oldest.map { max(0, now - $0) },
+                dueNow: Int(try connection.scalar("SELECT count(*) FROM records WHERE due_at <= ?", now) ?? 0),
+                leased: Int(
+                    try connection.scalar("SELECT count(*) FROM records WHERE leased = 1 AND due_at > ?", now) ?? 0),
+                deadLetters: dead.int(at: 0),
+                deadLetterBytes: dead.int(at: 1),
+                capBytes: capBytes,
+                counters: values)
+        }
+    }
+
+    /// The next records in shipping order (oldest due first), without leasing them.
+    public func peek(limit: Int = 10, index: String? = nil) throws -> [StoredRecord] {
+        var records: [StoredRecord] = []
+        try forEachRecord(index: index) { record in
+            records.append(record)
+            return records.count < limit
+        }
+        return records
+    }
+
+    /// Calls `body` with each waiting record in shipping order until it returns false.
+    public func forEachRecord(index: String? = nil, _ body: (StoredRecord) throws -> Bool) throws {
+        try read("reading records") { state in
+            let select = try state.connection.statement(
+                """
+                SELECT seq, doc_id, index_name, event_time, received_at, due_at, leased, attempts, last_error, document
+                FROM records \(index == nil ? "" : "WHERE index_name = ?") ORDER BY due_at, seq
+                """)
+            defer { select.reset() }
+            if let index { select.bind(index, at: 1) }
+            while try select.step() {
+                let record = StoredRecord(
+                    seq: select.int64(at: 0), id: select.string(at: 1), index: select.string(at: 2),
+                    eventTime: select.int64(at: 3), receivedAt: select.int64(at: 4), dueAt: select.int64(at: 5),
+                    leased: select.int(at: 6) != 0, attempts: select.int(at: 7), lastError: select.optionalString(at: 8),
+                    document: select.bytes(at: 9))
+                guard try body(record) else { break }
+            }
+        }
+    }
+
+    /// Calls `body` with each dead letter in the order they died until it returns false.
+    public func forEachDeadLetter(_ body: (DeadLetter) throws -> Bool) throws {
+        try read("reading dead letters") { state in
+            let select = try state.connection.statement(
+                "SELECT \(Self.deadLetterColumns) FROM dead_letters ORDER BY id")
+            defer { select.reset() }
+            while try select.step() {
+                guard try body(Self.deadLetter(select)) else { break }
+            }
+        }
+    }
+
+    /// What a full check of the file found: `integrity_check` problems and the schema version.
+    public struct CheckReport: Sendable, Equatable {
+        /// Empty when the file is sound.
+        public var problems: [String]
+        public var schemaVersion: Int
+        /// The newest schema this binary knows.
+        public var expectedSchemaVersion: Int
+    }
+
+    /// Runs SQLite's full `integrity_check` and reads the schema version.
+    public func check() throws -> CheckReport {
+        try read("checking the spool") { state in
+            let statement = try state.connection.statement("PRAGMA integrity_check")
+            defer { statement.reset() }
+            var problems: [String] = []
+            while try statement.step() {
+                let line = statement.string(at: 0)
+                if line != "ok" { problems.append(line) }
+            }
+            let migrator = Migrator()
+            let version = try migrator.applied(in: state.connection).last?.id ?? 0
+            if version != migrator.latestID {
+                problems.append("schema version \(version), this binary expects \(migrator.latestID)")
+            }
+            return CheckReport(problems: problems, schemaVersion: version, expectedSchemaVersion: migrator.latestID)
+        }
+    }
+
+    /// Checkpoints the WAL and rebuilds the file to give free pages back to /tmp.
+    public func vacuum() throws {
+        guard access != .readOnly else {
+            throw SpoolError(.readOnly, "vacuum needs to write, and the spool at \(path) was opened read-only")
+        }
+        try state.withLock { state in
+            do {
+                try state.connection.execute("VACUUM")
+                try state.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            } catch {
+                throw SpoolError.wrapping(error, doing: "vacuum", path: path)
+            }
+        }
+    }
+}

@@ -1,0 +1,237 @@
+import CSQLite
+public import Logging
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The durable queue between the telemetry listener and the shipper: one SQLite file in WAL mode,
+/// one connection, every call one transaction.
+///
+/// Calls are synchronous and serialised; each returns once its transaction is committed (or
+/// rolled back and thrown).
+public final class Spool: Sendable {
+    /// How a process uses the file.
+    public enum Access: Sendable {
+        /// The extension: creates the file, migrates it, checks it, moves a damaged file aside and
+        /// starts afresh, and takes back leases a crashed predecessor held.
+        case owner
+        /// A repair from the CLI: read-write on an existing file, migrates it, leaves leases alone.
+        case maintenance
+        /// Inspection: never writes to the file.
+        case readOnly
+    }
+
+    struct State: Sendable {
+        let connection: SQLiteConnection
+        /// Live records and their document bytes; kept in memory so the cap costs no query.
+        var rows: Int
+        var bytes: Int
+        var deadRows: Int
+        var deadBytes: Int
+    }
+
+    let state: Mutex<State>
+    /// The configuration the spool was opened with.
+    public let configuration: SpoolConfiguration
+    /// How this spool was opened.
+    public let access: Access
+    /// Where a damaged file was moved when this open replaced it, if it did.
+    public let quarantinedPath: String?
+    let logger: Logger
+
+    var path: String { configuration.path }
+    var clock: SpoolClock { configuration.clock }
+
+    private init(
+        connection: SQLiteConnection, configuration: SpoolConfiguration, access: Access,
+        quarantinedPath: String?, logger: Logger
+    ) throws {
+        let totals = try Self.totals(connection)
+        self.state = Mutex(
+            State(
+                connection: connection, rows: totals.rows, bytes: totals.bytes, deadRows: totals.deadRows,
+                deadBytes: totals.deadBytes))
+        self.configuration = configuration
+        self.access = access
+        self.quarantinedPath = quarantinedPath
+        self.logger = logger
+    }
+
+    /// Opens (and for `.owner`, creates) the spool at `configuration.path`.
+    public static func open(
+        _ configuration: SpoolConfiguration, access: Access = .owner,
+        logger: Logger = Logger(label: "sluice.spool")
+    ) throws -> Spool {
+        let path = configuration.path
+        switch access {
+        case .owner:
+            try FileSystem.prepareSpoolFile(at: path)
+            do {
+                let connection = try prepare(configuration, access: access)
+                let spool = try Spool(
+                    connection: connection, configuration: configuration, access: access, quarantinedPath: nil,
+                    logger: logger)
+                try spool.releaseAllLeases()
+                return spool
+            } catch let error as SpoolError where error.code == .corrupt {
+                let aside = try quarantine(path, now: configuration.clock.now())
+                logger.error(
+                    "spool was damaged; moved aside and started a fresh one",
+                    metadata: ["spool.path": "\(path)", "spool.quarantined_to": "\(aside)", "error": "\(error.message)"])
+                try FileSystem.prepareSpoolFile(at: path)
+                let connection = try prepare(configuration, access: access)
+                let spool = try Spool(
+                    connection: connection, configuration: configuration, access: access, quarantinedPath: aside,
+                    logger: logger)
+                try spool.recordQuarantine(aside)
+                return spool
+            }
+        case .maintenance, .readOnly:
+            guard FileSystem.exists(path) else {
+                throw SpoolError(
+                    .notFound, "no spool at \(path); pass --path, or set SLUICE_SPOOL_PATH, to the spool's file")
+            }
+            let connection = try prepare(configuration, access: access)
+            return try Spool(
+                connection: connection, configuration: configuration, access: access, quarantinedPath: nil,
+                logger: logger)
+        }
+    }
+
+    /// Opens the connection, sets it up, migrates and checks the file.
+    private static func prepare(_ configuration: SpoolConfiguration, access: Access) throws -> SQLiteConnection {
+        let path = configuration.path
+        do {
+            let connection = try SQLiteConnection(
+                path: path, mode: access == .readOnly ? .readOnly : .readWrite)
+            try connection.execute("PRAGMA busy_timeout = \(configuration.busyTimeoutMilliseconds)")
+            let migrator = Migrator()
+            if access == .readOnly {
+                try connection.execute("PRAGMA query_only = 1")
+                let applied = try migrator.applied(in: connection)
+                try migrator.verify(applied, path: path)
+                guard applied.last?.id == migrator.latestID else {
+                    throw SpoolError(
+                        .schemaTooNew,
+                        "the spool at \(path) has schema version \(applied.last?.id ?? 0) and this binary needs "
+                            + "\(migrator.latestID); open it once read-write (the extension, or `sluice spool "
+                            + "vacuum`) to upgrade it")
+                }
+            } else {
+                // WAL with synchronous=NORMAL: a committed transaction survives a crash or SIGKILL of the
+                // process, which is the failure Lambda has; power loss takes /tmp away anyway.
+                try connection.execute(
+                    """
+                    PRAGMA journal_mode = WAL;
+                    PRAGMA synchronous = NORMAL;
+                    PRAGMA journal_size_limit = 8388608;
+                    PRAGMA temp_store = MEMORY;
+                    """)
+                try migrator.migrate(connection, now: configuration.clock.now())
+                if let maxFileBytes = configuration.maxFileBytes {
+                    let pageSize = try connection.scalar("PRAGMA page_size") ?? 4096
+                    try connection.execute("PRAGMA max_page_count = \(max(1, Int64(maxFileBytes) / pageSize))")
+                }
+            }
+            try quickCheck(connection)
+            return connection
+        } catch {
+            throw SpoolError.wrapping(error, doing: "opening the spool", path: path)
+        }
+    }
+
+    private static func quickCheck(_ connection: SQLiteConnection) throws {
+        let statement = try connection.statement("PRAGMA quick_check")
+        defer { statement.reset() }
+        var problems: [String] = []
+        while try statement.step() {
+            let line = statement.string(at: 0)
+            if line != "ok" { problems.append(line) }
+        }
+        if !problems.isEmpty {
+            throw SpoolError(
+                .corrupt,
+                "the spool at \(connection.path) failed its integrity check: \(problems.prefix(3).joined(separator: "; "))")
+        }
+    }
+
+    /// Moves a damaged file (and its -wal and -shm) aside, keeping it for inspection.
+    private static func quarantine(_ path: String, now: Int64) throws -> String {
+        let aside = "\(path).corrupt-\(UTCTime.compact(milliseconds: now))-\(getpid())"
+        for suffix in ["", "-wal", "-shm"] where FileSystem.exists(path + suffix) {
+            guard rename(path + suffix, aside + suffix) == 0 else {
+                throw SpoolError(
+                    .cannotOpen,
+                    "the spool at \(path) is damaged and could not be moved aside (errno \(errno)); "
+                        + "remove it or set SLUICE_SPOOL_PATH to another file")
+            }
+        }
+        return aside
+    }
+
+    private func recordQuarantine(_ aside: String) throws {
+        try write("recording the quarantine") { state in
+            try Self.bump(state.connection, "quarantined", by: 1)
+            let meta = try state.connection.statement(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_quarantine', ?)")
+            meta.bind(aside, at: 1)
+            try meta.step()
+        }
+    }
+
+    static func totals(_ connection: SQLiteConnection) throws -> (
+        rows: Int, bytes: Int, deadRows: Int, deadBytes: Int
+    ) {
+        let live = try connection.statement("SELECT count(*), coalesce(sum(bytes), 0) FROM records")
+        defer { live.reset() }
+        try live.step()
+        let dead = try connection.statement("SELECT count(*), coalesce(sum(bytes), 0) FROM dead_letters")
+        defer { dead.reset() }
+        try dead.step()
+        return (live.int(at: 0), live.int(at: 1), dead.int(at: 0), dead.int(at: 1))
+    }
+
+    // MARK: - Shared helpers
+
+    /// Runs `body` in one write transaction; state changes made by `body` stay only if it commits.
+    func write<T: Sendable>(_ action: String, _ body: (inout State) throws -> T) throws -> T {
+        guard access != .readOnly else {
+            throw SpoolError(.readOnly, "\(action) needs to write, and the spool at \(path) was opened read-only")
+        }
+        return try state.withLock { state in
+            var draft = state
+            do {
+                let result = try draft.connection.transaction { try body(&draft) }
+                state = draft
+                return result
+            } catch {
+                throw SpoolError.wrapping(error, doing: action, path: path)
+            }
+        }
+    }
+
+    /// Runs `body` with the connection, for reads.
+    func read<T: Sendable>(_ action: String, _ body: (State) throws -> T) throws -> T {
+        try state.withLock { state in
+            do {
+                return try body(state)
+            } catch {
+                throw SpoolError.wrapping(error, doing: action, path: path)
+            }
+        }
+    }
+
+    static func bump(_ connection: SQLiteConnection, _ counter: String, by amount: Int) throws {
+        guard amount != 0 else { return }
+        let statement = try connection.statement("UPDATE counters SET value = value + ? WHERE name = ?")
+        statement.bind(amount, at: 1)
+        statement.bind(counter, at: 2)
+        try statement.step()
+    }
+}

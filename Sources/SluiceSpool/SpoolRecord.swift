@@ -1,0 +1,80 @@
+/// A document to keep until OpenSearch has it: its deterministic id, target index and body.
+public struct SpoolRecord: Sendable, Equatable {
+    /// The OpenSearch `_id`; also the dedup key of the spool. Begin it with the event time so the
+    /// unique index grows at its right edge (random ids cost ~7x append throughput).
+    public var id: String
+    /// The index (or data stream) the document goes to.
+    public var index: String
+    /// The event's own time, in milliseconds since the epoch.
+    public var eventTime: Int64
+    /// The JSON document, UTF-8.
+    public var document: [UInt8]
+
+    public init(id: String, index: String, eventTime: Int64, document: [UInt8]) {
+        self.id = id
+        self.index = index
+        self.eventTime = eventTime
+        self.document = document
+    }
+}
+
+/// A record as the spool holds it, for a shipper (after `lease`) or for inspection.
+public struct StoredRecord: Sendable, Equatable {
+    /// The spool's own key for the record (arrival order); settle by it.
+    public let seq: Int64
+    public let id: String
+    public let index: String
+    public let eventTime: Int64
+    public let receivedAt: Int64
+    /// When the record may next be leased (its retry time or lease expiry).
+    public let dueAt: Int64
+    /// Whether a shipper held a lease on it when read.
+    public let leased: Bool
+    /// Failed shipping attempts so far.
+    public let attempts: Int
+    /// The error of the last failed attempt.
+    public let lastError: String?
+    public let document: [UInt8]
+}
+
+/// What became of one leased record.
+public enum Settlement: Sendable, Equatable {
+    /// OpenSearch has it (indexed now, or already there under the same id): remove it.
+    case shipped
+    /// Try again no earlier than `at` (ms since the epoch); `error` is kept and attempts counted.
+    case retry(at: Int64, error: String)
+    /// Give up: keep it as a dead letter with the reason.
+    case deadLetter(reason: String, errorType: String?)
+}
+
+/// What one append did with the records it was given.
+public struct AppendResult: Sendable, Equatable {
+    /// Records given.
+    public var received = 0
+    /// Records newly stored.
+    public var stored = 0
+    /// Records already in the spool under the same id (a re-delivery): not stored again.
+    public var duplicates = 0
+    /// New records not stored because the cap was reached under `reject-new`.
+    public var rejected = 0
+    /// Older records (and dead letters) dropped to make room under `drop-oldest`.
+    public var evicted = 0
+
+    public init() {}
+}
+
+/// What one settle call did.
+public struct SettleResult: Sendable, Equatable {
+    public var shipped = 0
+    public var retried = 0
+    public var deadLettered = 0
+    /// Records no longer in the spool (dropped by the cap while leased, say).
+    public var missing = 0
+
+    public init(shipped: Int = 0, retried: Int = 0, deadLettered: Int = 0, missing: Int = 0) {
+        self.shipped = shipped
+        self.retried = retried
+        self.deadLettered = deadLettered
+        self.missing = missing
+    }
+}

@@ -1,0 +1,63 @@
+/// Counters that survive restarts: what the spool has done since its file was created.
+public struct SpoolCounters: Sendable, Equatable, Codable {
+    /// Records handed to `append`.
+    public var received = 0
+    /// Records newly stored.
+    public var stored = 0
+    /// Re-delivered records not stored again.
+    public var duplicate = 0
+    /// Records removed because OpenSearch has them.
+    public var shipped = 0
+    /// Failed attempts scheduled for another try.
+    public var retried = 0
+    /// Records moved to the dead letters.
+    public var deadLettered = 0
+    /// Records and dead letters dropped by the cap.
+    public var dropped = 0
+    /// Records still spooled at each shutdown, summed.
+    public var leftAtShutdown = 0
+    /// Damaged files this spool replaced.
+    public var quarantined = 0
+    /// Dead letters put back in the queue.
+    public var requeued = 0
+
+    public init() {}
+
+    mutating func set(_ name: String, _ value: Int) {
+        switch name {
+        case "received": received = value
+        case "stored": stored = value
+        case "duplicate": duplicate = value
+        case "shipped": shipped = value
+        case "retried": retried = value
+        case "dead_lettered": deadLettered = value
+        case "dropped": dropped = value
+        case "left_at_shutdown": leftAtShutdown = value
+        case "quarantined": quarantined = value
+        case "requeued": requeued = value
+        default: break
+        }
+    }
+}
+
+/// What is in a spool now.
+public struct SpoolStatistics: Sendable, Equatable, Codable {
+    public var path: String
+    public var schemaVersion: Int
+    /// Size of the database file plus its WAL.
+    public var fileBytes: Int
+    /// Records waiting to ship.
+    public var rows: Int
+    /// Their document bytes.
+    public var bytes: Int
+    /// Age of the oldest waiting record, in milliseconds (nil when empty).
+    public var oldestAgeMilliseconds: Int64?
+    /// Records a shipper may lease now.
+    public var dueNow: Int
+    /// Records held by a shipper's unexpired lease.
+    public var leased: Int
+    public var deadLetters: Int
+    public var deadLetterBytes: Int
+    public var capBytes: Int
+    public var counters: SpoolCounters
+}

@@ -1,0 +1,190 @@
+import Testing
+
+@testable import SluiceSpool
+
+@Suite struct SpoolQueueTests {
+    @Test func redeliveredBatchIsStoredOnce() throws {
+        let folder = try TemporaryFolder()
+        let spool = try openSpool(folder)
+        let batch = makeRecords(50)
+        let first = try spool.append(batch)
+        let again = try spool.append(batch)
+        #expect(first.stored == 50 && first.duplicates == 0)
+        #expect(again.stored == 0 && again.duplicates == 50)
+        let overlapping = try spool.append(Array(batch.suffix(10)) + makeRecords(5, prefix: "b1"))
+        #expect(overlapping.stored == 5 && overlapping.duplicates == 10)
+
+        let stats = try spool.statistics()
+        #expect(stats.rows == 55)
+        #expect(stats.counters.received == 115)
+        #expect(stats.counters.stored == 55)
+        #expect(stats.counters.duplicate == 60)
+    }
+
+    @Test func leaseSettleRetryAndDeadLetterCycle() throws {
+        let folder = try TemporaryFolder()
+        let clock = ManualClock()
+        let spool = try openSpool(folder, clock: clock)
+        try spool.append(makeRecords(6))
+
+        let leased = try spool.lease(maxCount: 10, maxBytes: 1 << 20)
+        #expect(leased.map(\.id) == makeRecords(6).map(\.id), "oldest first")
+        #expect(try spool.lease(maxCount: 10, maxBytes: 1 << 20).isEmpty, "leased records are not handed out twice")
+
+        let result = try spool.settle([
+            (leased[0].seq, .shipped),
+            (leased[1].seq, .shipped),
+            (leased[2].seq, .retry(at: clock.now + 5_000, error: "HTTP 503")),
+            (leased[3].seq, .deadLetter(reason: "failed to parse field [record]", errorType: "mapper_parsing_exception")),
+        ])
+        #expect(result == SettleResult(shipped: 2, retried: 1, deadLettered: 1, missing: 0))
+        #expect(try spool.lease(maxCount: 10, maxBytes: 1 << 20).isEmpty, "the retry is not due yet; two are still leased")
+
+        clock.advance(by: 5_000)
+        let retried = try #require(try spool.lease(maxCount: 10, maxBytes: 1 << 20).first)
+        #expect(retried.id == leased[2].id)
+        #expect(retried.attempts == 1)
+        #expect(retried.lastError == "HTTP 503")
+        try spool.settle([(retried.seq, .shipped)])
+
+        let dead = try spool.deadLetters()
+        #expect(dead.count == 1)
+        #expect(dead[0].documentID == leased[3].id)
+        #expect(dead[0].reason == "failed to parse field [record]")
+        #expect(dead[0].errorType == "mapper_parsing_exception")
+        #expect(dead[0].attempts == 1)
+        #expect(dead[0].document == leased[3].document)
+
+        let stats = try spool.statistics()
+        #expect(stats.rows == 2)
+        #expect(stats.leased == 2)
+        #expect(stats.deadLetters == 1)
+        #expect(stats.counters.shipped == 3)
+        #expect(stats.counters.retried == 1)
+        #expect(stats.counters.deadLettered == 1)
+
+        #expect(try spool.requeueDeadLetters(id: dead[0].id) == 1)
+        #expect(try spool.deadLetters().isEmpty)
+        let requeued = try #require(try spool.lease(maxCount: 10, maxBytes: 1 << 20).first)
+        #expect(requeued.id == leased[3].id)
+        #expect(requeued.attempts == 0)
+    }
+
+    @Test func leaseRespectsCountAndByteBudgetsButAlwaysHandsOutOne() throws {
+        let folder = try TemporaryFolder()
+        let spool = try openSpool(folder)
+        try spool.append(makeRecords(10, bytes: 1_000))
+        #expect(try spool.lease(maxCount: 3, maxBytes: 1 << 20).count == 3)
+        #expect(try spool.lease(maxCount: 10, maxBytes: 2_500).count == 2)
+        #expect(try spool.lease(maxCount: 10, maxBytes: 10).count == 1, "a record larger than the budget still ships")
+    }
+
+    @Test func expiredLeaseIsHandedOutAgain() throws {
+        let folder = try TemporaryFolder()
+        let clock = ManualClock()
+        let spool = try openSpool(folder, clock: clock)
+        try spool.append(makeRecords(3))
+        let first = try spool.lease(maxCount: 10, maxBytes: 1 << 20)
+        #expect(first.count == 3)
+        clock.advance(by: 29_999)
+        #expect(try spool.lease(maxCount: 10, maxBytes: 1 << 20).isEmpty)
+        clock.advance(by: 1)
+        let again = try spool.lease(maxCount: 10, maxBytes: 1 << 20)
+        #expect(again.map(\.seq) == first.map(\.seq))
+    }
+
+    @Test func reopeningTakesBackLeasesOfADeadProcess() throws {
+        let folder = try TemporaryFolder()
+        let clock = ManualClock()
+        do {
+            let spool = try openSpool(folder, clock: clock)
+            try spool.append(makeRecords(4))
+            #expect(try spool.lease(maxCount: 10, maxBytes: 1 << 20).count == 4)
+        }
+        let reopened = try openSpool(folder, clock: clock)
+        #expect(try reopened.lease(maxCount: 10, maxBytes: 1 << 20).count == 4)
+    }
+
+    @Test func dropOldestCapMakesRoomAndCountsEveryDrop() throws {
+        let folder = try TemporaryFolder()
+        let clock = ManualClock()
+        let spool = try openSpool(folder, clock: clock, capBytes: 10_000, policy: .dropOldest)
+        try spool.append(makeRecords(8, prefix: "old", bytes: 1_000))
+        let leased = try spool.lease(maxCount: 1, maxBytes: 1 << 20)
+        try spool.settle([(leased[0].seq, .deadLetter(reason: "rejected", errorType: nil))])
+        let result = try spool.append(makeRecords(5, prefix: "new", bytes: 1_000))
+        // 8 kB + 5 kB = 13 kB: the dead letter goes first, then the two oldest records.
+        #expect(result.stored == 5)
+        #expect(result.evicted == 3)
+        let stats = try spool.statistics()
+        #expect(stats.bytes + stats.deadLetterBytes <= 10_000)
+        #expect(stats.deadLetters == 0)
+        #expect(stats.counters.dropped == 3)
+        let remaining = try spool.peek(limit: 100).map(\.id)
+        #expect(remaining == makeRecords(8, prefix: "old").map(\.id).suffix(5) + makeRecords(5, prefix: "new").map(\.id))
+    }
+
+    @Test func rejectNewCapKeepsWhatIsStored() throws {
+        let folder = try TemporaryFolder()
+        let spool = try openSpool(folder, capBytes: 10_000, policy: .rejectNew)
+        try spool.append(makeRecords(8, prefix: "old", bytes: 1_000))
+        let result = try spool.append(makeRecords(5, prefix: "new", bytes: 1_000))
+        #expect(result.stored == 2)
+        #expect(result.rejected == 3)
+        let ids = try spool.peek(limit: 100).map(\.id)
+        #expect(ids == makeRecords(8, prefix: "old").map(\.id) + makeRecords(2, prefix: "new").map(\.id))
+        #expect(try spool.statistics().counters.dropped == 3)
+    }
+
+    @Test func countersSurviveARestart() throws {
+        let folder = try TemporaryFolder()
+        do {
+            let spool = try openSpool(folder)
+            try spool.append(makeRecords(7))
+            try spool.append(makeRecords(7))
+            let leased = try spool.lease(maxCount: 2, maxBytes: 1 << 20)
+            try spool.settle(leased.map { ($0.seq, .shipped) })
+            #expect(try spool.recordShutdown() == 5)
+        }
+        let stats = try openSpool(folder).statistics()
+        #expect(stats.rows == 5)
+        #expect(stats.counters.received == 14)
+        #expect(stats.counters.duplicate == 7)
+        #expect(stats.counters.shipped == 2)
+        #expect(stats.counters.leftAtShutdown == 5)
+    }
+
+    @Test func settlingARecordDroppedWhileLeasedCountsItMissing() throws {
+        let folder = try TemporaryFolder()
+        let spool = try openSpool(folder, capBytes: 3_000)
+        try spool.append(makeRecords(3, prefix: "a", bytes: 1_000))
+        let leased = try spool.lease(maxCount: 1, maxBytes: 1 << 20)
+        try spool.append(makeRecords(3, prefix: "b", bytes: 1_000))
+        let result = try spool.settle([(leased[0].seq, .shipped)])
+        #expect(result.missing == 1 && result.shipped == 0)
+        #expect(try spool.statistics().counters.shipped == 0)
+    }
+
+    @Test func readOnlySpoolRefusesWrites() throws {
+        let folder = try TemporaryFolder()
+        _ = try openSpool(folder)
+        let readOnly = try Spool.open(SpoolConfiguration(path: folder.file("spool.sqlite")), access: .readOnly)
+        #expect(throws: SpoolError.self) { try readOnly.append(makeRecords(1)) }
+        do {
+            try readOnly.append(makeRecords(1))
+        } catch let error as SpoolError {
+            #expect(error.code == .readOnly)
+        }
+    }
+
+    @Test func missingSpoolIsNotFoundForInspection() throws {
+        let folder = try TemporaryFolder()
+        do {
+            _ = try Spool.open(SpoolConfiguration(path: folder.file("absent.sqlite")), access: .readOnly)
+            Issue.record("opened a spool that does not exist")
+        } catch let error as SpoolError {
+            #expect(error.code == .notFound)
+            #expect(error.message.contains("absent.sqlite"))
+        }
+    }
+}
