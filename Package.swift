@@ -63,7 +63,11 @@ let package = Package(
         ),
         .testTarget(
             name: "SluiceSpoolTests",
-            dependencies: ["SluiceSpool", "CSQLite"],
+            dependencies: [
+                "SluiceSpool", "CSQLite",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

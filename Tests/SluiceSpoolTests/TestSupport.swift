@@ -71,3 +71,4 @@ func builtProduct(_ name: String) throws -> String {
     }
     throw POSIXError(.ENOENT)
 }
+

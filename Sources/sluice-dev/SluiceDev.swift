@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// Development tool: benchmarks and test fixtures. Never shipped in the layer.
+@main
+struct SluiceDev: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sluice-dev",
+        abstract: "Benchmarks and fixtures for Sluice's own tests (not shipped).",
+        subcommands: [Fill.self, SpoolBenchmark.self]
+    )
+}

@@ -1,0 +1,200 @@
+import ArgumentParser
+import CSQLite
+import SluiceSpool
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Spool throughput against the raw SQLite limit, measured in the same run on the same disk.
+struct SpoolBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-spool",
+        abstract: "Append and lease+settle throughput of the spool against raw SQLite inserts.")
+
+    @Option(help: "Folder for the benchmark files (on the disk /tmp is on).") var folder = "/tmp"
+    @Option(help: "Records per run.") var records = 200_000
+    @Option(help: "Records per batch (one transaction).") var batchSize = 1000
+    @Option(help: "Document bytes per record.") var recordBytes = 250
+    @Option(help: "Runs per figure; the median is reported.") var runs = 3
+
+    func run() throws {
+        let telemetry = SyntheticTelemetry(recordBytes: recordBytes, startTime: 1_764_000_000_000)
+        let timeOrdered = (0..<records).map { number in
+            let record = telemetry.record(number)
+            return SpoolRecord(id: record.id, index: "lambda-function", eventTime: record.time, document: record.document)
+        }
+        var generator = SystemRandomNumberGenerator()
+        let randomIDs = timeOrdered.map { record in
+            var copy = record
+            copy.id = String(generator.next() as UInt64, radix: 16) + String(generator.next() as UInt64, radix: 16)
+            return copy
+        }
+        let batches = stride(from: 0, to: records, by: batchSize).map {
+            Array(timeOrdered[$0..<min($0 + batchSize, records)])
+        }
+        let randomBatches = stride(from: 0, to: records, by: batchSize).map {
+            Array(randomIDs[$0..<min($0 + batchSize, records)])
+        }
+
+        var rawInsert: [Double] = []
+        var append: [Double] = []
+        var appendRandom: [Double] = []
+        var rawDrain: [Double] = []
+        var drain: [Double] = []
+        for run in 0..<runs {
+            let base = "\(folder)/sluice-bench-\(getpid())-\(run)"
+            defer { for suffix in ["raw.sqlite", "spool.sqlite", "random.sqlite"] { remove(base + "-" + suffix) } }
+
+            let raw = try RawSQLite(path: base + "-raw.sqlite")
+            rawInsert.append(try rate(records) { try raw.insert(batches) })
+            rawDrain.append(try rate(records) { try raw.drain(batchSize: batchSize) })
+
+            let spool = try Spool.open(SpoolConfiguration(path: base + "-spool.sqlite", capBytes: 1 << 40))
+            append.append(try rate(records) { for batch in batches { try spool.append(batch) } })
+            drain.append(
+                try rate(records) {
+                    while true {
+                        let leased = try spool.lease(maxCount: batchSize, maxBytes: 5 << 20)
+                        if leased.isEmpty { break }
+                        try spool.settle(leased.map { ($0.seq, .shipped) })
+                    }
+                })
+
+            let random = try Spool.open(SpoolConfiguration(path: base + "-random.sqlite", capBytes: 1 << 40))
+            appendRandom.append(try rate(records) { for batch in randomBatches { try random.append(batch) } })
+        }
+
+        let rawInsertRate = median(rawInsert)
+        let rawDrainRate = median(rawDrain)
+        print("spool benchmark: \(records) records of \(recordBytes) bytes, \(batchSize) per transaction, median of \(runs)")
+        print("| figure | records/s | vs raw | target |")
+        print("|---|---:|---:|---|")
+        print("| raw SQLite insert (integer key, no other index) | \(format(rawInsertRate)) | 1.00 | |")
+        print(row("spool append, time-ordered ids (dedup)", median(append), rawInsertRate, "≥ 0.60"))
+        print(row("spool append, random 128-bit ids (dedup)", median(appendRandom), rawInsertRate, "for comparison"))
+        print("| raw SQLite select + delete by key | \(format(rawDrainRate)) | 1.00 | |")
+        print(row("spool lease + settle (shipped)", median(drain), rawDrainRate, ""))
+    }
+
+    private func row(_ name: String, _ value: Double, _ raw: Double, _ target: String) -> String {
+        let ratio = (value / raw * 100).rounded() / 100
+        return "| \(name) | \(format(value)) | \(ratio) | \(target) |"
+    }
+
+    private func rate(_ count: Int, _ body: () throws -> Void) throws -> Double {
+        let start = monotonicSeconds()
+        try body()
+        return Double(count) / (monotonicSeconds() - start)
+    }
+
+    private func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+    private func format(_ value: Double) -> String {
+        let whole = Int(value.rounded())
+        var text = String(whole)
+        var index = text.count - 3
+        while index > 0 {
+            text.insert(",", at: text.index(text.startIndex, offsetBy: index))
+            index -= 3
+        }
+        return text
+    }
+
+    private func remove(_ path: String) {
+        for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+    }
+}
+
+func monotonicSeconds() -> Double {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+}
+
+/// The baseline: the same rows through the C API, one prepared INSERT per row, into a table with an
+/// integer primary key and no other index, with the spool's journal settings.
+final class RawSQLite {
+    let db: OpaquePointer
+
+    init(path: String) throws {
+        var handle: OpaquePointer?
+        guard sqlite3_open(path, &handle) == SQLITE_OK, let handle else { throw ValidationError("cannot open \(path)") }
+        db = handle
+        try exec(
+            """
+            PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+            CREATE TABLE raw (seq INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, index_name TEXT NOT NULL,
+                event_time INTEGER NOT NULL, received_at INTEGER NOT NULL, bytes INTEGER NOT NULL, document TEXT NOT NULL);
+            """)
+    }
+
+    deinit { sqlite3_close(db) }
+
+    func exec(_ sql: String) throws {
+        guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else {
+            throw ValidationError(String(cString: sqlite3_errmsg(db)))
+        }
+    }
+
+    func insert(_ batches: [[SpoolRecord]]) throws {
+        var statement: OpaquePointer?
+        sqlite3_prepare_v2(
+            db, "INSERT INTO raw (doc_id, index_name, event_time, received_at, bytes, document) VALUES (?,?,?,?,?,?)",
+            -1, &statement, nil)
+        defer { sqlite3_finalize(statement) }
+        let now = Int64(monotonicSeconds() * 1000)
+        for batch in batches {
+            try exec("BEGIN")
+            for record in batch {
+                sqlite3_bind_text(statement, 1, record.id, -1, csqlite_transient())
+                sqlite3_bind_text(statement, 2, record.index, -1, csqlite_transient())
+                sqlite3_bind_int64(statement, 3, record.eventTime)
+                sqlite3_bind_int64(statement, 4, now)
+                sqlite3_bind_int64(statement, 5, Int64(record.document.count))
+                record.document.withUnsafeBufferPointer { buffer in
+                    _ = sqlite3_bind_text(
+                        statement, 6, UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self),
+                        Int32(buffer.count), csqlite_transient())
+                }
+                guard sqlite3_step(statement) == SQLITE_DONE else {
+                    throw ValidationError(String(cString: sqlite3_errmsg(db)))
+                }
+                sqlite3_reset(statement)
+            }
+            try exec("COMMIT")
+        }
+    }
+
+    /// Reads the oldest `batchSize` rows and deletes them by key, until the table is empty.
+    func drain(batchSize: Int) throws {
+        var select: OpaquePointer?
+        var delete: OpaquePointer?
+        sqlite3_prepare_v2(db, "SELECT seq, doc_id, index_name, document FROM raw ORDER BY seq LIMIT ?", -1, &select, nil)
+        sqlite3_prepare_v2(db, "DELETE FROM raw WHERE seq = ?", -1, &delete, nil)
+        defer {
+            sqlite3_finalize(select)
+            sqlite3_finalize(delete)
+        }
+        while true {
+            try exec("BEGIN")
+            sqlite3_bind_int64(select, 1, Int64(batchSize))
+            var keys: [Int64] = []
+            var bytes = 0
+            while sqlite3_step(select) == SQLITE_ROW {
+                keys.append(sqlite3_column_int64(select, 0))
+                bytes += Int(sqlite3_column_bytes(select, 1)) + Int(sqlite3_column_bytes(select, 3))
+            }
+            sqlite3_reset(select)
+            try exec("COMMIT")
+            if keys.isEmpty { break }
+            try exec("BEGIN")
+            for key in keys {
+                sqlite3_bind_int64(delete, 1, key)
+                sqlite3_step(delete)
+                sqlite3_reset(delete)
+            }
+            try exec("COMMIT")
+        }
+    }
+}
