@@ -61,10 +61,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Temporary folders, clocks, fixtures and process helpers shared by the test targets.
+        .target(
+            name: "SluiceTestSupport",
+            dependencies: ["SluiceSpool"],
+            path: "Tests/SluiceTestSupport",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "SluiceSpoolTests",
             dependencies: [
-                "SluiceSpool", "CSQLite",
+                "SluiceSpool", "SluiceTestSupport", "CSQLite",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],
@@ -72,7 +79,9 @@ let package = Package(
         ),
         .testTarget(
             name: "SluiceCLITests",
-            dependencies: ["SluiceSpool"],
+            dependencies: [
+                "SluiceSpool", "SluiceTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
     ]

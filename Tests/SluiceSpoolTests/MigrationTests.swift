@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import SluiceSpool
+import SluiceTestSupport
 
 @Suite struct MigrationTests {
     @Test func embeddedMigrationsEqualTheFilesInTheRepository() throws {

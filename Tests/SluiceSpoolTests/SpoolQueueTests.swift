@@ -1,6 +1,7 @@
 import Testing
 
 @testable import SluiceSpool
+import SluiceTestSupport
 
 @Suite struct SpoolQueueTests {
     @Test func redeliveredBatchIsStoredOnce() throws {

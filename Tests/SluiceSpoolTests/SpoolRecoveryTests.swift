@@ -4,6 +4,7 @@ import Logging
 import Testing
 
 @testable import SluiceSpool
+import SluiceTestSupport
 
 @Suite struct SpoolRecoveryTests {
     @Test func newSpoolIsPrivateToItsOwner() throws {

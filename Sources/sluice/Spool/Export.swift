@@ -1,0 +1,68 @@
+import ArgumentParser
+import SluiceSpool
+
+/// `sluice spool export`: every waiting record (or dead letter) to stdout.
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write every waiting record, or every dead letter, to stdout.")
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        /// One JSON object per line: the record's fields and its document.
+        case ndjson
+        /// An OpenSearch `_bulk` body of `create` actions, ready to POST.
+        case bulk
+    }
+
+    @OptionGroup var location: SpoolLocation
+    @Flag(help: "Export the dead letters instead of the waiting records.") var dead = false
+    @Option(help: "ndjson (one object per line) or bulk (a _bulk body of create actions).") var format = Format.ndjson
+
+    func run() throws {
+        try reportingFailures {
+            let spool = try location.open(.readOnly)
+            if dead {
+                try spool.forEachDeadLetter { letter in
+                    switch format {
+                    case .ndjson: print(Self.line(letter))
+                    case .bulk: print(Self.bulk(index: letter.index, id: letter.documentID, document: letter.document))
+                    }
+                    return true
+                }
+            } else {
+                try spool.forEachRecord { record in
+                    switch format {
+                    case .ndjson: print(Self.line(record))
+                    case .bulk: print(Self.bulk(index: record.index, id: record.id, document: record.document))
+                    }
+                    return true
+                }
+            }
+        }
+    }
+
+    static func line(_ record: StoredRecord) -> String {
+        "{\"id\":\(Terminal.jsonString(record.id)),\"index\":\(Terminal.jsonString(record.index)),"
+            + "\"eventTime\":\"\(UTCTime.iso8601(milliseconds: record.eventTime))\","
+            + "\"receivedAt\":\"\(UTCTime.iso8601(milliseconds: record.receivedAt))\","
+            + "\"attempts\":\(record.attempts),"
+            + "\"lastError\":\(record.lastError.map(Terminal.jsonString) ?? "null"),"
+            + "\"document\":\(String(decoding: record.document, as: UTF8.self))}"
+    }
+
+    static func line(_ letter: DeadLetter) -> String {
+        "{\"deadLetter\":\(letter.id),\"id\":\(Terminal.jsonString(letter.documentID)),"
+            + "\"index\":\(Terminal.jsonString(letter.index)),"
+            + "\"eventTime\":\"\(UTCTime.iso8601(milliseconds: letter.eventTime))\","
+            + "\"receivedAt\":\"\(UTCTime.iso8601(milliseconds: letter.receivedAt))\","
+            + "\"diedAt\":\"\(UTCTime.iso8601(milliseconds: letter.diedAt))\","
+            + "\"attempts\":\(letter.attempts),"
+            + "\"errorType\":\(letter.errorType.map(Terminal.jsonString) ?? "null"),"
+            + "\"reason\":\(Terminal.jsonString(letter.reason)),"
+            + "\"document\":\(String(decoding: letter.document, as: UTF8.self))}"
+    }
+
+    static func bulk(index: String, id: String, document: [UInt8]) -> String {
+        "{\"create\":{\"_index\":\(Terminal.jsonString(index)),\"_id\":\(Terminal.jsonString(id))}}\n"
+            + String(decoding: document, as: UTF8.self)
+    }
+}

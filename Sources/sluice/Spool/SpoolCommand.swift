@@ -1,0 +1,76 @@
+import ArgumentParser
+import SluiceSpool
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// `sluice spool …`: look into a spool and repair it.
+struct SpoolCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "spool",
+        abstract: "Inspect and repair a spool: stats, peek, dead letters, export, check, vacuum.",
+        subcommands: [Stats.self, Peek.self, Dead.self, Export.self, Check.self, Vacuum.self]
+    )
+}
+
+/// The `--path` every spool subcommand takes.
+struct SpoolLocation: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The spool file. Default: $SLUICE_SPOOL_PATH, else \(SpoolConfiguration.defaultPath).",
+            valueName: "file"))
+    var path: String?
+
+    var resolvedPath: String {
+        if let path { return path }
+        if let fromEnvironment = getenv("SLUICE_SPOOL_PATH").map({ String(cString: $0) }), !fromEnvironment.isEmpty {
+            return fromEnvironment
+        }
+        return SpoolConfiguration.defaultPath
+    }
+
+    /// Opens the spool, turning a failure into one line on stderr and an exit code: 2 when there is
+    /// no spool at the path, 1 for anything else.
+    func open(_ access: Spool.Access) throws -> Spool {
+        do {
+            return try Spool.open(SpoolConfiguration(path: resolvedPath), access: access)
+        } catch let error as SpoolError {
+            throw CommandFailure(error)
+        }
+    }
+}
+
+/// A failure already worded for the user: printed as one line, then the process exits.
+struct CommandFailure: Error {
+    let message: String
+    let exitCode: Int32
+
+    init(_ message: String, exitCode: Int32 = 1) {
+        self.message = message
+        self.exitCode = exitCode
+    }
+
+    init(_ error: SpoolError) {
+        self.init(error.message, exitCode: error.code == .notFound ? 2 : 1)
+    }
+}
+
+extension ParsableCommand {
+    /// Runs `body`, printing a `CommandFailure` or `SpoolError` as one line on stderr.
+    func reportingFailures(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let failure as CommandFailure {
+            Terminal.error("sluice: \(failure.message)")
+            throw ExitCode(failure.exitCode)
+        } catch let error as SpoolError {
+            let failure = CommandFailure(error)
+            Terminal.error("sluice: \(failure.message)")
+            throw ExitCode(failure.exitCode)
+        }
+    }
+}

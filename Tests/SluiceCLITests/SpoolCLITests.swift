@@ -1,0 +1,189 @@
+import Crypto
+import Foundation
+import SluiceSpool
+import SluiceTestSupport
+import Testing
+
+/// The `sluice spool` commands, run as the built binary against a fixture spool.
+@Suite struct SpoolCLITests {
+    /// A closed spool with 12 waiting records in two indices and two dead letters.
+    static func fixture(_ folder: TemporaryFolder) throws -> String {
+        let path = folder.file("fixture.sqlite")
+        let spool = try Spool.open(SpoolConfiguration(path: path))
+        try spool.append(makeRecords(8, prefix: "fn", index: "lambda-function"))
+        try spool.append(makeRecords(6, prefix: "pf", index: "lambda-platform"))
+        let leased = try spool.lease(maxCount: 2, maxBytes: 1 << 20)
+        try spool.settle([
+            (leased[0].seq, .deadLetter(reason: "failed to parse field [record.level]", errorType: "mapper_parsing_exception")),
+            (leased[1].seq, .deadLetter(reason: "document too large", errorType: "illegal_argument_exception")),
+        ])
+        return path
+    }
+
+    func sluice(_ arguments: String...) throws -> ProcessResult {
+        try runProduct("sluice", arguments)
+    }
+
+    @Test func statsPrintsCountersAndWhatWaits() throws {
+        let folder = try TemporaryFolder()
+        let path = try Self.fixture(folder)
+        let text = try sluice("spool", "stats", "--path", path)
+        #expect(text.status == 0)
+        #expect(text.output.contains("waiting           12 records"))
+        #expect(text.output.contains("dead letters      2"))
+        #expect(text.output.contains("received          14"))
+
+        let json = try sluice("spool", "stats", "--json", "--path", path)
+        #expect(json.status == 0)
+        let decoded = try JSONDecoder().decode(SpoolStatistics.self, from: Data(json.output.utf8))
+        #expect(decoded.rows == 12)
+        #expect(decoded.deadLetters == 2)
+        #expect(decoded.counters.deadLettered == 2)
+        #expect(decoded.schemaVersion == Migration.embedded.last?.id)
+    }
+
+    @Test func peekShowsTheNextRecordsOfAnIndex() throws {
+        let folder = try TemporaryFolder()
+        let path = try Self.fixture(folder)
+        let all = try sluice("spool", "peek", "--path", path, "--limit", "3")
+        #expect(all.status == 0)
+        let lines = all.output.split(separator: "\n")
+        #expect(lines.count == 4)
+        #expect(lines[0].hasPrefix("SEQ"))
+        #expect(lines[1].contains("fn-2"), "the two oldest became dead letters")
+
+        let platform = try sluice("spool", "peek", "--path", path, "--index", "lambda-platform", "--json")
+        let rows = platform.output.split(separator: "\n")
+        #expect(rows.count == 6)
+        for row in rows {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(row.utf8)) as? [String: Any])
+            #expect(object["index"] as? String == "lambda-platform")
+            #expect(object["document"] is [String: Any])
+        }
+        #expect(try sluice("spool", "peek", "--path", path, "--limit", "0").status == 64)
+    }
+
+    @Test func deadLettersCanBeListedShownRequeuedAndPurged() throws {
+        let folder = try TemporaryFolder()
+        let path = try Self.fixture(folder)
+        let list = try sluice("spool", "dead", "list", "--path", path)
+        #expect(list.status == 0)
+        #expect(list.output.contains("mapper_parsing_exception"))
+        #expect(list.output.contains("failed to parse field [record.level]"))
+
+        let show = try sluice("spool", "dead", "show", "1", "--path", path)
+        #expect(show.status == 0)
+        #expect(show.output.contains("fn-0"))
+        #expect(show.output.contains(#""type":"function""#))
+        let missing = try sluice("spool", "dead", "show", "99", "--path", path)
+        #expect(missing.status == 1)
+        #expect(missing.error == "sluice: no dead letter with id 99; `sluice spool dead list` shows the ids\n")
+
+        #expect(try sluice("spool", "dead", "requeue", "--path", path).status == 64, "an id or --all is required")
+        let requeue = try sluice("spool", "dead", "requeue", "2", "--path", path)
+        #expect(requeue.output == "requeued 1 dead letter\n")
+
+        let refused = try sluice("spool", "dead", "purge", "--path", path)
+        #expect(refused.status == 1)
+        #expect(refused.error.contains("--yes"))
+        let purge = try sluice("spool", "dead", "purge", "--yes", "--path", path)
+        #expect(purge.output == "purged 1 dead letter\n")
+
+        let stats = try Spool.open(SpoolConfiguration(path: path), access: .readOnly).statistics()
+        #expect(stats.rows == 13)
+        #expect(stats.deadLetters == 0)
+        #expect(stats.counters.requeued == 1)
+    }
+
+    @Test func exportWritesEveryRecordAsNDJSONOrBulk() throws {
+        let folder = try TemporaryFolder()
+        let path = try Self.fixture(folder)
+        let ndjson = try sluice("spool", "export", "--format", "ndjson", "--path", path)
+        #expect(ndjson.status == 0)
+        let lines = ndjson.output.split(separator: "\n")
+        #expect(lines.count == 12)
+        let ids = try lines.map { line in
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            return try #require(object["id"] as? String)
+        }
+        #expect(Set(ids).count == 12)
+
+        let dead = try sluice("spool", "export", "--dead", "--path", path)
+        let letters = dead.output.split(separator: "\n")
+        #expect(letters.count == 2)
+        #expect(letters[0].contains(#""errorType":"mapper_parsing_exception""#))
+
+        let bulk = try sluice("spool", "export", "--format", "bulk", "--path", path)
+        let bulkLines = bulk.output.split(separator: "\n")
+        #expect(bulkLines.count == 24)
+        #expect(bulkLines[0] == #"{"create":{"_index":"lambda-function","_id":"fn-2"}}"#)
+    }
+
+    @Test func checkPassesASoundSpoolAndFailsADamagedOne() throws {
+        let folder = try TemporaryFolder()
+        let path = try Self.fixture(folder)
+        let ok = try sluice("spool", "check", "--path", path)
+        #expect(ok.status == 0)
+        #expect(ok.output.hasPrefix("ok: "))
+
+        let damaged = folder.file("damaged.sqlite")
+        try Data(repeating: 0x5A, count: 4096).write(to: URL(fileURLWithPath: damaged))
+        let bad = try sluice("spool", "check", "--path", damaged)
+        #expect(bad.status == 1)
+        #expect(bad.error.contains("problem"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: damaged)) == Data(repeating: 0x5A, count: 4096))
+    }
+
+    @Test func aMissingSpoolIsOneClearLine() throws {
+        let folder = try TemporaryFolder()
+        for command in [["stats"], ["peek"], ["dead", "list"], ["export"], ["check"], ["vacuum"]] {
+            let result = try runProduct("sluice", ["spool"] + command + ["--path", folder.file("none.sqlite")])
+            #expect(result.status == 2, "\(command)")
+            #expect(result.output.isEmpty)
+            #expect(result.error == "sluice: no spool at \(folder.file("none.sqlite")); pass --path, or set SLUICE_SPOOL_PATH, to the spool's file\n")
+        }
+        #expect(!FileManager.default.fileExists(atPath: folder.file("none.sqlite")), "nothing was created")
+    }
+
+    @Test func pathComesFromTheEnvironmentWhenNotGiven() throws {
+        let folder = try TemporaryFolder()
+        let path = try Self.fixture(folder)
+        let result = try runProduct("sluice", ["spool", "stats", "--json"], environment: ["SLUICE_SPOOL_PATH": path])
+        #expect(result.status == 0)
+        #expect(result.output.contains(#""rows" : 12"#))
+    }
+
+    @Test func readOnlyCommandsNeverChangeTheFile() throws {
+        let folder = try TemporaryFolder()
+        let path = try Self.fixture(folder)
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        for command in [
+            ["stats"], ["stats", "--json"], ["peek"], ["dead", "list"], ["dead", "show", "1"], ["export"],
+            ["export", "--dead"], ["check"],
+        ] {
+            let result = try runProduct("sluice", ["spool"] + command + ["--path", path])
+            #expect(result.status == 0, "\(command): \(result.error)")
+        }
+        let after = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect(SHA256.hash(data: after) == SHA256.hash(data: before))
+        #expect(fileSize(path + "-wal") == 0, "nothing was written to a WAL either")
+    }
+
+    @Test func vacuumGivesSpaceBack() throws {
+        let folder = try TemporaryFolder()
+        let path = folder.file("big.sqlite")
+        do {
+            let spool = try Spool.open(SpoolConfiguration(path: path))
+            try spool.append(makeRecords(4000, bytes: 1000))
+            while true {
+                let leased = try spool.lease(maxCount: 1000, maxBytes: 1 << 30)
+                if leased.isEmpty { break }
+                try spool.settle(leased.map { ($0.seq, .shipped) })
+            }
+        }
+        let before = fileSize(path)
+        let result = try runProduct("sluice", ["spool", "vacuum", "--path", path])
+        #expect(result.status == 0)
+        #expect(fileSize(path) < before / 4)
+    }
+}

@@ -1,0 +1,142 @@
+public import Foundation
+public import SluiceSpool
+import Synchronization
+
+/// A folder of its own for one test, removed when the test ends.
+public final class TemporaryFolder: Sendable {
+    public let path: String
+
+    public init() throws {
+        var template = Array("/tmp/sluice-test-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw POSIXError(.EIO) }
+        path = String(cString: made)
+    }
+
+    public func file(_ name: String) -> String { "\(path)/\(name)" }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// A clock the test moves by hand.
+public final class ManualClock: Sendable {
+    private let value: Mutex<Int64>
+
+    public init(_ start: Int64 = 1_764_000_000_000) { value = Mutex(start) }
+
+    public var now: Int64 { value.withLock { $0 } }
+
+    public func advance(by milliseconds: Int64) { value.withLock { $0 += milliseconds } }
+
+    public var spoolClock: SpoolClock { SpoolClock { [self] in self.now } }
+}
+
+/// `count` records with ids that keep batches apart by `prefix`, about `bytes` each.
+public func makeRecords(
+    _ count: Int, prefix: String = "b0", index: String = "lambda-function", bytes: Int = 250
+) -> [SpoolRecord] {
+    (0..<count).map { position in
+        let id = "\(prefix)-\(String(position, radix: 16))"
+        let head = #"{"time":"2025-11-24T16:00:00.000Z","type":"function","record":""#
+        let filler = String(repeating: "x", count: max(0, bytes - head.utf8.count - id.utf8.count - 2))
+        return SpoolRecord(
+            id: id, index: index, eventTime: 1_764_000_000_000 + Int64(position),
+            document: Array((head + id + filler + #""}"#).utf8))
+    }
+}
+
+/// A spool in `folder` with a manual clock and a 30 s lease.
+public func openSpool(
+    _ folder: TemporaryFolder, clock: ManualClock = ManualClock(), capBytes: Int = 64 << 20,
+    policy: OverflowPolicy = .dropOldest, maxFileBytes: Int? = nil, name: String = "spool.sqlite"
+) throws -> Spool {
+    try Spool.open(
+        SpoolConfiguration(
+            path: folder.file(name), capBytes: capBytes, overflowPolicy: policy, maxFileBytes: maxFileBytes,
+            leaseMilliseconds: 30_000, clock: clock.spoolClock))
+}
+
+/// The package's root folder, from this file's place in it.
+public let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+/// A built executable of this package, found next to the running test bundle.
+public func builtProduct(_ name: String) throws -> String {
+    let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    var folder = bundle.deletingLastPathComponent()
+    for _ in 0..<4 {
+        let candidate = folder.appendingPathComponent(name).path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        folder = folder.deletingLastPathComponent()
+    }
+    throw POSIXError(.ENOENT)
+}
+
+/// What a finished process printed and how it ended.
+public struct ProcessResult: Sendable {
+    public let status: Int32
+    public let output: String
+    public let error: String
+}
+
+/// Runs a built product of this package to completion (at most `timeout` seconds).
+public func runProduct(
+    _ name: String, _ arguments: [String], environment: [String: String] = [:], timeout: Double = 60
+) throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try builtProduct(name))
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let output = Pipe()
+    let error = Pipe()
+    process.standardOutput = output
+    process.standardError = error
+    try process.run()
+    // Read both pipes while the process runs, so a large output cannot block it.
+    let collected = Mutex<(Data, Data)>((Data(), Data()))
+    let group = DispatchGroup()
+    for (index, pipe) in [output, error].enumerated() {
+        group.enter()
+        DispatchQueue.global().async {
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            collected.withLock { if index == 0 { $0.0 = data } else { $0.1 = data } }
+            group.leave()
+        }
+    }
+    if group.wait(timeout: .now() + timeout) == .timedOut {
+        process.terminate()
+        process.waitUntilExit()
+        throw POSIXError(.ETIMEDOUT)
+    }
+    process.waitUntilExit()
+    let (out, err) = collected.withLock { $0 }
+    return ProcessResult(
+        status: process.terminationStatus, output: String(decoding: out, as: UTF8.self),
+        error: String(decoding: err, as: UTF8.self))
+}
+
+public func fileSize(_ path: String) -> Int {
+    (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+}
+
+/// Polls `condition` every 10 ms for at most `seconds`; true as soon as it holds.
+public func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(10_000)
+    }
+    return condition()
+}
+
+/// A small deterministic generator (SplitMix64), so a failing seed can be replayed.
+public struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+    public init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
