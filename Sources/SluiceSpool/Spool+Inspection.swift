@@ -57,7 +57,8 @@ extension Spool {
                 let record = StoredRecord(
                     seq: select.int64(at: 0), id: select.string(at: 1), index: select.string(at: 2),
                     eventTime: select.int64(at: 3), receivedAt: select.int64(at: 4), dueAt: select.int64(at: 5),
-                    leased: select.int(at: 6) != 0, attempts: select.int(at: 7), lastError: select.optionalString(at: 8),
+                    leased: select.int(at: 6) != 0, attempts: select.int(at: 7),
+                    lastError: select.optionalString(at: 8),
                     document: select.bytes(at: 9))
                 guard try body(record) else { break }
             }

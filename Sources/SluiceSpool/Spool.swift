@@ -83,7 +83,9 @@ public final class Spool: Sendable {
                 let aside = try quarantine(path, now: configuration.clock.now())
                 logger.error(
                     "spool was damaged; moved aside and started a fresh one",
-                    metadata: ["spool.path": "\(path)", "spool.quarantined_to": "\(aside)", "error": "\(error.message)"])
+                    metadata: [
+                        "spool.path": "\(path)", "spool.quarantined_to": "\(aside)", "error": "\(error.message)",
+                    ])
                 try FileSystem.prepareSpoolFile(at: path)
                 let connection = try prepare(configuration, access: access)
                 let spool = try Spool(
@@ -157,7 +159,8 @@ public final class Spool: Sendable {
         if !problems.isEmpty {
             throw SpoolError(
                 .corrupt,
-                "the spool at \(connection.path) failed its integrity check: \(problems.prefix(3).joined(separator: "; "))")
+                "the spool at \(connection.path) failed its integrity check: \(problems.prefix(3).joined(separator: "; "))"
+            )
         }
     }
 
@@ -185,7 +188,9 @@ public final class Spool: Sendable {
         }
     }
 
-    static func totals(_ connection: SQLiteConnection) throws -> (
+    static func totals(
+        _ connection: SQLiteConnection
+    ) throws -> (
         rows: Int, bytes: Int, deadRows: Int, deadBytes: Int
     ) {
         let live = try connection.statement("SELECT count(*), coalesce(sum(bytes), 0) FROM records")

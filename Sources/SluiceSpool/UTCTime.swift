@@ -27,7 +27,9 @@ public enum UTCTime {
         return "\(date.y)\(pad(date.m))\(pad(date.d))T\(pad(time.h))\(pad(time.m))\(pad(time.s))Z"
     }
 
-    private static func split(_ milliseconds: Int64) -> (date: (y: Int64, m: Int64, d: Int64), time: (h: Int64, m: Int64, s: Int64), millis: Int64) {
+    private static func split(
+        _ milliseconds: Int64
+    ) -> (date: (y: Int64, m: Int64, d: Int64), time: (h: Int64, m: Int64, s: Int64), millis: Int64) {
         let millis = ((milliseconds % 1000) + 1000) % 1000
         let seconds = (milliseconds - millis) / 1000
         var days = seconds / 86_400

@@ -18,6 +18,8 @@ struct Fill: ParsableCommand {
     @Option(help: "Then print `giant` and append one batch of this many records (0: none).") var giant = 0
     @Option(help: "Index name of the records.") var index = "lambda-function"
     @Option(help: "Spool cap in bytes.") var capBytes = 1 << 40
+    @Flag(help: "Append the last batch a second time, as the platform does after a lost 200.")
+    var redeliverLast = false
 
     func run() throws {
         let spool = try Spool.open(SpoolConfiguration(path: path, capBytes: capBytes))
@@ -31,10 +33,16 @@ struct Fill: ParsableCommand {
             }
         }
         var committed = 0
+        var last: [SpoolRecord] = []
         for _ in 0..<batches {
-            committed += try spool.append(batch(batchSize)).stored
+            last = batch(batchSize)
+            committed += try spool.append(last).stored
             print("committed \(committed)")
             fflush(nil)
+        }
+        if redeliverLast {
+            let result = try spool.append(last)
+            print("redelivered \(result.received): \(result.duplicates) duplicates, \(result.stored) stored")
         }
         if giant > 0 {
             let records = batch(giant)

@@ -22,7 +22,8 @@ struct SpoolBenchmark: ParsableCommand {
         let telemetry = SyntheticTelemetry(recordBytes: recordBytes, startTime: 1_764_000_000_000)
         let timeOrdered = (0..<records).map { number in
             let record = telemetry.record(number)
-            return SpoolRecord(id: record.id, index: "lambda-function", eventTime: record.time, document: record.document)
+            return SpoolRecord(
+                id: record.id, index: "lambda-function", eventTime: record.time, document: record.document)
         }
         var generator = SystemRandomNumberGenerator()
         let randomIDs = timeOrdered.map { record in
@@ -67,7 +68,9 @@ struct SpoolBenchmark: ParsableCommand {
 
         let rawInsertRate = median(rawInsert)
         let rawDrainRate = median(rawDrain)
-        print("spool benchmark: \(records) records of \(recordBytes) bytes, \(batchSize) per transaction, median of \(runs)")
+        print(
+            "spool benchmark: \(records) records of \(recordBytes) bytes, \(batchSize) per transaction, median of \(runs)"
+        )
         print("| figure | records/s | vs raw | target |")
         print("|---|---:|---:|---|")
         print("| raw SQLite insert (integer key, no other index) | \(format(rawInsertRate)) | 1.00 | |")
@@ -170,7 +173,8 @@ final class RawSQLite {
     func drain(batchSize: Int) throws {
         var select: OpaquePointer?
         var delete: OpaquePointer?
-        sqlite3_prepare_v2(db, "SELECT seq, doc_id, index_name, document FROM raw ORDER BY seq LIMIT ?", -1, &select, nil)
+        sqlite3_prepare_v2(
+            db, "SELECT seq, doc_id, index_name, document FROM raw ORDER BY seq LIMIT ?", -1, &select, nil)
         sqlite3_prepare_v2(db, "DELETE FROM raw WHERE seq = ?", -1, &delete, nil)
         defer {
             sqlite3_finalize(select)

@@ -14,7 +14,10 @@ import Testing
         try spool.append(makeRecords(6, prefix: "pf", index: "lambda-platform"))
         let leased = try spool.lease(maxCount: 2, maxBytes: 1 << 20)
         try spool.settle([
-            (leased[0].seq, .deadLetter(reason: "failed to parse field [record.level]", errorType: "mapper_parsing_exception")),
+            (
+                leased[0].seq,
+                .deadLetter(reason: "failed to parse field [record.level]", errorType: "mapper_parsing_exception")
+            ),
             (leased[1].seq, .deadLetter(reason: "document too large", errorType: "illegal_argument_exception")),
         ])
         return path
@@ -140,7 +143,10 @@ import Testing
             let result = try runProduct("sluice", ["spool"] + command + ["--path", folder.file("none.sqlite")])
             #expect(result.status == 2, "\(command)")
             #expect(result.output.isEmpty)
-            #expect(result.error == "sluice: no spool at \(folder.file("none.sqlite")); pass --path, or set SLUICE_SPOOL_PATH, to the spool's file\n")
+            #expect(
+                result.error
+                    == "sluice: no spool at \(folder.file("none.sqlite")); pass --path, or set SLUICE_SPOOL_PATH, to the spool's file\n"
+            )
         }
         #expect(!FileManager.default.fileExists(atPath: folder.file("none.sqlite")), "nothing was created")
     }

@@ -1,8 +1,8 @@
 import Foundation
+import SluiceTestSupport
 import Testing
 
 @testable import SluiceSpool
-import SluiceTestSupport
 
 /// The spool's durability claim: a process killed with SIGKILL leaves exactly its committed records.
 @Suite struct CrashTests {
@@ -48,7 +48,8 @@ import SluiceTestSupport
         let folder = try TemporaryFolder()
         let path = folder.file("spool.sqlite")
         let writer = try Writer(
-            path: path, arguments: ["--batches", "3", "--batch-size", "500", "--giant", "400000", "--record-bytes", "300"])
+            path: path,
+            arguments: ["--batches", "3", "--batch-size", "500", "--giant", "400000", "--record-bytes", "300"])
         var committed = 0
         while let line = writer.nextLine(), line != "giant" {
             committed = Int(line.split(separator: " ").last!)!
@@ -92,4 +93,3 @@ import SluiceTestSupport
         #expect(try openSpool(folder).check().problems.isEmpty)
     }
 }
-

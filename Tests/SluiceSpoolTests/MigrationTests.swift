@@ -1,8 +1,8 @@
 import Foundation
+import SluiceTestSupport
 import Testing
 
 @testable import SluiceSpool
-import SluiceTestSupport
 
 @Suite struct MigrationTests {
     @Test func embeddedMigrationsEqualTheFilesInTheRepository() throws {

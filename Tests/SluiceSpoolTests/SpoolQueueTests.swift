@@ -1,7 +1,7 @@
+import SluiceTestSupport
 import Testing
 
 @testable import SluiceSpool
-import SluiceTestSupport
 
 @Suite struct SpoolQueueTests {
     @Test func redeliveredBatchIsStoredOnce() throws {
@@ -36,10 +36,14 @@ import SluiceTestSupport
             (leased[0].seq, .shipped),
             (leased[1].seq, .shipped),
             (leased[2].seq, .retry(at: clock.now + 5_000, error: "HTTP 503")),
-            (leased[3].seq, .deadLetter(reason: "failed to parse field [record]", errorType: "mapper_parsing_exception")),
+            (
+                leased[3].seq,
+                .deadLetter(reason: "failed to parse field [record]", errorType: "mapper_parsing_exception")
+            ),
         ])
         #expect(result == SettleResult(shipped: 2, retried: 1, deadLettered: 1, missing: 0))
-        #expect(try spool.lease(maxCount: 10, maxBytes: 1 << 20).isEmpty, "the retry is not due yet; two are still leased")
+        #expect(
+            try spool.lease(maxCount: 10, maxBytes: 1 << 20).isEmpty, "the retry is not due yet; two are still leased")
 
         clock.advance(by: 5_000)
         let retried = try #require(try spool.lease(maxCount: 10, maxBytes: 1 << 20).first)
@@ -122,7 +126,8 @@ import SluiceTestSupport
         #expect(stats.deadLetters == 0)
         #expect(stats.counters.dropped == 3)
         let remaining = try spool.peek(limit: 100).map(\.id)
-        #expect(remaining == makeRecords(8, prefix: "old").map(\.id).suffix(5) + makeRecords(5, prefix: "new").map(\.id))
+        #expect(
+            remaining == makeRecords(8, prefix: "old").map(\.id).suffix(5) + makeRecords(5, prefix: "new").map(\.id))
     }
 
     @Test func rejectNewCapKeepsWhatIsStored() throws {

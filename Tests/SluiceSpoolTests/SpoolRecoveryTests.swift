@@ -1,10 +1,10 @@
 import Foundation
 import InMemoryLogging
 import Logging
+import SluiceTestSupport
 import Testing
 
 @testable import SluiceSpool
-import SluiceTestSupport
 
 @Suite struct SpoolRecoveryTests {
     @Test func newSpoolIsPrivateToItsOwner() throws {

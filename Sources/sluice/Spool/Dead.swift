@@ -27,7 +27,8 @@ struct Dead: ParsableCommand {
                         letters.map { letter in
                             [
                                 "\(letter.id)", UTCTime.iso8601(milliseconds: letter.diedAt), letter.index,
-                                "\(letter.attempts)", letter.errorType ?? "-", Terminal.excerpt(letter.reason, limit: 100),
+                                "\(letter.attempts)", letter.errorType ?? "-",
+                                Terminal.excerpt(letter.reason, limit: 100),
                             ]
                         }))
             }

@@ -24,10 +24,14 @@ struct Stats: ParsableCommand {
 
     static func text(_ stats: SpoolStatistics) -> String {
         let c = stats.counters
-        let share = Terminal.oneDecimal(Double(stats.bytes + stats.deadLetterBytes) * 100 / Double(max(1, stats.capBytes)))
+        let share = Terminal.oneDecimal(
+            Double(stats.bytes + stats.deadLetterBytes) * 100 / Double(max(1, stats.capBytes)))
         let rows: [[String]] = [
             ["spool", "\(stats.path) (schema \(stats.schemaVersion), \(Terminal.bytes(stats.fileBytes)) on disk)"],
-            ["waiting", "\(stats.rows) records, \(Terminal.bytes(stats.bytes)) (\(share) % of the \(Terminal.bytes(stats.capBytes)) cap)"],
+            [
+                "waiting",
+                "\(stats.rows) records, \(Terminal.bytes(stats.bytes)) (\(share) % of the \(Terminal.bytes(stats.capBytes)) cap)",
+            ],
             ["oldest", stats.oldestAgeMilliseconds.map { Terminal.duration(milliseconds: $0) } ?? "-"],
             ["due now", "\(stats.dueNow)"],
             ["leased", "\(stats.leased)"],
