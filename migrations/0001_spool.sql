@@ -8,10 +8,9 @@ CREATE TABLE records (
     index_name  TEXT    NOT NULL,
     event_time  INTEGER NOT NULL, -- ms since the epoch, from the event
     received_at INTEGER NOT NULL, -- ms since the epoch
-    -- A record may be leased once due_at <= now. A lease moves due_at to the lease's expiry and a
-    -- retry to its next attempt, so one index serves both "oldest due first" and lease expiry.
+    -- A record may be leased once due_at <= now; a retry moves it to the next attempt's time.
+    -- Leases themselves live in the owning process: a lease never outlives its shipper.
     due_at      INTEGER NOT NULL,
-    leased      INTEGER NOT NULL DEFAULT 0,
     attempts    INTEGER NOT NULL DEFAULT 0,
     last_error  TEXT,
     bytes       INTEGER NOT NULL, -- UTF-8 length of document

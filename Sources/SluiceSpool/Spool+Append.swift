@@ -19,7 +19,7 @@ extension Spool {
             let insert = try state.connection.statement(Self.insertRecord)
             for record in records {
                 let size = record.document.count
-                if policy == .rejectNew && state.bytes + state.deadBytes + size > cap {
+                if policy == .rejectNew && state.totals.bytes + state.totals.deadBytes + size > cap {
                     result.rejected += 1
                     continue
                 }
@@ -34,14 +34,14 @@ extension Spool {
                 try insert.step()
                 if state.connection.changes == 1 {
                     result.stored += 1
-                    state.rows += 1
-                    state.bytes += size
+                    state.totals.rows += 1
+                    state.totals.bytes += size
                 } else {
                     result.duplicates += 1
                 }
             }
             insert.reset()
-            if policy == .dropOldest && state.bytes + state.deadBytes > cap {
+            if policy == .dropOldest && state.totals.bytes + state.totals.deadBytes > cap {
                 result.evicted = try Self.evictOldest(&state, toFit: cap)
             }
             let connection = state.connection
@@ -58,7 +58,7 @@ extension Spool {
         var dropped = 0
         for table in ["dead_letters", "records"] {
             let key = table == "records" ? "seq" : "id"
-            var excess = state.bytes + state.deadBytes - cap
+            var excess = state.totals.bytes + state.totals.deadBytes - cap
             guard excess > 0 else { break }
             // Find the key below which enough bytes are freed, then delete that prefix at once.
             let scan = try state.connection.statement("SELECT \(key), bytes FROM \(table) ORDER BY \(key)")
@@ -78,11 +78,11 @@ extension Spool {
             delete.bind(last, at: 1)
             try delete.step()
             if table == "records" {
-                state.rows -= freedRows
-                state.bytes -= freedBytes
+                state.totals.rows -= freedRows
+                state.totals.bytes -= freedBytes
             } else {
-                state.deadRows -= freedRows
-                state.deadBytes -= freedBytes
+                state.totals.deadRows -= freedRows
+                state.totals.deadBytes -= freedBytes
             }
             dropped += freedRows
         }

@@ -64,7 +64,7 @@ extension Spool {
             if let id { delete.bind(id, at: 1) }
             try delete.step()
             // Requeueing is rare and manual: recount rather than track which copies were ignored.
-            (state.rows, state.bytes, state.deadRows, state.deadBytes) = try Self.totals(connection)
+            state.totals = try Self.totals(connection)
             try Self.bump(connection, "requeued", by: inserted)
             return inserted
         }
@@ -76,8 +76,8 @@ extension Spool {
         try write("purging dead letters") { state in
             try state.connection.execute("DELETE FROM dead_letters")
             let purged = state.connection.changes
-            state.deadRows = 0
-            state.deadBytes = 0
+            state.totals.deadRows = 0
+            state.totals.deadBytes = 0
             return purged
         }
     }

@@ -24,8 +24,7 @@ extension Spool {
                 bytes: records.int(at: 1),
                 oldestAgeMilliseconds: oldest.map { max(0, now - $0) },
                 dueNow: Int(try connection.scalar("SELECT count(*) FROM records WHERE due_at <= ?", now) ?? 0),
-                leased: Int(
-                    try connection.scalar("SELECT count(*) FROM records WHERE leased = 1 AND due_at > ?", now) ?? 0),
+                leased: state.leases.values.lazy.filter { $0.expiry > now }.count,
                 deadLetters: dead.int(at: 0),
                 deadLetterBytes: dead.int(at: 1),
                 capBytes: capBytes,
@@ -48,7 +47,7 @@ extension Spool {
         try read("reading records") { state in
             let select = try state.connection.statement(
                 """
-                SELECT seq, doc_id, index_name, event_time, received_at, due_at, leased, attempts, last_error, document
+                SELECT seq, doc_id, index_name, event_time, received_at, due_at, attempts, last_error, document
                 FROM records \(index == nil ? "" : "WHERE index_name = ?") ORDER BY due_at, seq
                 """)
             defer { select.reset() }
@@ -57,9 +56,9 @@ extension Spool {
                 let record = StoredRecord(
                     seq: select.int64(at: 0), id: select.string(at: 1), index: select.string(at: 2),
                     eventTime: select.int64(at: 3), receivedAt: select.int64(at: 4), dueAt: select.int64(at: 5),
-                    leased: select.int(at: 6) != 0, attempts: select.int(at: 7),
-                    lastError: select.optionalString(at: 8),
-                    document: select.bytes(at: 9))
+                    attempts: select.int(at: 6),
+                    lastError: select.optionalString(at: 7),
+                    document: select.bytes(at: 8))
                 guard try body(record) else { break }
             }
         }

@@ -1,39 +1,39 @@
 extension Spool {
     /// Hands out the oldest due records, up to `maxCount` records and `maxBytes` document bytes
-    /// (at least one record, however large, so a big document cannot stall the queue). Leased
-    /// records are not handed out again until settled, released, or the lease expires.
+    /// (at least one record, however large, so a big document cannot stall the queue). A leased
+    /// record is not handed out again until it is settled or released, or its lease expires; a
+    /// lease is held by this process only, so a crash of the process releases it.
     public func lease(maxCount: Int, maxBytes: Int) throws -> [StoredRecord] {
         guard maxCount > 0 else { return [] }
         let now = clock.now()
         let expiry = now + configuration.leaseMilliseconds
-        return try write("leasing records") { state in
+        return try read("leasing records") { state in
+            // Leased records are still due in the file: read past them.
+            let held = state.leases.values.lazy.filter { $0.expiry > now }.count
             let select = try state.connection.statement(
                 """
                 SELECT seq, doc_id, index_name, event_time, received_at, attempts, last_error, document
                 FROM records WHERE due_at <= ? ORDER BY due_at, seq LIMIT ?
                 """)
+            defer { select.reset() }
             select.bind(now, at: 1)
-            select.bind(maxCount, at: 2)
+            select.bind(maxCount + held, at: 2)
             var records: [StoredRecord] = []
             var bytes = 0
-            while try select.step() {
+            while records.count < maxCount, try select.step() {
+                let seq = select.int64(at: 0)
+                if let lease = state.leases[seq], lease.expiry > now { continue }
                 let document = select.bytes(at: 7)
                 if !records.isEmpty && bytes + document.count > maxBytes { break }
                 bytes += document.count
                 records.append(
                     StoredRecord(
-                        seq: select.int64(at: 0), id: select.string(at: 1), index: select.string(at: 2),
+                        seq: seq, id: select.string(at: 1), index: select.string(at: 2),
                         eventTime: select.int64(at: 3), receivedAt: select.int64(at: 4), dueAt: expiry,
-                        leased: true, attempts: select.int(at: 5), lastError: select.optionalString(at: 6),
-                        document: document))
+                        attempts: select.int(at: 5), lastError: select.optionalString(at: 6), document: document))
             }
-            select.reset()
-            let mark = try state.connection.statement("UPDATE records SET due_at = ?, leased = 1 WHERE seq = ?")
             for record in records {
-                mark.reset()
-                mark.bind(expiry, at: 1)
-                mark.bind(record.seq, at: 2)
-                try mark.step()
+                state.leases[record.seq] = Lease(expiry: expiry, bytes: record.document.count)
             }
             return records
         }
@@ -46,9 +46,9 @@ extension Spool {
         return try write("settling \(outcomes.count) records") { state in
             var result = SettleResult()
             let connection = state.connection
-            let delete = try connection.statement("DELETE FROM records WHERE seq = ? RETURNING bytes")
+            let delete = try connection.statement("DELETE FROM records WHERE seq = ?")
             let retry = try connection.statement(
-                "UPDATE records SET due_at = ?, leased = 0, attempts = attempts + 1, last_error = ? WHERE seq = ?")
+                "UPDATE records SET due_at = ?, attempts = attempts + 1, last_error = ? WHERE seq = ?")
             let bury = try connection.statement(
                 """
                 INSERT INTO dead_letters
@@ -71,21 +71,21 @@ extension Spool {
                             continue
                         }
                     }
+                    let bytes = try state.leases[seq]?.bytes ?? Self.documentBytes(connection, seq: seq)
                     delete.reset()
                     delete.bind(seq, at: 1)
-                    guard try delete.step() else {
+                    try delete.step()
+                    guard connection.changes == 1 else {
                         result.missing += 1
                         continue
                     }
-                    let bytes = delete.int(at: 0)
-                    while try delete.step() {}
-                    state.rows -= 1
-                    state.bytes -= bytes
+                    state.totals.rows -= 1
+                    state.totals.bytes -= bytes
                     if case .shipped = settlement {
                         result.shipped += 1
                     } else {
-                        state.deadRows += 1
-                        state.deadBytes += bytes
+                        state.totals.deadRows += 1
+                        state.totals.deadBytes += bytes
                         result.deadLettered += 1
                     }
                 case .retry(let at, let error):
@@ -97,41 +97,23 @@ extension Spool {
                     if connection.changes == 1 { result.retried += 1 } else { result.missing += 1 }
                 }
             }
-            delete.reset()
             try Self.bump(connection, "shipped", by: result.shipped)
             try Self.bump(connection, "retried", by: result.retried)
             try Self.bump(connection, "dead_lettered", by: result.deadLettered)
+            for (seq, _) in outcomes { state.leases[seq] = nil }
             return result
         }
     }
 
-    /// Gives leased records back, due now, without counting an attempt (a response that could not be
-    /// read, or a shutdown before the request went out).
-    public func release(_ seqs: [Int64]) throws {
-        let now = clock.now()
-        try write("releasing \(seqs.count) leases") { state in
-            let release = try state.connection.statement(
-                "UPDATE records SET due_at = min(due_at, ?), leased = 0 WHERE seq = ? AND leased = 1")
-            for seq in seqs {
-                release.reset()
-                release.bind(now, at: 1)
-                release.bind(seq, at: 2)
-                try release.step()
-            }
-        }
+    private static func documentBytes(_ connection: SQLiteConnection, seq: Int64) throws -> Int {
+        Int(try connection.scalar("SELECT bytes FROM records WHERE seq = ?", seq) ?? 0)
     }
 
-    /// Takes back every lease, due now: for the owner at start, since a lease from an earlier
-    /// process (one killed in the middle of a bulk request) has no shipper any more.
-    @discardableResult
-    public func releaseAllLeases() throws -> Int {
-        let now = clock.now()
-        return try write("releasing leases") { state in
-            let release = try state.connection.statement(
-                "UPDATE records SET due_at = min(due_at, ?), leased = 0 WHERE leased = 1")
-            release.bind(now, at: 1)
-            try release.step()
-            return state.connection.changes
+    /// Gives leased records back without counting an attempt (a response that could not be read,
+    /// or a shutdown before the request went out): they are due again at once.
+    public func release(_ seqs: [Int64]) {
+        state.withLock { state in
+            for seq in seqs { state.leases[seq] = nil }
         }
     }
 
@@ -139,8 +121,8 @@ extension Spool {
     @discardableResult
     public func recordShutdown() throws -> Int {
         try write("recording the shutdown") { state in
-            try Self.bump(state.connection, "left_at_shutdown", by: state.rows)
-            return state.rows
+            try Self.bump(state.connection, "left_at_shutdown", by: state.totals.rows)
+            return state.totals.rows
         }
     }
 }

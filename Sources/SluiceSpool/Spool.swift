@@ -29,11 +29,23 @@ public final class Spool: Sendable {
 
     struct State: Sendable {
         let connection: SQLiteConnection
-        /// Live records and their document bytes; kept in memory so the cap costs no query.
+        /// Live records and dead letters with their document bytes, so the cap costs no query.
+        var totals: Totals
+        /// Records handed to a shipper and not settled yet, by seq. Kept in memory, not in the file:
+        /// leasing then writes nothing, and a process that dies takes its leases with it.
+        var leases: [Int64: Lease] = [:]
+    }
+
+    struct Totals: Sendable {
         var rows: Int
         var bytes: Int
         var deadRows: Int
         var deadBytes: Int
+    }
+
+    struct Lease: Sendable {
+        var expiry: Int64
+        let bytes: Int
     }
 
     let state: Mutex<State>
@@ -52,11 +64,7 @@ public final class Spool: Sendable {
         connection: SQLiteConnection, configuration: SpoolConfiguration, access: Access,
         quarantinedPath: String?, logger: Logger
     ) throws {
-        let totals = try Self.totals(connection)
-        self.state = Mutex(
-            State(
-                connection: connection, rows: totals.rows, bytes: totals.bytes, deadRows: totals.deadRows,
-                deadBytes: totals.deadBytes))
+        self.state = Mutex(State(connection: connection, totals: try Self.totals(connection)))
         self.configuration = configuration
         self.access = access
         self.quarantinedPath = quarantinedPath
@@ -74,11 +82,9 @@ public final class Spool: Sendable {
             try FileSystem.prepareSpoolFile(at: path)
             do {
                 let connection = try prepare(configuration, access: access)
-                let spool = try Spool(
+                return try Spool(
                     connection: connection, configuration: configuration, access: access, quarantinedPath: nil,
                     logger: logger)
-                try spool.releaseAllLeases()
-                return spool
             } catch let error as SpoolError where error.code == .corrupt {
                 let aside = try quarantine(path, now: configuration.clock.now())
                 logger.error(
@@ -190,42 +196,41 @@ public final class Spool: Sendable {
 
     static func totals(
         _ connection: SQLiteConnection
-    ) throws -> (
-        rows: Int, bytes: Int, deadRows: Int, deadBytes: Int
-    ) {
+    ) throws -> Totals {
         let live = try connection.statement("SELECT count(*), coalesce(sum(bytes), 0) FROM records")
         defer { live.reset() }
         try live.step()
         let dead = try connection.statement("SELECT count(*), coalesce(sum(bytes), 0) FROM dead_letters")
         defer { dead.reset() }
         try dead.step()
-        return (live.int(at: 0), live.int(at: 1), dead.int(at: 0), dead.int(at: 1))
+        return Totals(rows: live.int(at: 0), bytes: live.int(at: 1), deadRows: dead.int(at: 0), deadBytes: dead.int(at: 1))
     }
 
     // MARK: - Shared helpers
 
-    /// Runs `body` in one write transaction; state changes made by `body` stay only if it commits.
+    /// Runs `body` in one write transaction. If it fails the totals are restored; `body` changes
+    /// `leases` only after its last statement, so only a failed COMMIT can leave a lease dropped for
+    /// a record still in the file, which makes it leasable (and shipped, idempotently) again.
     func write<T: Sendable>(_ action: String, _ body: (inout State) throws -> T) throws -> T {
         guard access != .readOnly else {
             throw SpoolError(.readOnly, "\(action) needs to write, and the spool at \(path) was opened read-only")
         }
         return try state.withLock { state in
-            var draft = state
+            let totals = state.totals
             do {
-                let result = try draft.connection.transaction { try body(&draft) }
-                state = draft
-                return result
+                return try state.connection.transaction { try body(&state) }
             } catch {
+                state.totals = totals
                 throw SpoolError.wrapping(error, doing: action, path: path)
             }
         }
     }
 
-    /// Runs `body` with the connection, for reads.
-    func read<T: Sendable>(_ action: String, _ body: (State) throws -> T) throws -> T {
+    /// Runs `body` with the connection, for reads (and, for `lease`, the in-memory leases).
+    func read<T: Sendable>(_ action: String, _ body: (inout State) throws -> T) throws -> T {
         try state.withLock { state in
             do {
-                return try body(state)
+                return try body(&state)
             } catch {
                 throw SpoolError.wrapping(error, doing: action, path: path)
             }

@@ -26,10 +26,8 @@ public struct StoredRecord: Sendable, Equatable {
     public let index: String
     public let eventTime: Int64
     public let receivedAt: Int64
-    /// When the record may next be leased (its retry time or lease expiry).
+    /// When the record may next be leased: its retry time, or for a leased record the lease's expiry.
     public let dueAt: Int64
-    /// Whether a shipper held a lease on it when read.
-    public let leased: Bool
     /// Failed shipping attempts so far.
     public let attempts: Int
     /// The error of the last failed attempt.

@@ -54,7 +54,8 @@ public struct SpoolStatistics: Sendable, Equatable, Codable {
     public var oldestAgeMilliseconds: Int64?
     /// Records a shipper may lease now.
     public var dueNow: Int
-    /// Records held by a shipper's unexpired lease.
+    /// Records held by an unexpired lease of this process (leases live in the owning process, so
+    /// another process, such as the CLI, sees 0).
     public var leased: Int
     public var deadLetters: Int
     public var deadLetterBytes: Int

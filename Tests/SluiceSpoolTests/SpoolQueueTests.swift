@@ -98,6 +98,17 @@ import Testing
         #expect(again.map(\.seq) == first.map(\.seq))
     }
 
+    @Test func releasedRecordsAreDueAgainWithoutAnAttempt() throws {
+        let folder = try TemporaryFolder()
+        let spool = try openSpool(folder)
+        try spool.append(makeRecords(3))
+        let leased = try spool.lease(maxCount: 10, maxBytes: 1 << 20)
+        spool.release([leased[1].seq])
+        let again = try spool.lease(maxCount: 10, maxBytes: 1 << 20)
+        #expect(again.map(\.id) == [leased[1].id])
+        #expect(again[0].attempts == 0)
+    }
+
     @Test func reopeningTakesBackLeasesOfADeadProcess() throws {
         let folder = try TemporaryFolder()
         let clock = ManualClock()

@@ -36,7 +36,7 @@ struct Peek: ParsableCommand {
                             "\(record.seq)", record.index, "\(record.attempts)",
                             record.dueAt <= now
                                 ? "now"
-                                : (record.leased ? "leased, " : "in ")
+                                : "in "
                                     + Terminal.duration(milliseconds: record.dueAt - now),
                             record.id,
                             Terminal.excerpt(String(decoding: record.document, as: UTF8.self), limit: 80),

@@ -34,7 +34,6 @@ struct Stats: ParsableCommand {
             ],
             ["oldest", stats.oldestAgeMilliseconds.map { Terminal.duration(milliseconds: $0) } ?? "-"],
             ["due now", "\(stats.dueNow)"],
-            ["leased", "\(stats.leased)"],
             ["dead letters", "\(stats.deadLetters) (\(Terminal.bytes(stats.deadLetterBytes)))"],
             ["received", "\(c.received)"],
             ["stored", "\(c.stored)"],
