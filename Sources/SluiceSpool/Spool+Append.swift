@@ -1,7 +1,7 @@
 extension Spool {
     static let insertRecord = """
-        INSERT OR IGNORE INTO records (doc_id, index_name, event_time, received_at, due_at, bytes, document)
-        VALUES (?, ?, ?, ?, ?, ?, ?)
+        INSERT OR IGNORE INTO records (seq, doc_id, index_name, event_time, received_at, due_at, bytes, document)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
         """
 
     /// Stores a whole delivery in one transaction. A record whose id is already in the spool is a
@@ -17,6 +17,7 @@ extension Spool {
             var result = AppendResult()
             result.received = records.count
             let insert = try state.connection.statement(Self.insertRecord)
+            var seq = try Self.lastSeq(state.connection)
             for record in records {
                 let size = record.document.count
                 if policy == .rejectNew && state.totals.bytes + state.totals.deadBytes + size > cap {
@@ -24,15 +25,17 @@ extension Spool {
                     continue
                 }
                 insert.reset()
-                insert.bind(record.id, at: 1)
-                insert.bind(record.index, at: 2)
-                insert.bind(record.eventTime, at: 3)
-                insert.bind(now, at: 4)
+                insert.bind(seq + 1, at: 1)
+                insert.bind(record.id, at: 2)
+                insert.bind(record.index, at: 3)
+                insert.bind(record.eventTime, at: 4)
                 insert.bind(now, at: 5)
-                insert.bind(size, at: 6)
-                insert.bindText(record.document, at: 7)
+                insert.bind(now, at: 6)
+                insert.bind(size, at: 7)
+                insert.bindText(record.document, at: 8)
                 try insert.step()
                 if state.connection.changes == 1 {
+                    seq += 1
                     result.stored += 1
                     state.totals.rows += 1
                     state.totals.bytes += size
@@ -41,6 +44,7 @@ extension Spool {
                 }
             }
             insert.reset()
+            try Self.setLastSeq(state.connection, seq)
             if policy == .dropOldest && state.totals.bytes + state.totals.deadBytes > cap {
                 result.evicted = try Self.evictOldest(&state, toFit: cap)
             }
@@ -51,6 +55,18 @@ extension Spool {
             try Self.bump(connection, "dropped", by: result.rejected + result.evicted)
             return result
         }
+    }
+
+    /// The highest seq ever assigned. Read inside each write transaction rather than cached, so that
+    /// a second writer (the CLI requeueing dead letters) and the extension never hand out one twice.
+    static func lastSeq(_ connection: SQLiteConnection) throws -> Int64 {
+        try connection.scalar("SELECT value FROM counters WHERE name = 'last_seq'") ?? 0
+    }
+
+    static func setLastSeq(_ connection: SQLiteConnection, _ seq: Int64) throws {
+        let update = try connection.statement("UPDATE counters SET value = ? WHERE name = 'last_seq'")
+        update.bind(seq, at: 1)
+        try update.step()
     }
 
     /// Drops the oldest dead letters, then the oldest records, until the spool is within `cap`.

@@ -44,22 +44,34 @@ extension Spool {
         let filter = id == nil ? "" : "WHERE id = ?"
         return try write("requeueing dead letters") { state in
             let connection = state.connection
-            let present = try connection.statement("SELECT count(*) FROM dead_letters \(filter)")
-            if let id { present.bind(id, at: 1) }
-            try present.step()
-            let count = present.int(at: 0)
-            present.reset()
-            guard count > 0 else { return 0 }
+            // One by one, each with the next seq, so requeued records sort after everything handed out.
+            var seq = try Self.lastSeq(connection)
+            var inserted = 0
+            let letters = try connection.statement("SELECT id FROM dead_letters \(filter) ORDER BY id")
+            if let id { letters.bind(id, at: 1) }
+            var ids: [Int64] = []
+            while try letters.step() { ids.append(letters.int64(at: 0)) }
+            letters.reset()
+            guard !ids.isEmpty else { return 0 }
             let copy = try connection.statement(
                 """
-                INSERT OR IGNORE INTO records (doc_id, index_name, event_time, received_at, due_at, bytes, document)
-                SELECT doc_id, index_name, event_time, received_at, ?, bytes, document FROM dead_letters \(filter)
-                ORDER BY id
+                INSERT OR IGNORE INTO records
+                    (seq, doc_id, index_name, event_time, received_at, due_at, bytes, document)
+                SELECT ?, doc_id, index_name, event_time, received_at, ?, bytes, document FROM dead_letters
+                WHERE id = ?
                 """)
-            copy.bind(now, at: 1)
-            if let id { copy.bind(id, at: 2) }
-            try copy.step()
-            let inserted = connection.changes
+            for letter in ids {
+                copy.reset()
+                copy.bind(seq + 1, at: 1)
+                copy.bind(now, at: 2)
+                copy.bind(letter, at: 3)
+                try copy.step()
+                if connection.changes == 1 {
+                    seq += 1
+                    inserted += 1
+                }
+            }
+            try Self.setLastSeq(connection, seq)
             let delete = try connection.statement("DELETE FROM dead_letters \(filter)")
             if let id { delete.bind(id, at: 1) }
             try delete.step()

@@ -1,41 +1,72 @@
 extension Spool {
-    /// Hands out the oldest due records, up to `maxCount` records and `maxBytes` document bytes
-    /// (at least one record, however large, so a big document cannot stall the queue). A leased
-    /// record is not handed out again until it is settled or released, or its lease expires; a
-    /// lease is held by this process only, so a crash of the process releases it.
+    /// Hands out due records, up to `maxCount` records and `maxBytes` document bytes (at least one
+    /// record, however large, so a big document cannot stall the queue): retries that are due, oldest
+    /// first, then fresh records in arrival order. A leased record is not handed out again until it
+    /// is settled or released, or its lease expires; a lease is held by this process only, so a crash
+    /// of the process releases it.
     public func lease(maxCount: Int, maxBytes: Int) throws -> [StoredRecord] {
         guard maxCount > 0 else { return [] }
         let now = clock.now()
         let expiry = now + configuration.leaseMilliseconds
         return try read("leasing records") { state in
-            // Leased records are still due in the file: read past them.
-            let held = state.leases.values.lazy.filter { $0.expiry > now }.count
-            let select = try state.connection.statement(
-                """
-                SELECT seq, doc_id, index_name, event_time, received_at, attempts, last_error, document
-                FROM records WHERE due_at <= ? ORDER BY due_at, seq LIMIT ?
-                """)
-            defer { select.reset() }
-            select.bind(now, at: 1)
-            select.bind(maxCount + held, at: 2)
+            Self.forgetExpiredLeases(&state, now: now)
             var records: [StoredRecord] = []
             var bytes = 0
-            while records.count < maxCount, try select.step() {
-                let seq = select.int64(at: 0)
-                if let lease = state.leases[seq], lease.expiry > now { continue }
-                let document = select.bytes(at: 7)
-                if !records.isEmpty && bytes + document.count > maxBytes { break }
+            var full = false
+            // Leased records are still in the file: read past them.
+            func take(_ row: SQLiteStatement) -> Bool {
+                let seq = row.int64(at: 0)
+                if state.leases[seq] != nil { return false }
+                let document = row.bytes(at: 7)
+                if !records.isEmpty && bytes + document.count > maxBytes {
+                    full = true
+                    return false
+                }
                 bytes += document.count
                 records.append(
                     StoredRecord(
-                        seq: seq, id: select.string(at: 1), index: select.string(at: 2),
-                        eventTime: select.int64(at: 3), receivedAt: select.int64(at: 4), dueAt: expiry,
-                        attempts: select.int(at: 5), lastError: select.optionalString(at: 6), document: document))
+                        seq: seq, id: row.string(at: 1), index: row.string(at: 2), eventTime: row.int64(at: 3),
+                        receivedAt: row.int64(at: 4), dueAt: expiry, attempts: row.int(at: 5),
+                        lastError: row.optionalString(at: 6), document: document))
+                return true
             }
+
+            let retries = try state.connection.statement(
+                """
+                SELECT seq, doc_id, index_name, event_time, received_at, attempts, last_error, document
+                FROM records WHERE attempts > 0 AND due_at <= ? ORDER BY due_at, seq LIMIT ?
+                """)
+            defer { retries.reset() }
+            retries.bind(now, at: 1)
+            retries.bind(maxCount + state.leases.count, at: 2)
+            while records.count < maxCount, !full, try retries.step() { _ = take(retries) }
+
+            // Every fresh record at or below the cursor has been handed out; seqs are never reused.
+            let fresh = try state.connection.statement(
+                """
+                SELECT seq, doc_id, index_name, event_time, received_at, attempts, last_error, document
+                FROM records WHERE seq > ? AND attempts = 0 ORDER BY seq LIMIT ?
+                """)
+            defer { fresh.reset() }
+            fresh.bind(state.freshCursor, at: 1)
+            fresh.bind(maxCount - records.count + state.leases.count, at: 2)
+            while records.count < maxCount, !full, try fresh.step() {
+                if take(fresh) { state.freshCursor = records[records.count - 1].seq }
+            }
+
             for record in records {
-                state.leases[record.seq] = Lease(expiry: expiry, bytes: record.document.count)
+                state.leases[record.seq] = Lease(
+                    expiry: expiry, fresh: record.attempts == 0, bytes: record.document.count)
             }
             return records
+        }
+    }
+
+    /// Drops leases past their expiry; a fresh record's must then be found by the cursor again.
+    private static func forgetExpiredLeases(_ state: inout State, now: Int64) {
+        for (seq, lease) in state.leases where lease.expiry <= now {
+            state.leases[seq] = nil
+            if lease.fresh { state.freshCursor = min(state.freshCursor, seq - 1) }
         }
     }
 
@@ -113,7 +144,10 @@ extension Spool {
     /// or a shutdown before the request went out): they are due again at once.
     public func release(_ seqs: [Int64]) {
         state.withLock { state in
-            for seq in seqs { state.leases[seq] = nil }
+            for seq in seqs {
+                guard let lease = state.leases.removeValue(forKey: seq) else { continue }
+                if lease.fresh { state.freshCursor = min(state.freshCursor, seq - 1) }
+            }
         }
     }
 

@@ -34,6 +34,10 @@ public final class Spool: Sendable {
         /// Records handed to a shipper and not settled yet, by seq. Kept in memory, not in the file:
         /// leasing then writes nothing, and a process that dies takes its leases with it.
         var leases: [Int64: Lease] = [:]
+        /// Every fresh record (never attempted) with a seq at or below this has been leased.
+        var freshCursor: Int64 = 0
+        /// SQLite's `data_version` at our last write; a change means another process wrote.
+        var dataVersion: Int64
     }
 
     struct Totals: Sendable {
@@ -44,7 +48,10 @@ public final class Spool: Sendable {
     }
 
     struct Lease: Sendable {
-        var expiry: Int64
+        let expiry: Int64
+        /// Leased before any attempt: found through the fresh cursor rather than the retry index.
+        let fresh: Bool
+        /// Its document bytes, so settling needs no lookup to keep the totals.
         let bytes: Int
     }
 
@@ -64,7 +71,10 @@ public final class Spool: Sendable {
         connection: SQLiteConnection, configuration: SpoolConfiguration, access: Access,
         quarantinedPath: String?, logger: Logger
     ) throws {
-        self.state = Mutex(State(connection: connection, totals: try Self.totals(connection)))
+        self.state = Mutex(
+            State(
+                connection: connection, totals: try Self.totals(connection),
+                dataVersion: try connection.scalar("PRAGMA data_version") ?? 0))
         self.configuration = configuration
         self.access = access
         self.quarantinedPath = quarantinedPath
@@ -203,7 +213,8 @@ public final class Spool: Sendable {
         let dead = try connection.statement("SELECT count(*), coalesce(sum(bytes), 0) FROM dead_letters")
         defer { dead.reset() }
         try dead.step()
-        return Totals(rows: live.int(at: 0), bytes: live.int(at: 1), deadRows: dead.int(at: 0), deadBytes: dead.int(at: 1))
+        return Totals(
+            rows: live.int(at: 0), bytes: live.int(at: 1), deadRows: dead.int(at: 0), deadBytes: dead.int(at: 1))
     }
 
     // MARK: - Shared helpers
@@ -218,7 +229,15 @@ public final class Spool: Sendable {
         return try state.withLock { state in
             let totals = state.totals
             do {
-                return try state.connection.transaction { try body(&state) }
+                return try state.connection.transaction {
+                    // Another process (the CLI requeueing or purging) changed the file: recount.
+                    let version = try state.connection.scalar("PRAGMA data_version") ?? 0
+                    if version != state.dataVersion {
+                        state.totals = try Self.totals(state.connection)
+                        state.dataVersion = version
+                    }
+                    return try body(&state)
+                }
             } catch {
                 state.totals = totals
                 throw SpoolError.wrapping(error, doing: action, path: path)

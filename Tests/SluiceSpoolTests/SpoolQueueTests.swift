@@ -98,6 +98,60 @@ import Testing
         #expect(again.map(\.seq) == first.map(\.seq))
     }
 
+    @Test func recordsAppendedAfterEverythingShippedAreLeased() throws {
+        let folder = try TemporaryFolder()
+        let spool = try openSpool(folder)
+        try spool.append(makeRecords(3, prefix: "first"))
+        let first = try spool.lease(maxCount: 10, maxBytes: 1 << 20)
+        try spool.settle(first.map { ($0.seq, .shipped) })
+        // The table is empty now; a new record must not reuse a seq the lease cursor has passed.
+        try spool.append(makeRecords(2, prefix: "second"))
+        let second = try spool.lease(maxCount: 10, maxBytes: 1 << 20)
+        #expect(second.map(\.id) == makeRecords(2, prefix: "second").map(\.id))
+        #expect(second.allSatisfy { $0.seq > first.map(\.seq).max()! })
+    }
+
+    @Test func dueRetriesGoBeforeFreshRecords() throws {
+        let folder = try TemporaryFolder()
+        let clock = ManualClock()
+        let spool = try openSpool(folder, clock: clock)
+        try spool.append(makeRecords(2, prefix: "old"))
+        let old = try spool.lease(maxCount: 10, maxBytes: 1 << 20)
+        try spool.settle(old.map { ($0.seq, .retry(at: clock.now + 1_000, error: "HTTP 429")) })
+        try spool.append(makeRecords(2, prefix: "new"))
+        #expect(try spool.lease(maxCount: 1, maxBytes: 1 << 20).map(\.id) == ["new-0"], "retries not due yet")
+        clock.advance(by: 1_000)
+        #expect(try spool.lease(maxCount: 10, maxBytes: 1 << 20).map(\.id) == ["old-0", "old-1", "new-1"])
+    }
+
+    @Test func deadLettersRequeuedByAnotherProcessAreLeasedByTheOwner() throws {
+        let folder = try TemporaryFolder()
+        let owner = try openSpool(folder)
+        try owner.append(makeRecords(4))
+        let leased = try owner.lease(maxCount: 10, maxBytes: 1 << 20)
+        try owner.settle(leased.map { ($0.seq, .deadLetter(reason: "mapping", errorType: nil)) })
+        #expect(try owner.lease(maxCount: 10, maxBytes: 1 << 20).isEmpty)
+
+        let cli = try Spool.open(SpoolConfiguration(path: folder.file("spool.sqlite")), access: .maintenance)
+        #expect(try cli.requeueDeadLetters() == 4)
+        #expect(try owner.lease(maxCount: 10, maxBytes: 1 << 20).map(\.id) == leased.map(\.id))
+        try owner.append(makeRecords(1, prefix: "after"))
+        #expect(try owner.statistics().rows == 5)
+        #expect(try owner.statistics().deadLetters == 0)
+    }
+
+    @Test func ownerKeepsItsCapAccountingAfterAnotherProcessPurges() throws {
+        let folder = try TemporaryFolder()
+        let owner = try openSpool(folder, capBytes: 5_000)
+        try owner.append(makeRecords(4, prefix: "a", bytes: 1_000))
+        let leased = try owner.lease(maxCount: 4, maxBytes: 1 << 20)
+        try owner.settle(leased.map { ($0.seq, .deadLetter(reason: "mapping", errorType: nil)) })
+        let cli = try Spool.open(SpoolConfiguration(path: folder.file("spool.sqlite")), access: .maintenance)
+        #expect(try cli.purgeDeadLetters() == 4)
+        // With the purge seen, 4 kB of new records fit under the 5 kB cap: nothing is evicted.
+        #expect(try owner.append(makeRecords(4, prefix: "b", bytes: 1_000)).evicted == 0)
+    }
+
     @Test func releasedRecordsAreDueAgainWithoutAnAttempt() throws {
         let folder = try TemporaryFolder()
         let spool = try openSpool(folder)

@@ -21,10 +21,9 @@ package final class SQLiteStatement {
 
     deinit { sqlite3_finalize(handle) }
 
-    /// Clears the bindings and rewinds, ready for the next execution.
+    /// Rewinds, ready for the next execution. Bindings stay: every caller binds every parameter.
     package func reset() {
         sqlite3_reset(handle)
-        sqlite3_clear_bindings(handle)
     }
 
     package func bind(_ value: Int64, at index: Int32) {
