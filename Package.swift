@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // The system libsqlite3 (libsqlite3-dev on Debian).
@@ -25,6 +28,10 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // The system zlib (zlib1g-dev on Debian), for gzip request bodies.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Wall-clock time in milliseconds and its text forms, without a calendar library.
+        .target(name: "SluiceTime", swiftSettings: strict),
         // Turns migrations/NNNN_name.sql into Swift source at build time; never shipped.
         .executableTarget(name: "migration-embedder", swiftSettings: strict),
         .plugin(
@@ -35,17 +42,51 @@ let package = Package(
         .target(
             name: "SluiceSpool",
             dependencies: [
-                "CSQLite",
+                "CSQLite", "SluiceTime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict,
             plugins: ["EmbedMigrations"]
         ),
+        // AWS credentials from the environment, the SigV4 signer, Secrets Manager GetSecretValue.
+        .target(
+            name: "SluiceAWS",
+            dependencies: [
+                "SluiceTime",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        // The OpenSearch client: bulk encoding, per-item outcomes, retry policy, index bootstrap, auth.
+        .target(
+            name: "SluiceOpenSearch",
+            dependencies: [
+                "SluiceAWS", "SluiceTime", "CZlib",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Composes spool and sink: the shipper that drains the spool into OpenSearch.
+        .target(
+            name: "SluiceForwarder",
+            dependencies: [
+                "SluiceSpool", "SluiceOpenSearch",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "SluiceSpool",
+                "SluiceSpool", "SluiceTime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -55,7 +96,7 @@ let package = Package(
         .executableTarget(
             name: "sluice-dev",
             dependencies: [
-                "SluiceSpool",
+                "SluiceSpool", "SluiceTime",
                 "CSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

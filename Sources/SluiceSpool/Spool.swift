@@ -1,3 +1,4 @@
+import SluiceTime
 import CSQLite
 public import Logging
 import Synchronization

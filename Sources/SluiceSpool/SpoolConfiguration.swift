@@ -1,3 +1,5 @@
+import SluiceTime
+
 /// How a spool is stored and bounded. Every field has the default the extension uses.
 public struct SpoolConfiguration: Sendable {
     /// Where the extension keeps its spool unless told otherwise.

@@ -1,3 +1,4 @@
+import SluiceTime
 import ArgumentParser
 import SluiceSpool
 

@@ -1,0 +1,99 @@
+public import AsyncHTTPClient
+import FoundationEssentials
+public import NIOCore
+import NIOHTTP1
+import SluiceTime
+
+/// `GetSecretValue` over SigV4, with the endpoint overridable for tests
+/// (`AWS_ENDPOINT_URL_SECRETS_MANAGER`, then `AWS_ENDPOINT_URL`).
+public struct SecretsManagerClient: Sendable {
+    public let httpClient: HTTPClient
+    public let endpoint: String
+    public let signer: SigV4Signer
+    public let timeout: TimeAmount
+
+    public init(httpClient: HTTPClient, endpoint: String, signer: SigV4Signer, timeout: TimeAmount = .seconds(5)) {
+        self.httpClient = httpClient
+        self.endpoint = endpoint
+        self.signer = signer
+        self.timeout = timeout
+    }
+
+    /// The client Lambda's environment describes: its credentials and region, and an endpoint
+    /// override if one is set.
+    public static func fromEnvironment(_ environment: [String: String], httpClient: HTTPClient) throws
+        -> SecretsManagerClient
+    {
+        guard let credentials = AWSCredentials.fromEnvironment(environment) else {
+            throw AWSError(
+                .missingCredentials,
+                "AUTH_SECRET is set but AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not in the environment; "
+                    + "Lambda sets them for the function's role, so run inside Lambda or export them")
+        }
+        let region = environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"
+        let endpoint =
+            environment["AWS_ENDPOINT_URL_SECRETS_MANAGER"] ?? environment["AWS_ENDPOINT_URL"]
+            ?? "https://secretsmanager.\(region).amazonaws.com"
+        return SecretsManagerClient(
+            httpClient: httpClient, endpoint: endpoint,
+            signer: SigV4Signer(credentials: credentials, region: region, service: "secretsmanager"))
+    }
+
+    /// The `SecretString` of a secret.
+    public func secretString(id: String) async throws -> String {
+        struct Request: Encodable { let SecretId: String }
+        struct Answer: Decodable { let SecretString: String? }
+        let body = Array(try JSONEncoder().encode(Request(SecretId: id)))
+        var headers: [(name: String, value: String)] = [
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("X-Amz-Target", "secretsmanager.GetSecretValue"),
+        ]
+        let url = endpoint.hasSuffix("/") ? endpoint : endpoint + "/"
+        headers += signer.sign(method: "POST", url: url, headers: headers, body: body, date: UTCTime.nowMilliseconds())
+            .headers
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(bytes: body))
+
+        let response: HTTPClientResponse
+        let data: ByteBuffer
+        do {
+            response = try await httpClient.execute(request, timeout: timeout)
+            data = try await response.body.collect(upTo: 1 << 20)
+        } catch {
+            throw AWSError(.unavailable, "Secrets Manager at \(endpoint) could not be reached: \(error)")
+        }
+        let status = Int(response.status.code)
+        guard (200..<300).contains(status) else {
+            let detail = String(buffer: data).prefix(300)
+            throw AWSError(
+                status >= 500 || status == 429 ? .unavailable : .rejected,
+                "Secrets Manager answered \(status) for secret \(id): \(detail)"
+                    + (status == 400 || status == 403
+                        ? " (check AUTH_SECRET and that the function's role may secretsmanager:GetSecretValue it)"
+                        : ""),
+                status: status)
+        }
+        guard let answer = try? JSONDecoder().decode(Answer.self, from: Data(Array(buffer: data))),
+            let secret = answer.SecretString
+        else {
+            throw AWSError(.badResponse, "Secrets Manager's answer for secret \(id) has no SecretString")
+        }
+        return secret
+    }
+
+    /// The `{username, password}` JSON of a secret.
+    public func basicCredentials(id: String) async throws -> (username: String, password: String) {
+        struct Basic: Decodable {
+            let username: String
+            let password: String
+        }
+        let secret = try await secretString(id: id)
+        guard let basic = try? JSONDecoder().decode(Basic.self, from: Data(secret.utf8)) else {
+            throw AWSError(
+                .badResponse, "secret \(id) is not JSON with string fields \"username\" and \"password\"")
+        }
+        return (basic.username, basic.password)
+    }
+}

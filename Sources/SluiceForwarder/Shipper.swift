@@ -1,0 +1,213 @@
+public import Logging
+public import SluiceOpenSearch
+public import SluiceSpool
+
+/// Drains the spool into OpenSearch: leases a batch, makes sure its indices exist, sends one
+/// `_bulk`, and settles every record by what OpenSearch said about it. Nothing leaves the spool
+/// before OpenSearch answered for it, and every failure becomes a retry or a dead letter.
+public actor Shipper {
+    public let spool: Spool
+    public let client: OpenSearchClient
+    let indexKind: @Sendable (String) -> IndexDefinition.Kind
+    let logger: Logger
+    var policy: RetryPolicy { client.configuration.retry }
+
+    /// Indices known to exist (created, or found to exist).
+    private var bootstrapped: Set<String> = []
+    /// After a failed request, no new request before this time (ms since the epoch).
+    private var pausedUntil: Int64 = 0
+    private var consecutiveFailures = 0
+    private var generator = SystemRandomNumberGenerator()
+
+    /// `indexKind` says which mappings a new index gets.
+    public init(
+        spool: Spool, client: OpenSearchClient, logger: Logger,
+        indexKind: @escaping @Sendable (String) -> IndexDefinition.Kind = { _ in .logs }
+    ) {
+        self.spool = spool
+        self.client = client
+        self.logger = logger
+        self.indexKind = indexKind
+    }
+
+    /// What one call did.
+    public struct Report: Sendable, Equatable {
+        /// Indexed now.
+        public var indexed = 0
+        /// Already in OpenSearch under the same id (a re-send).
+        public var duplicates = 0
+        public var retried = 0
+        public var deadLettered = 0
+        /// `_bulk` requests sent, the split halves of a 413 included.
+        public var requests = 0
+        /// Requests that failed as a whole.
+        public var failedRequests = 0
+        /// Whether the last batch found nothing due.
+        public var idle = false
+
+        public init() {}
+
+        public var shipped: Int { indexed + duplicates }
+
+        mutating func add(_ other: Report) {
+            indexed += other.indexed
+            duplicates += other.duplicates
+            retried += other.retried
+            deadLettered += other.deadLettered
+            requests += other.requests
+            failedRequests += other.failedRequests
+            idle = other.idle
+        }
+    }
+
+    /// When the shipper may send again after failures (ms since the epoch; 0 when not paused).
+    public var resumesAt: Int64 { pausedUntil }
+
+    /// Ships batches until nothing is due, the deadline (ms since the epoch) passes, or OpenSearch
+    /// asks for a pause that outlasts the deadline.
+    public func drain(until deadline: Int64) async throws -> Report {
+        var total = Report()
+        while spool.configuration.clock.now() < deadline {
+            let now = spool.configuration.clock.now()
+            if pausedUntil > now {
+                guard pausedUntil < deadline else { break }
+                try await Task.sleep(for: .milliseconds(pausedUntil - now))
+                continue
+            }
+            let report = try await shipBatch()
+            total.add(report)
+            if report.idle { break }
+        }
+        return total
+    }
+
+    /// Leases one batch and ships it. Throws only for spool errors; OpenSearch failures become
+    /// retries and dead letters.
+    public func shipBatch() async throws -> Report {
+        let configuration = client.configuration
+        let records = try spool.lease(
+            maxCount: configuration.maxBatchCount, maxBytes: configuration.maxBatchBytes * 9 / 10)
+        var report = Report()
+        guard !records.isEmpty else {
+            report.idle = true
+            return report
+        }
+        if let failure = await bootstrap(Set(records.map(\.index))) {
+            // The index cannot be made now: hand the records back untouched and pause.
+            spool.release(records.map(\.seq))
+            pause(after: failure)
+            report.failedRequests += 1
+            return report
+        }
+        try await ship(records, into: &report)
+        return report
+    }
+
+    private func ship(_ records: [StoredRecord], into report: inout Report) async throws {
+        let documents = records.map { BulkDocument(index: $0.index, id: $0.id, body: $0.document) }
+        report.requests += 1
+        switch await client.bulk(documents) {
+        case .items(let outcomes):
+            consecutiveFailures = 0
+            var settlements: [(seq: Int64, settlement: Settlement)] = []
+            settlements.reserveCapacity(records.count)
+            for (record, outcome) in zip(records, outcomes) {
+                switch outcome {
+                case .indexed:
+                    report.indexed += 1
+                    settlements.append((record.seq, .shipped))
+                case .duplicate:
+                    report.duplicates += 1
+                    settlements.append((record.seq, .shipped))
+                case .retry(_, let reason):
+                    settlements.append((record.seq, retryOrGiveUp(record, error: reason, retryAfter: nil, &report)))
+                case .rejected(let status, let type, let reason):
+                    report.deadLettered += 1
+                    settlements.append(
+                        (record.seq, .deadLetter(reason: "HTTP \(status): \(reason)", errorType: type)))
+                }
+            }
+            try spool.settle(settlements)
+        case .failed(let failure) where failure.kind == .tooLarge:
+            consecutiveFailures = 0
+            guard records.count > 1 else {
+                report.deadLettered += 1
+                try spool.settle([
+                    (records[0].seq, .deadLetter(reason: "\(failure.message): one document is over the limit", errorType: "request_too_large"))
+                ])
+                return
+            }
+            let half = records.count / 2
+            try await ship(Array(records[..<half]), into: &report)
+            try await ship(Array(records[half...]), into: &report)
+        case .failed(let failure):
+            report.failedRequests += 1
+            pause(after: failure)
+            logger.warning(
+                "bulk request failed; records kept for a retry",
+                metadata: [
+                    "bulk.documents": "\(records.count)", "bulk.failure": "\(failure.kind.rawValue)",
+                    "error": "\(failure.message)",
+                ])
+            let settlements = records.map { record in
+                (
+                    seq: record.seq,
+                    settlement: retryOrGiveUp(
+                        record, error: failure.message, retryAfter: failure.retryAfterMilliseconds, &report)
+                )
+            }
+            try spool.settle(settlements)
+        }
+    }
+
+    /// A retry at the policy's next time, or a dead letter once attempts or age run out.
+    private func retryOrGiveUp(
+        _ record: StoredRecord, error: String, retryAfter: Int64?, _ report: inout Report
+    ) -> Settlement {
+        let now = spool.configuration.clock.now()
+        let attempts = record.attempts + 1
+        if policy.givesUp(attempts: attempts, receivedAt: record.receivedAt, now: now) {
+            report.deadLettered += 1
+            return .deadLetter(
+                reason: "gave up after \(attempts) attempts over \((now - record.receivedAt) / 1000) s: \(error)",
+                errorType: "retries_exhausted")
+        }
+        report.retried += 1
+        let delay = policy.delay(afterAttempt: attempts, retryAfterMilliseconds: retryAfter, using: &generator)
+        return .retry(at: now + delay, error: error)
+    }
+
+    private func pause(after failure: BulkFailure) {
+        consecutiveFailures += 1
+        let delay = policy.delay(
+            afterAttempt: consecutiveFailures, retryAfterMilliseconds: failure.retryAfterMilliseconds,
+            using: &generator)
+        pausedUntil = spool.configuration.clock.now() + delay
+    }
+
+    /// Creates the indices not known to exist. Returns a failure worth waiting for (429, 5xx, no
+    /// answer); a refusal (403 on index creation, say) is logged and the bulk request goes ahead,
+    /// since the index may exist already.
+    private func bootstrap(_ indices: Set<String>) async -> BulkFailure? {
+        for index in indices.sorted() where !bootstrapped.contains(index) {
+            let definition = IndexDefinition.body(indexKind(index))
+            guard let failure = await client.ensureIndex(index, definition: definition) else {
+                bootstrapped.insert(index)
+                continue
+            }
+            switch failure.kind {
+            case .throttled, .unavailable, .transport, .unreadable:
+                logger.warning(
+                    "could not create index; will try again",
+                    metadata: ["index": "\(index)", "error": "\(failure.message)"])
+                return failure
+            default:
+                logger.warning(
+                    "index creation refused; shipping anyway",
+                    metadata: ["index": "\(index)", "error": "\(failure.message)"])
+                bootstrapped.insert(index)
+            }
+        }
+        return nil
+    }
+}

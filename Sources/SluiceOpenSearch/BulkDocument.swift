@@ -1,0 +1,14 @@
+/// One document to index: where, under which id, and its JSON.
+public struct BulkDocument: Sendable, Equatable {
+    public var index: String
+    /// The deterministic `_id`; a re-sent document then answers 409 instead of indexing twice.
+    public var id: String
+    /// The document's JSON object, UTF-8.
+    public var body: [UInt8]
+
+    public init(index: String, id: String, body: [UInt8]) {
+        self.index = index
+        self.id = id
+        self.body = body
+    }
+}

@@ -1,0 +1,81 @@
+/// Writes the NDJSON body of a `_bulk` request: one `create` action per document, so that a document
+/// sent twice is refused (409) rather than indexed twice.
+public struct BulkEncoder: Sendable {
+    /// Where the document id goes.
+    public enum IDPlacement: Sendable, Equatable {
+        /// As the `_id` of the action (the default: dedup by OpenSearch itself).
+        case documentID
+        /// As a field of the document, with the server choosing `_id`: for OpenSearch Serverless
+        /// time-series and vector collections, which reject client ids.
+        case field(String)
+    }
+
+    public var idPlacement: IDPlacement
+
+    public init(idPlacement: IDPlacement = .documentID) {
+        self.idPlacement = idPlacement
+    }
+
+    /// The bytes the action and document of `document` add to a body.
+    public func encodedSize(_ document: BulkDocument) -> Int {
+        // {"create":{"_index":"","_id":""}}\n + body + \n, with room for escapes in the names.
+        document.index.utf8.count + document.id.utf8.count + document.body.count + 40
+    }
+
+    /// The NDJSON body for `documents`, in order (the response's items come back in this order).
+    public func encode(_ documents: [BulkDocument]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(documents.reduce(0) { $0 + encodedSize($1) })
+        for document in documents {
+            out += Array(#"{"create":{"_index":"#.utf8)
+            JSONText.appendString(document.index, to: &out)
+            switch idPlacement {
+            case .documentID:
+                out += Array(#","_id":"#.utf8)
+                JSONText.appendString(document.id, to: &out)
+                out += Array("}}\n".utf8)
+                out += document.body
+            case .field(let name):
+                out += Array("}}\n".utf8)
+                out += Self.inserting(field: name, value: document.id, into: document.body)
+            }
+            out.append(UInt8(ascii: "\n"))
+        }
+        return out
+    }
+
+    /// `body` with `"name":"value",` added as its first member.
+    static func inserting(field name: String, value: String, into body: [UInt8]) -> [UInt8] {
+        guard let open = body.firstIndex(of: UInt8(ascii: "{")) else { return body }
+        var out = Array(body[...open])
+        JSONText.appendString(name, to: &out)
+        out.append(UInt8(ascii: ":"))
+        JSONText.appendString(value, to: &out)
+        let rest = body[body.index(after: open)...]
+        let empty = rest.first { $0 != UInt8(ascii: " ") } == UInt8(ascii: "}")
+        if !empty { out.append(UInt8(ascii: ",")) }
+        out += rest
+        return out
+    }
+}
+
+/// JSON string literals written straight into a byte buffer.
+enum JSONText {
+    static func appendString(_ text: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case UInt8(ascii: "\n"): out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case UInt8(ascii: "\r"): out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+            case UInt8(ascii: "\t"): out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case 0..<0x20:
+                let digits = Array("0123456789abcdef".utf8)
+                out += Array("\\u00".utf8) + [digits[Int(byte >> 4)], digits[Int(byte & 0xF)]]
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}

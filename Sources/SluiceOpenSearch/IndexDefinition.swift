@@ -1,0 +1,44 @@
+/// The settings and mappings Sluice creates its indices with.
+///
+/// Field names follow the AWS sample (`time`, `type`, `record`) plus `@timestamp`, the function's
+/// name, version and region, and `requestId`. Log records are strings (text format) or objects
+/// (JSON format, whose `message` may itself be anything): in the log indices `record` is kept in
+/// `_source` but not indexed, so no record can conflict with another, and its searchable parts
+/// are copied to top-level `message` (text), `level` and `requestId` (keywords).
+public enum IndexDefinition {
+    /// Which telemetry an index holds.
+    public enum Kind: Sendable {
+        /// `platform.*` events: `record` is always an object, mapped dynamically.
+        case platform
+        /// `function` and `extension` log lines.
+        case logs
+    }
+
+    static let common = """
+        "@timestamp":{"type":"date"},"time":{"type":"date"},"type":{"type":"keyword"},\
+        "functionName":{"type":"keyword"},"functionVersion":{"type":"keyword"},"region":{"type":"keyword"},\
+        "requestId":{"type":"keyword"},"event_id":{"type":"keyword"}
+        """
+
+    /// The body of `PUT /index` for an index of `kind`.
+    public static func body(_ kind: Kind) -> [UInt8] {
+        let record: String
+        switch kind {
+        case .platform:
+            record = #""record":{"type":"object","dynamic":true}"#
+        case .logs:
+            record = #""record":{"type":"object","enabled":false},"message":{"type":"text"},"level":{"type":"keyword"}"#
+        }
+        return Array(#"{"mappings":{"properties":{\#(common),\#(record)}}}"#.utf8)
+    }
+
+    /// An index template that makes `index` a data stream with the mappings of `definition`.
+    static func dataStreamTemplate(index: String, definition: [UInt8]) -> [UInt8] {
+        var out = Array(#"{"index_patterns":["#.utf8)
+        JSONText.appendString(index, to: &out)
+        out += Array(#"],"data_stream":{},"priority":200,"template":"#.utf8)
+        out += definition
+        out += Array("}".utf8)
+        return out
+    }
+}

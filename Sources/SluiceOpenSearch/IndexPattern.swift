@@ -1,0 +1,60 @@
+import SluiceTime
+
+/// An index name that may hold date fields, filled from the event's time in UTC:
+/// `%Y` year, `%m` month, `%d` day, `%H` hour, `%%` a percent sign.
+/// `lambda-function-%Y.%m.%d` puts an event of 2026-11-25 into `lambda-function-2026.11.25`.
+public struct IndexPattern: Sendable, Equatable, CustomStringConvertible {
+    public let pattern: String
+    /// Whether the pattern holds a date field at all (most do not, and skip the formatting).
+    public let isDated: Bool
+
+    public init(_ pattern: String) {
+        self.pattern = pattern
+        self.isDated = pattern.contains("%")
+    }
+
+    /// The index for an event at `eventTime` (milliseconds since the epoch).
+    public func name(eventTime: Int64) -> String {
+        guard isDated else { return pattern }
+        let time = UTCTime.components(milliseconds: eventTime)
+        var out = ""
+        var escape = false
+        for character in pattern {
+            if escape {
+                switch character {
+                case "Y": out += String(time.year)
+                case "m": out += Self.two(time.month)
+                case "d": out += Self.two(time.day)
+                case "H": out += Self.two(time.hour)
+                case "%": out += "%"
+                default: out += "%" + String(character)
+                }
+                escape = false
+            } else if character == "%" {
+                escape = true
+            } else {
+                out.append(character)
+            }
+        }
+        return escape ? out + "%" : out
+    }
+
+    /// Why `pattern` cannot name an OpenSearch index, or nil when it can.
+    public var problem: String? {
+        let sample = name(eventTime: 0)
+        if sample.isEmpty { return "an index name cannot be empty" }
+        if sample != sample.lowercased() { return "index names must be lowercase" }
+        if sample.hasPrefix("_") || sample.hasPrefix("-") || sample.hasPrefix("+") {
+            return "index names cannot start with _, - or +"
+        }
+        if let bad = sample.first(where: { " \\/*?\"<>|,#:".contains($0) }) {
+            return "index names cannot contain '\(bad)'"
+        }
+        if sample.utf8.count > 255 { return "index names are at most 255 bytes" }
+        return nil
+    }
+
+    public var description: String { pattern }
+
+    private static func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+}
