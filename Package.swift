@@ -119,6 +119,17 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "SluiceOpenSearchTests",
+            dependencies: [
+                "SluiceOpenSearch", "SluiceAWS", "SluiceTime", "SluiceForwarder", "SluiceSpool", "SluiceTestSupport",
+                "CZlib",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "SluiceCLITests",
             dependencies: [
                 "SluiceSpool", "SluiceTestSupport", .product(name: "Crypto", package: "swift-crypto"),

@@ -77,7 +77,7 @@ public enum UTCTime {
                 index += 1
             }
             guard digits > 0 else { return nil }
-            for _ in digits..<3 where digits < 3 { millis *= 10 }
+            if digits < 3 { for _ in digits..<3 { millis *= 10 } }
         }
         var offset: Int64 = 0
         if at(index, "Z") || at(index, "z") {

@@ -1,0 +1,182 @@
+import CZlib
+import Foundation
+import SluiceTime
+import Testing
+
+@testable import SluiceOpenSearch
+
+@Suite struct BulkEncodingTests {
+    let documents = [
+        BulkDocument(index: "lambda-function", id: "0001-a", body: Array(#"{"type":"function","record":"hi"}"#.utf8)),
+        BulkDocument(index: "lambda-platform", id: "0001-\"b\"", body: Array(#"{"type":"platform.start"}"#.utf8)),
+    ]
+
+    @Test func createActionsCarryIndexAndID() {
+        let body = String(decoding: BulkEncoder().encode(documents), as: UTF8.self)
+        #expect(
+            body == """
+                {"create":{"_index":"lambda-function","_id":"0001-a"}}
+                {"type":"function","record":"hi"}
+                {"create":{"_index":"lambda-platform","_id":"0001-\\"b\\""}}
+                {"type":"platform.start"}
+
+                """)
+    }
+
+    @Test func serverChosenIDsKeepOursInAField() throws {
+        let encoder = BulkEncoder(idPlacement: .field("event_id"))
+        let lines = String(decoding: encoder.encode(documents), as: UTF8.self).split(separator: "\n")
+        #expect(lines[0] == #"{"create":{"_index":"lambda-function"}}"#)
+        #expect(lines[1] == #"{"event_id":"0001-a","type":"function","record":"hi"}"#)
+        #expect(lines[3] == #"{"event_id":"0001-\"b\"","type":"platform.start"}"#)
+        #expect(BulkEncoder.inserting(field: "x", value: "1", into: Array("{}".utf8)) == Array(#"{"x":"1"}"#.utf8))
+    }
+
+    @Test func dataStreamRequestsAreCreateOnlyWithATimestampAndATemplate() throws {
+        let document = BulkDocument(
+            index: "logs-lambda", id: "0001-a",
+            body: Array(#"{"@timestamp":"2026-11-25T12:00:00.000Z","type":"function","record":"x"}"#.utf8))
+        let lines = String(decoding: BulkEncoder().encode([document]), as: UTF8.self).split(separator: "\n")
+        let action = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        #expect(Array(action.keys) == ["create"], "data streams accept only create")
+        let source = try #require(try JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as? [String: Any])
+        #expect(source["@timestamp"] as? String == "2026-11-25T12:00:00.000Z")
+
+        let template = IndexDefinition.dataStreamTemplate(
+            index: "logs-lambda", definition: IndexDefinition.body(.logs))
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(template)) as? [String: Any])
+        #expect(parsed["index_patterns"] as? [String] == ["logs-lambda"])
+        #expect(parsed["data_stream"] is [String: Any])
+        #expect((parsed["template"] as? [String: Any])?["mappings"] != nil)
+    }
+
+    @Test func itemOutcomesFollowTheStatusAndErrorType() {
+        #expect(BulkItemOutcome.classify(status: 201, errorType: nil, reason: nil) == .indexed)
+        #expect(
+            BulkItemOutcome.classify(status: 409, errorType: "version_conflict_engine_exception", reason: "exists")
+                == .duplicate)
+        #expect(
+            BulkItemOutcome.classify(status: 429, errorType: "es_rejected_execution_exception", reason: "busy")
+                == .retry(status: 429, reason: "HTTP 429: es_rejected_execution_exception: busy"))
+        #expect(
+            BulkItemOutcome.classify(status: 503, errorType: "unavailable_shards_exception", reason: nil)
+                == .retry(status: 503, reason: "HTTP 503: unavailable_shards_exception"))
+        #expect(
+            BulkItemOutcome.classify(status: 400, errorType: "es_rejected_execution_exception", reason: nil)
+                == .retry(status: 400, reason: "HTTP 400: es_rejected_execution_exception"))
+        #expect(
+            BulkItemOutcome.classify(status: 400, errorType: "mapper_parsing_exception", reason: "failed to parse")
+                == .rejected(status: 400, type: "mapper_parsing_exception", reason: "failed to parse"))
+    }
+
+    @Test func bulkAnswersAreReadOrRefusedWhole() {
+        let answer = #"""
+            {"errors":true,"items":[{"create":{"status":201}},{"create":{"status":409,"error":{"type":"version_conflict_engine_exception","reason":"x"}}},{"create":{"status":400,"error":{"type":"mapper_parsing_exception","reason":"bad"}}}]}
+            """#
+        #expect(
+            BulkResponse.parse(Array(answer.utf8), expected: 3)
+                == .items([.indexed, .duplicate, .rejected(status: 400, type: "mapper_parsing_exception", reason: "bad")]))
+        guard case .failed(let short) = BulkResponse.parse(Array(answer.utf8), expected: 4) else {
+            Issue.record("an answer for fewer documents was read")
+            return
+        }
+        #expect(short.kind == .unreadable)
+        guard case .failed(let cut) = BulkResponse.parse(Array(answer.utf8.prefix(60)), expected: 3) else {
+            Issue.record("a truncated answer was read")
+            return
+        }
+        #expect(cut.kind == .unreadable)
+    }
+
+    @Test func requestFailuresKeepStatusTypeAndRetryAfter() {
+        let throttled = BulkFailure.from(
+            status: 429, body: Array(#"{"error":{"type":"es_rejected_execution_exception","reason":"busy"}}"#.utf8),
+            retryAfter: "3")
+        #expect(throttled.kind == .throttled)
+        #expect(throttled.retryAfterMilliseconds == 3_000)
+        #expect(throttled.message == "HTTP 429: es_rejected_execution_exception: busy")
+        #expect(BulkFailure.from(status: 413, body: [], retryAfter: nil).kind == .tooLarge)
+        #expect(BulkFailure.from(status: 403, body: [], retryAfter: nil).kind == .unauthorized)
+        #expect(BulkFailure.from(status: 502, body: Array("<html>".utf8), retryAfter: nil).kind == .unavailable)
+        let stream = BulkFailure.from(
+            status: 400,
+            body: Array(#"{"error":{"type":"unsupported_operation_exception","reason":"data streams"}}"#.utf8),
+            retryAfter: nil)
+        #expect(stream.kind == .rejected)
+        #expect(stream.errorType == "unsupported_operation_exception")
+    }
+
+    @Test func gzipBodiesInflateToTheOriginal() throws {
+        let original = Array(String(repeating: #"{"create":{"_index":"x","_id":"1"}}\n{"a":1}\n"#, count: 500).utf8)
+        let compressed = try #require(Gzip.compress(original))
+        #expect(compressed.count < original.count / 10)
+        #expect(compressed.prefix(2) == [0x1F, 0x8B], "a gzip member")
+        #expect(try inflate(compressed) == original)
+    }
+
+    func inflate(_ bytes: [UInt8]) throws -> [UInt8] {
+        var stream = z_stream()
+        #expect(inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK)
+        defer { inflateEnd(&stream) }
+        var input = bytes
+        var output = [UInt8](repeating: 0, count: 1 << 20)
+        let status = input.withUnsafeMutableBufferPointer { source in
+            output.withUnsafeMutableBufferPointer { target in
+                stream.next_in = source.baseAddress
+                stream.avail_in = UInt32(source.count)
+                stream.next_out = target.baseAddress
+                stream.avail_out = UInt32(target.count)
+                return CZlib.inflate(&stream, Z_FINISH)
+            }
+        }
+        #expect(status == Z_STREAM_END)
+        return Array(output.prefix(Int(stream.total_out)))
+    }
+}
+
+@Suite struct RetryAndIndexTests {
+    @Test func backoffIsFullJitterUnderAGrowingCeiling() {
+        let policy = RetryPolicy(baseMilliseconds: 100, capMilliseconds: 1_000, maxAttempts: 5)
+        var generator = SystemRandomNumberGenerator()
+        for attempt in 1...8 {
+            let ceiling = min(1_000, 100 << (attempt - 1))
+            let delays = (0..<200).map { _ in policy.delay(afterAttempt: attempt, using: &generator) }
+            #expect(delays.allSatisfy { $0 >= 0 && $0 <= Int64(ceiling) })
+            #expect(Set(delays).count > 1, "jittered")
+        }
+        #expect(policy.delay(afterAttempt: 1, retryAfterMilliseconds: 5_000, using: &generator) == 5_000)
+        #expect(policy.delay(afterAttempt: 1_000, using: &generator) <= 1_000, "no overflow")
+    }
+
+    @Test func givingUpFollowsAttemptsAndAge() {
+        let policy = RetryPolicy(maxAttempts: 3, maxAgeMilliseconds: 60_000)
+        #expect(!policy.givesUp(attempts: 2, receivedAt: 0, now: 59_999))
+        #expect(policy.givesUp(attempts: 3, receivedAt: 0, now: 1))
+        #expect(policy.givesUp(attempts: 1, receivedAt: 0, now: 60_000))
+    }
+
+    @Test func datePatternsFillFromTheEventTimeInUTC() throws {
+        let time = try #require(UTCTime.parseISO8601("2026-11-25T23:59:59.999Z"))
+        #expect(IndexPattern("lambda-function-%Y.%m.%d").name(eventTime: time) == "lambda-function-2026.11.25")
+        #expect(IndexPattern("logs-%Y-%m-%d-%H").name(eventTime: time + 1) == "logs-2026-11-26-00")
+        #expect(IndexPattern("plain").name(eventTime: time) == "plain")
+        #expect(IndexPattern("odd-%q-%%").name(eventTime: time) == "odd-%q-%")
+        #expect(IndexPattern("Upper").problem != nil)
+        #expect(IndexPattern("_hidden").problem != nil)
+        #expect(IndexPattern("a b").problem != nil)
+        #expect(IndexPattern("lambda-%Y").problem == nil)
+    }
+
+    @Test func telemetryTimesParse() {
+        #expect(UTCTime.parseISO8601("2026-11-25T13:15:18.123Z") == 1_795_612_518_123)
+        #expect(UTCTime.parseISO8601("2026-11-25T13:15:18Z") == 1_795_612_518_000)
+        #expect(UTCTime.parseISO8601("2026-11-25T14:15:18.1+01:00") == 1_795_612_518_100)
+        #expect(UTCTime.parseISO8601("2026-11-25T13:15:18.123456Z") == 1_795_612_518_123)
+        #expect(UTCTime.parseISO8601("2026-11-25") == nil)
+        #expect(UTCTime.parseISO8601("2026-13-25T13:15:18Z") == nil)
+        #expect(UTCTime.parseISO8601("2026-11-25T13:15:18.123Zjunk") == nil)
+        for milliseconds: Int64 in [0, 1_795_612_518_123, 951_782_400_000] {
+            #expect(UTCTime.parseISO8601(UTCTime.iso8601(milliseconds: milliseconds)) == milliseconds)
+        }
+    }
+}
