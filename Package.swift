@@ -105,7 +105,7 @@ let package = Package(
         // Temporary folders, clocks, fixtures and process helpers shared by the test targets.
         .target(
             name: "SluiceTestSupport",
-            dependencies: ["SluiceSpool"],
+            dependencies: ["SluiceSpool", .product(name: "AsyncHTTPClient", package: "async-http-client")],
             path: "Tests/SluiceTestSupport",
             swiftSettings: strict
         ),

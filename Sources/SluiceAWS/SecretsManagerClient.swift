@@ -21,7 +21,9 @@ public struct SecretsManagerClient: Sendable {
 
     /// The client Lambda's environment describes: its credentials and region, and an endpoint
     /// override if one is set.
-    public static func fromEnvironment(_ environment: [String: String], httpClient: HTTPClient) throws
+    public static func fromEnvironment(
+        _ environment: [String: String], httpClient: HTTPClient
+    ) throws
         -> SecretsManagerClient
     {
         guard let credentials = AWSCredentials.fromEnvironment(environment) else {
@@ -49,7 +51,8 @@ public struct SecretsManagerClient: Sendable {
             ("X-Amz-Target", "secretsmanager.GetSecretValue"),
         ]
         let url = endpoint.hasSuffix("/") ? endpoint : endpoint + "/"
-        headers += signer.sign(method: "POST", url: url, headers: headers, body: body, date: UTCTime.nowMilliseconds())
+        headers +=
+            signer.sign(method: "POST", url: url, headers: headers, body: body, date: UTCTime.nowMilliseconds())
             .headers
         var request = HTTPClientRequest(url: url)
         request.method = .POST

@@ -109,6 +109,8 @@ public actor Shipper {
         switch await client.bulk(documents) {
         case .items(let outcomes):
             consecutiveFailures = 0
+            // One backoff for every document of the batch that must go again, so they go again together.
+            let retryAt = nextAttempt(for: records, retryAfter: nil)
             var settlements: [(seq: Int64, settlement: Settlement)] = []
             settlements.reserveCapacity(records.count)
             for (record, outcome) in zip(records, outcomes) {
@@ -120,7 +122,7 @@ public actor Shipper {
                     report.duplicates += 1
                     settlements.append((record.seq, .shipped))
                 case .retry(_, let reason):
-                    settlements.append((record.seq, retryOrGiveUp(record, error: reason, retryAfter: nil, &report)))
+                    settlements.append((record.seq, retryOrGiveUp(record, error: reason, at: retryAt, &report)))
                 case .rejected(let status, let type, let reason):
                     report.deadLettered += 1
                     settlements.append(
@@ -133,7 +135,12 @@ public actor Shipper {
             guard records.count > 1 else {
                 report.deadLettered += 1
                 try spool.settle([
-                    (records[0].seq, .deadLetter(reason: "\(failure.message): one document is over the limit", errorType: "request_too_large"))
+                    (
+                        records[0].seq,
+                        .deadLetter(
+                            reason: "\(failure.message): one document is over the limit", errorType: "request_too_large"
+                        )
+                    )
                 ])
                 return
             }
@@ -149,20 +156,25 @@ public actor Shipper {
                     "bulk.documents": "\(records.count)", "bulk.failure": "\(failure.kind.rawValue)",
                     "error": "\(failure.message)",
                 ])
+            let retryAt = nextAttempt(for: records, retryAfter: failure.retryAfterMilliseconds)
             let settlements = records.map { record in
-                (
-                    seq: record.seq,
-                    settlement: retryOrGiveUp(
-                        record, error: failure.message, retryAfter: failure.retryAfterMilliseconds, &report)
-                )
+                (seq: record.seq, settlement: retryOrGiveUp(record, error: failure.message, at: retryAt, &report))
             }
             try spool.settle(settlements)
         }
     }
 
-    /// A retry at the policy's next time, or a dead letter once attempts or age run out.
+    /// When the documents of a batch that failed go again: the policy's backoff for the most
+    /// attempted of them, and never before `Retry-After`.
+    private func nextAttempt(for records: [StoredRecord], retryAfter: Int64?) -> Int64 {
+        let attempts = (records.map(\.attempts).max() ?? 0) + 1
+        return spool.configuration.clock.now()
+            + policy.delay(afterAttempt: attempts, retryAfterMilliseconds: retryAfter, using: &generator)
+    }
+
+    /// A retry at `at`, or a dead letter once attempts or age run out.
     private func retryOrGiveUp(
-        _ record: StoredRecord, error: String, retryAfter: Int64?, _ report: inout Report
+        _ record: StoredRecord, error: String, at retryAt: Int64, _ report: inout Report
     ) -> Settlement {
         let now = spool.configuration.clock.now()
         let attempts = record.attempts + 1
@@ -173,8 +185,7 @@ public actor Shipper {
                 errorType: "retries_exhausted")
         }
         report.retried += 1
-        let delay = policy.delay(afterAttempt: attempts, retryAfterMilliseconds: retryAfter, using: &generator)
-        return .retry(at: now + delay, error: error)
+        return .retry(at: retryAt, error: error)
     }
 
     private func pause(after failure: BulkFailure) {

@@ -22,7 +22,9 @@ final class CredentialSource: Sendable {
         return false
     }
 
-    func headers(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8]) async throws
+    func headers(
+        method: String, url: String, headers: [(name: String, value: String)], body: [UInt8]
+    ) async throws
         -> [(name: String, value: String)]
     {
         switch auth {
@@ -62,7 +64,9 @@ final class CredentialSource: Sendable {
 actor SecretCache {
     private var value: (String, String)?
 
-    func credentials(fetch: @Sendable () async throws -> (username: String, password: String)) async throws
+    func credentials(
+        fetch: @Sendable () async throws -> (username: String, password: String)
+    ) async throws
         -> (String, String)
     {
         if let value { return value }
@@ -73,4 +77,3 @@ actor SecretCache {
 
     func forget() { value = nil }
 }
-

@@ -65,7 +65,9 @@ public final class OpenSearchClient: Sendable {
     public func bulk(_ documents: [BulkDocument]) async -> BulkResponse {
         guard !documents.isEmpty else { return .items([]) }
         let body = encoder.encode(documents)
-        switch await send(method: .POST, path: "/_bulk", query: Self.bulkFilter, body: body, contentType: "application/x-ndjson") {
+        switch await send(
+            method: .POST, path: "/_bulk", query: Self.bulkFilter, body: body, contentType: "application/x-ndjson")
+        {
         case .failure(let failure):
             return .failed(failure)
         case .success(let answer) where (200..<300).contains(answer.status):
@@ -112,10 +114,13 @@ public final class OpenSearchClient: Sendable {
         var refreshed = false
         var reconnected = false
         while true {
-            var headers: [(name: String, value: String)] = [("Content-Type", contentType), ("Accept", "application/json")]
+            var headers: [(name: String, value: String)] = [
+                ("Content-Type", contentType), ("Accept", "application/json"),
+            ]
             if compressed != nil { headers.append(("Content-Encoding", "gzip")) }
             do {
-                headers += try await credentials.headers(method: method.rawValue, url: url, headers: headers, body: payload)
+                headers += try await credentials.headers(
+                    method: method.rawValue, url: url, headers: headers, body: payload)
             } catch {
                 return .failure(BulkFailure(.unauthorized, "credentials for OpenSearch: \(error)"))
             }
@@ -134,20 +139,23 @@ public final class OpenSearchClient: Sendable {
                     reconnected = true
                     continue
                 }
-                return .failure(BulkFailure(.transport, "OpenSearch at \(base) did not answer: \(Self.describe(error))"))
+                return .failure(
+                    BulkFailure(.transport, "OpenSearch at \(base) did not answer: \(Self.describe(error))"))
             }
             let data: ByteBuffer
             do {
                 data = try await response.body.collect(upTo: 64 << 20)
             } catch {
                 return .failure(
-                    BulkFailure(.unreadable, "the answer from OpenSearch broke off: \(Self.describe(error))",
+                    BulkFailure(
+                        .unreadable, "the answer from OpenSearch broke off: \(Self.describe(error))",
                         status: Int(response.status.code)))
             }
             let status = Int(response.status.code)
             if (status == 401 || status == 403) && !refreshed && credentials.canRefresh {
                 refreshed = true
-                logger.notice("OpenSearch refused the credentials; reading them again", metadata: ["http.status": "\(status)"])
+                logger.notice(
+                    "OpenSearch refused the credentials; reading them again", metadata: ["http.status": "\(status)"])
                 await credentials.refresh()
                 continue
             }

@@ -25,8 +25,10 @@ public struct RetryPolicy: Sendable, Equatable {
         afterAttempt attempt: Int, retryAfterMilliseconds: Int64? = nil, using generator: inout G
     ) -> Int64 {
         let exponent = min(max(attempt - 1, 0), 40)
-        let ceiling = min(capMilliseconds, baseMilliseconds.multipliedReportingOverflow(by: 1 << exponent).overflow
-            ? capMilliseconds : baseMilliseconds << exponent)
+        let ceiling = min(
+            capMilliseconds,
+            baseMilliseconds.multipliedReportingOverflow(by: 1 << exponent).overflow
+                ? capMilliseconds : baseMilliseconds << exponent)
         let jittered = Int64.random(in: 0...max(0, ceiling), using: &generator)
         return max(jittered, retryAfterMilliseconds ?? 0)
     }

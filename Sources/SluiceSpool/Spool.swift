@@ -1,6 +1,6 @@
-import SluiceTime
 import CSQLite
 public import Logging
+import SluiceTime
 import Synchronization
 
 #if canImport(Glibc)

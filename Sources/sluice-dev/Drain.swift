@@ -1,6 +1,6 @@
-import SluiceTime
 import ArgumentParser
 import SluiceSpool
+import SluiceTime
 
 /// Leases and settles everything due, as a shipper would, with chosen failures: for the demo and
 /// for fixtures with retries and dead letters.

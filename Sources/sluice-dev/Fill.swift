@@ -1,6 +1,6 @@
-import SluiceTime
 import ArgumentParser
 import SluiceSpool
+import SluiceTime
 
 #if canImport(Glibc)
     import Glibc

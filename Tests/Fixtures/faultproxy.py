@@ -800,7 +800,19 @@ def main() -> int:
     p.add_argument("--port", type=int, default=0, help="port to listen on (0 = any free port)")
     p.add_argument("--port-file", help="also write the port to this file")
     p.add_argument("--verbose", action="store_true", help="log each request to stderr")
+    p.add_argument(
+        "--exit-on-stdin-eof", action="store_true",
+        help="exit when stdin closes (the test that started it has gone, even if killed)")
     args = p.parse_args()
+    if args.exit_on_stdin_eof:
+        import threading
+
+        def watch_stdin():
+            while sys.stdin.buffer.read(4096):
+                pass
+            os._exit(0)
+
+        threading.Thread(target=watch_stdin, daemon=True).start()
     return asyncio.run(main_async(args))
 
 

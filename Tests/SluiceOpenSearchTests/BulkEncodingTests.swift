@@ -75,7 +75,9 @@ import Testing
             """#
         #expect(
             BulkResponse.parse(Array(answer.utf8), expected: 3)
-                == .items([.indexed, .duplicate, .rejected(status: 400, type: "mapper_parsing_exception", reason: "bad")]))
+                == .items([
+                    .indexed, .duplicate, .rejected(status: 400, type: "mapper_parsing_exception", reason: "bad"),
+                ]))
         guard case .failed(let short) = BulkResponse.parse(Array(answer.utf8), expected: 4) else {
             Issue.record("an answer for fewer documents was read")
             return

@@ -82,8 +82,15 @@ public struct ProcessResult: Sendable {
 public func runProduct(
     _ name: String, _ arguments: [String], environment: [String: String] = [:], timeout: Double = 60
 ) throws -> ProcessResult {
+    try runProcess(try builtProduct(name), arguments, environment: environment, timeout: timeout)
+}
+
+/// Runs an executable to completion (at most `timeout` seconds), collecting its output.
+public func runProcess(
+    _ executable: String, _ arguments: [String], environment: [String: String] = [:], timeout: Double = 60
+) throws -> ProcessResult {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: try builtProduct(name))
+    process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     let output = Pipe()

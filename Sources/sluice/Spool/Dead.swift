@@ -1,6 +1,6 @@
-import SluiceTime
 import ArgumentParser
 import SluiceSpool
+import SluiceTime
 
 /// `sluice spool dead …`: the records OpenSearch refused for good.
 struct Dead: ParsableCommand {

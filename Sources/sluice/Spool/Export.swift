@@ -1,6 +1,6 @@
-import SluiceTime
 import ArgumentParser
 import SluiceSpool
+import SluiceTime
 
 /// `sluice spool export`: every waiting record (or dead letter) to stdout.
 struct Export: ParsableCommand {

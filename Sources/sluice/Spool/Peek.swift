@@ -1,6 +1,6 @@
-import SluiceTime
 import ArgumentParser
 import SluiceSpool
+import SluiceTime
 
 /// `sluice spool peek`: the next records in shipping order, without leasing them.
 struct Peek: ParsableCommand {

@@ -1,0 +1,180 @@
+import Foundation
+import SluiceForwarder
+import SluiceOpenSearch
+import SluiceSpool
+import SluiceTestSupport
+import SluiceTime
+import Testing
+
+/// The shipper against the real local OpenSearch, with faults from the proxy.
+@Suite(.timeLimit(.minutes(2))) struct ShipperTests {
+    @Test func everyRecordIsIndexedOnceEvenWhenSentTwice() async throws {
+        try await ShippingRig.with { rig in
+            let records = rig.records(300)
+            try rig.spool.append(records)
+            let first = try await rig.drainCompletely()
+            #expect(first.indexed == 300)
+            #expect(try await rig.probe.count(rig.index) == 300)
+
+            // The platform re-delivers the same events after they shipped: stored again, sent again,
+            // and OpenSearch answers 409 for each; still one copy of each document.
+            try rig.spool.append(records)
+            let second = try await rig.drainCompletely()
+            #expect(second.duplicates == 300)
+            #expect(second.indexed == 0)
+            #expect(try await rig.probe.count(rig.index) == 300)
+            #expect(try rig.spool.statistics().counters.shipped == 600)
+        }
+    }
+
+    @Test func stringAndObjectLogRecordsShareOneIndex() async throws {
+        try await ShippingRig.with { rig in
+            let records = rig.records(40) { number in
+                number % 2 == 0
+                    ? #"{"time":"2026-11-25T12:00:00.000Z","type":"function","record":"text line \#(number)","message":"text line \#(number)"}"#
+                    : #"{"time":"2026-11-25T12:00:00.000Z","type":"function","record":{"timestamp":"2026-11-25T12:00:00.000Z","level":"INFO","message":{"nested":\#(number)},"requestId":"abc"},"message":"{\"nested\":\#(number)}","level":"INFO"}"#
+            }
+            try rig.spool.append(records)
+            let report = try await rig.drainCompletely()
+            #expect(report.indexed == 40)
+            #expect(report.deadLettered == 0)
+            let documents = try await rig.probe.documents(rig.index)
+            #expect(documents.count == 40)
+            #expect(documents["r-0"]?["record"] as? String == "text line 0")
+            #expect((documents["r-1"]?["record"] as? [String: Any])?["level"] as? String == "INFO")
+        }
+    }
+
+    @Test func datePatternIndicesAreCreatedOnFirstUse() async throws {
+        try await ShippingRig.with { rig in
+            let pattern = IndexPattern("\(rig.index)-%Y.%m.%d")
+            let day1 = try #require(UTCTime.parseISO8601("2026-11-24T23:59:59.000Z"))
+            let records = (0..<10).map { number in
+                let time = day1 + Int64(number) * 200
+                return SpoolRecord(
+                    id: "d-\(number)", index: pattern.name(eventTime: time), eventTime: time,
+                    document: Array(
+                        #"{"time":"\#(UTCTime.iso8601(milliseconds: time))","type":"function","record":"x"}"#.utf8))
+            }
+            try rig.spool.append(records)
+            #expect(try await rig.drainCompletely().indexed == 10)
+            #expect(try await rig.probe.count("\(rig.index)-2026.11.24") == 5)
+            #expect(try await rig.probe.count("\(rig.index)-2026.11.25") == 5)
+            let mapping = try await rig.probe.mapping("\(rig.index)-2026.11.25")
+            #expect("\(mapping)".contains("functionName"), "created with Sluice's mappings")
+        }
+    }
+
+    @Test func throttledAndFailingRequestsAreRetriedUntilShipped() async throws {
+        try await ShippingRig.with { rig in
+            try await rig.proxy.inject([
+                ["kind": "status", "status": 429, "match": "_bulk", "headers": ["Retry-After": "0.1"]],
+                ["kind": "status", "status": 503, "match": "_bulk", "count": 2],
+                ["kind": "status", "status": 502, "match": "_bulk"],
+            ])
+            try rig.spool.append(rig.records(100))
+            let report = try await rig.drainCompletely()
+            #expect(report.failedRequests == 4)
+            #expect(report.deadLettered == 0)
+            #expect(try await rig.probe.count(rig.index) == 100)
+            let outcomes = try await rig.proxy.requests().filter { ($0["path"] as? String)?.contains("_bulk") == true }
+                .compactMap { $0["outcome"] as? String }
+            #expect(outcomes == ["status:429", "status:503", "status:503", "status:502", "forwarded"])
+        }
+    }
+
+    @Test func rejectedItemsAloneAreSentAgain() async throws {
+        try await ShippingRig.with { rig in
+            try await rig.proxy.inject([["kind": "reject_items", "every": 3, "match": "_bulk"]])
+            try rig.spool.append(rig.records(90))
+            let report = try await rig.drainCompletely()
+            #expect(report.retried == 30)
+            // The proxy rejected items OpenSearch had in fact indexed: the re-send gets 409 for them.
+            #expect(report.indexed + report.duplicates == 90)
+            #expect(report.duplicates == 30)
+            #expect(try await rig.probe.count(rig.index) == 90)
+            let bulks = try await rig.proxy.requests().filter { ($0["path"] as? String)?.contains("_bulk") == true }
+            #expect(bulks.count == 2)
+            let sizes = bulks.compactMap { $0["body_bytes"] as? Int }
+            #expect(sizes[1] < sizes[0] / 2, "the second request carried only the rejected third")
+        }
+    }
+
+    @Test func mappingErrorsBecomeDeadLetters() async throws {
+        try await ShippingRig.with { rig in
+            let (status, _) = try await rig.probe.call(
+                .PUT, "/\(rig.index)", #"{"mappings":{"properties":{"count":{"type":"long"}}}}"#)
+            #expect(status == 200)
+            let records = rig.records(6) { number in
+                number < 4 ? #"{"count":\#(number)}"# : #"{"count":{"not":"a number"}}"#
+            }
+            try rig.spool.append(records)
+            let report = try await rig.drainCompletely()
+            #expect(report.indexed == 4)
+            #expect(report.deadLettered == 2)
+            let dead = try rig.spool.deadLetters()
+            #expect(dead.map(\.documentID).sorted() == ["r-4", "r-5"])
+            #expect(dead.allSatisfy { $0.errorType == "mapper_parsing_exception" })
+            #expect(dead.allSatisfy { $0.reason.hasPrefix("HTTP 400") })
+        }
+    }
+
+    @Test func tooLargeRequestsAreSplitAndAnOversizedDocumentIsDeadLettered() async throws {
+        try await ShippingRig.with({ $0.compress = false }) { rig in
+            try rig.spool.append(
+                rig.records(64) { #"{"type":"function","record":"\#(String(repeating: "y", count: 200)) \#($0)"}"# })
+            try rig.spool.append([
+                SpoolRecord(
+                    id: "huge", index: rig.index, eventTime: 0,
+                    document: Array(#"{"record":"\#(String(repeating: "z", count: 6_000))"}"#.utf8))
+            ])
+            try await rig.proxy.limitBody(bytes: 5_000)
+            let report = try await rig.drainCompletely()
+            #expect(report.indexed == 64)
+            #expect(report.deadLettered == 1)
+            #expect(try rig.spool.deadLetters().first?.documentID == "huge")
+            #expect(try await rig.probe.count(rig.index) == 64)
+            let outcomes = try await rig.proxy.requests().compactMap { $0["outcome"] as? String }
+            #expect(outcomes.contains("413"))
+        }
+    }
+
+    @Test func resetsStallsAndTruncatedAnswersLoseAndDuplicateNothing() async throws {
+        try await ShippingRig.with({ $0.requestTimeoutMilliseconds = 1_000 }) { rig in
+            try await rig.proxy.inject([
+                ["kind": "reset", "match": "_bulk", "count": 2],
+                ["kind": "truncate", "match": "_bulk"],
+                ["kind": "stall", "match": "_bulk", "seconds": 5],
+            ])
+            try rig.spool.append(rig.records(200))
+            let report = try await rig.drainCompletely()
+            #expect(report.deadLettered == 0)
+            #expect(try await rig.probe.count(rig.index) == 200)
+            // The truncated answer came after OpenSearch indexed the batch: the re-send found them there.
+            #expect(report.duplicates == 200)
+            let outcomes = try await rig.proxy.requests().filter { ($0["path"] as? String)?.contains("_bulk") == true }
+                .compactMap { $0["outcome"] as? String }
+            #expect(outcomes == ["reset", "reset", "truncate", "stall", "forwarded"])
+        }
+    }
+
+    @Test func basicAuthHeaderIsSentAndAWrongPasswordIsNeverALoss() async throws {
+        try await ShippingRig.with({ $0.auth = .basic(username: "sluice", password: "s3cret") }) { rig in
+            try await rig.proxy.requireBasicAuth(username: "sluice", password: "s3cret")
+            try rig.spool.append(rig.records(10))
+            #expect(try await rig.drainCompletely().indexed == 10)
+            let requests = try await rig.proxy.requests()
+            #expect(
+                requests.allSatisfy {
+                    ($0["headers"] as? [String: String])?["authorization"] == "Basic c2x1aWNlOnMzY3JldA=="
+                })
+
+            try await rig.proxy.requireBasicAuth(username: "sluice", password: "rotated")
+            try rig.spool.append(rig.records(5, prefix: "after"))
+            let refused = try await rig.shipper.drain(until: UTCTime.nowMilliseconds() + 300)
+            #expect(refused.failedRequests >= 1)
+            #expect(refused.deadLettered == 0)
+            #expect(try rig.spool.statistics().rows == 5, "refused records stay in the spool")
+        }
+    }
+}

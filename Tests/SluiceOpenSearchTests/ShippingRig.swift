@@ -1,0 +1,95 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import SluiceForwarder
+import SluiceOpenSearch
+import SluiceSpool
+import SluiceTestSupport
+import SluiceTime
+import Testing
+
+/// A spool, a shipper, and the local OpenSearch behind the fault proxy; all of it the test's own.
+struct ShippingRig {
+    let opensearch: ToolServer
+    let proxy: FaultProxy
+    let spool: Spool
+    let shipper: Shipper
+    let probe: OpenSearchProbe
+    let folder: TemporaryFolder
+    /// An index name no other test uses.
+    let index: String
+
+    /// Runs `body` with a fresh rig and stops everything afterwards.
+    static func with(
+        _ configure: (inout OpenSearchConfiguration) -> Void = { _ in },
+        environment: [String: String] = [:],
+        indexKind: @escaping @Sendable (String) -> IndexDefinition.Kind = { _ in .logs },
+        _ body: (ShippingRig) async throws -> Void
+    ) async throws {
+        let opensearch = try startOpenSearch()
+        defer { opensearch.stop() }
+        let controlClient = HTTPClient(eventLoopGroupProvider: .singleton)
+        let proxy = try FaultProxy(upstream: opensearch.url, client: controlClient)
+        defer { proxy.stop() }
+        var configuration = OpenSearchConfiguration(
+            endpoint: proxy.url,
+            retry: RetryPolicy(baseMilliseconds: 20, capMilliseconds: 200, maxAttempts: 8))
+        configure(&configuration)
+        let httpClient = OpenSearchClient.makeHTTPClient(configuration)
+        let folder = try TemporaryFolder()
+        do {
+            let spool = try Spool.open(SpoolConfiguration(path: folder.file("spool.sqlite")))
+            let client = OpenSearchClient(
+                configuration: configuration, httpClient: httpClient, environment: environment,
+                logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+            let shipper = Shipper(
+                spool: spool, client: client, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
+                indexKind: indexKind)
+            let rig = ShippingRig(
+                opensearch: opensearch, proxy: proxy, spool: spool, shipper: shipper,
+                probe: OpenSearchProbe(url: opensearch.url, client: controlClient), folder: folder,
+                index: "t-" + UUID().uuidString.lowercased().prefix(12))
+            try await body(rig)
+        } catch {
+            try? await httpClient.shutdown()
+            try? await controlClient.shutdown()
+            throw error
+        }
+        try await httpClient.shutdown()
+        try await controlClient.shutdown()
+    }
+
+    /// Ships until the spool is empty (retries included), at most `seconds`.
+    @discardableResult
+    func drainCompletely(seconds: Double = 30) async throws -> Shipper.Report {
+        var total = Shipper.Report()
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let report = try await shipper.drain(until: UTCTime.nowMilliseconds() + 5_000)
+            total.indexed += report.indexed
+            total.duplicates += report.duplicates
+            total.retried += report.retried
+            total.deadLettered += report.deadLettered
+            total.requests += report.requests
+            total.failedRequests += report.failedRequests
+            if try spool.statistics().rows == 0 { return total }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("the spool did not drain in \(seconds) s: \(try spool.statistics().rows) records left")
+        return total
+    }
+
+    /// `count` telemetry-shaped records for `index` (default: the rig's), ids unique to the batch.
+    func records(
+        _ count: Int, index: String? = nil, prefix: String = "r",
+        body: (Int) -> String = {
+            #"{"@timestamp":"2026-11-25T12:00:00.000Z","time":"2026-11-25T12:00:00.000Z","type":"function","record":"line \#($0)","message":"line \#($0)"}"#
+        }
+    ) -> [SpoolRecord] {
+        (0..<count).map { number in
+            SpoolRecord(
+                id: "\(prefix)-\(number)", index: index ?? self.index, eventTime: 1_795_608_000_000,
+                document: Array(body(number).utf8))
+        }
+    }
+}
