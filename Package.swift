@@ -119,6 +119,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "SluiceAWSTests",
+            dependencies: [
+                "SluiceAWS", "SluiceTestSupport", "SluiceTime",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "SluiceOpenSearchTests",
             dependencies: [
                 "SluiceOpenSearch", "SluiceAWS", "SluiceTime", "SluiceForwarder", "SluiceSpool", "SluiceTestSupport",

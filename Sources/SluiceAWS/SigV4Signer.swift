@@ -7,10 +7,15 @@ public struct SigV4Signer: Sendable {
     public let region: String
     public let service: String
 
+    /// Whether requests carry (and sign) `X-Amz-Content-Sha256`: OpenSearch Service and Serverless
+    /// require it; other services take the payload hash from the canonical request alone.
+    public let signsContentHashHeader: Bool
+
     public init(credentials: AWSCredentials, region: String, service: String) {
         self.credentials = credentials
         self.region = region
         self.service = service
+        self.signsContentHashHeader = service == "es" || service == "aoss"
     }
 
     /// What signing produced: the headers to add, and the intermediate strings for tests.
@@ -26,7 +31,8 @@ public struct SigV4Signer: Sendable {
     static let unsigned: Set<String> = ["user-agent", "expect", "x-amzn-trace-id", "content-length", "connection"]
 
     /// Signs a request. `headers` are the ones the request will carry (Host is derived from `url`
-    /// when absent); `url` is the full URL with its path already percent-encoded as sent.
+    /// when absent); `url` is the full URL as sent, its path and query percent-encoded. The result's
+    /// headers are the ones to add.
     public func sign(
         method: String, url: String, headers: [(name: String, value: String)], body: [UInt8],
         date milliseconds: Int64
@@ -44,7 +50,7 @@ public struct SigV4Signer: Sendable {
         }
         if signed["host"] == nil { signed["host"] = target.hostHeader }
         signed["x-amz-date"] = amzDate
-        signed["x-amz-content-sha256"] = payloadHash
+        if signsContentHashHeader { signed["x-amz-content-sha256"] = payloadHash }
         if let token = credentials.sessionToken { signed["x-amz-security-token"] = token }
         let names = signed.keys.sorted()
 
@@ -74,8 +80,10 @@ public struct SigV4Signer: Sendable {
                     + "SignedHeaders=\(names.joined(separator: ";")), Signature=\(signature)"
             ),
             ("X-Amz-Date", amzDate),
-            ("X-Amz-Content-Sha256", payloadHash),
         ]
+        if signsContentHashHeader && !headers.contains(where: { $0.name.lowercased() == "x-amz-content-sha256" }) {
+            added.append(("X-Amz-Content-Sha256", payloadHash))
+        }
         if let token = credentials.sessionToken { added.append(("X-Amz-Security-Token", token)) }
         return Signature(headers: added, canonicalRequest: canonicalRequest, stringToSign: stringToSign)
     }

@@ -19,8 +19,9 @@ public final class OpenSearchClient: Sendable {
     let logger: Logger
     let base: String
 
-    /// The `filter_path` that keeps a bulk answer to what settling needs.
-    static let bulkFilter = "filter_path=errors,items.*.status,items.*.error.type,items.*.error.reason"
+    /// The `filter_path` that keeps a bulk answer to what settling needs, percent-encoded as sent
+    /// (so that what is signed is what goes on the wire).
+    static let bulkFilter = "filter_path=errors%2Citems.%2A.status%2Citems.%2A.error.type%2Citems.%2A.error.reason"
 
     public init(
         configuration: OpenSearchConfiguration, httpClient: HTTPClient, environment: [String: String],
