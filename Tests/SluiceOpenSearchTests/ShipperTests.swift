@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import SluiceForwarder
 import SluiceOpenSearch
@@ -176,5 +177,40 @@ import Testing
             #expect(refused.deadLettered == 0)
             #expect(try rig.spool.statistics().rows == 5, "refused records stay in the spool")
         }
+    }
+}
+
+@Suite(.timeLimit(.minutes(2))) struct ShipperSecretTests {
+    @Test func aRotatedSecretIsReadAgainAfterA401AndNothingIsLost() async throws {
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let secrets = try LocalSecrets(client: client)
+        defer { secrets.server.stop() }
+        do {
+            try await secrets.put(id: "sluice/opensearch", username: "sluice", password: "first")
+            try await ShippingRig.with({ $0.auth = .secret(id: "sluice/opensearch") }, environment: secrets.environment)
+            { rig in
+                try await rig.proxy.requireBasicAuth(username: "sluice", password: "first")
+                try rig.spool.append(rig.records(20))
+                #expect(try await rig.drainCompletely().indexed == 20)
+
+                // The secret rotates; the cluster takes only the new password.
+                try await secrets.put(id: "sluice/opensearch", username: "sluice", password: "second")
+                try await rig.proxy.requireBasicAuth(username: "sluice", password: "second")
+                try rig.spool.append(rig.records(20, prefix: "after"))
+                let report = try await rig.drainCompletely()
+                #expect(report.indexed == 20)
+                #expect(report.failedRequests == 0, "the 401 was answered by reading the secret again")
+                let outcomes = try await rig.proxy.requests().filter {
+                    ($0["path"] as? String)?.contains("_bulk") == true
+                }
+                .compactMap { $0["outcome"] as? String }
+                #expect(outcomes == ["forwarded", "401", "forwarded"])
+                #expect(try await rig.probe.count(rig.index) == 40)
+            }
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
     }
 }

@@ -8,7 +8,7 @@ public import NIOHTTP1
 public final class ToolServer: @unchecked Sendable {
     public let url: String
     let tool: String
-    let folder: TemporaryFolder
+    public let folder: TemporaryFolder
     private var stopped = false
 
     /// Starts `tools/<tool> start --dir <own folder>` and reads the URL it prints.

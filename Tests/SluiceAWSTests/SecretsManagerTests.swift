@@ -1,0 +1,64 @@
+import AsyncHTTPClient
+import SluiceAWS
+import SluiceTestSupport
+import Testing
+
+/// `GetSecretValue` against a local Secrets Manager that checks SigV4 signatures.
+@Suite(.timeLimit(.minutes(2))) struct SecretsManagerTests {
+    func withSecrets(_ body: (LocalSecrets, HTTPClient) async throws -> Void) async throws {
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            let secrets = try LocalSecrets(client: client)
+            defer { secrets.server.stop() }
+            try await body(secrets, client)
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+    }
+
+    @Test func readsTheCurrentValueAfterARotation() async throws {
+        try await withSecrets { secrets, client in
+            try await secrets.put(id: "sluice/opensearch", username: "admin", password: "first")
+            let manager = try SecretsManagerClient.fromEnvironment(secrets.environment, httpClient: client)
+            let first = try await manager.basicCredentials(id: "sluice/opensearch")
+            #expect(first.username == "admin" && first.password == "first")
+
+            try await secrets.put(id: "sluice/opensearch", username: "admin", password: "second")
+            #expect(try await manager.basicCredentials(id: "sluice/opensearch").password == "second")
+        }
+    }
+
+    @Test func aBadSignatureOrAMissingSecretIsARejectionThatSaysWhatToCheck() async throws {
+        try await withSecrets { secrets, client in
+            var environment = secrets.environment
+            environment["AWS_SECRET_ACCESS_KEY"] = "not-the-key"
+            let forged = try SecretsManagerClient.fromEnvironment(environment, httpClient: client)
+            let refused = try await #require(throws: AWSError.self) { try await forged.secretString(id: "any") }
+            #expect(refused.code == .rejected)
+            #expect(refused.status == 403)
+            #expect(!refused.message.contains("not-the-key"), "no secret in the message")
+
+            let manager = try SecretsManagerClient.fromEnvironment(secrets.environment, httpClient: client)
+            let missing = try await #require(throws: AWSError.self) { try await manager.secretString(id: "nope") }
+            #expect(missing.code == .rejected)
+            #expect(missing.message.contains("nope"))
+        }
+    }
+
+    @Test func aSecretThatIsNotUsernameAndPasswordIsABadResponse() async throws {
+        try await withSecrets { secrets, client in
+            try await secrets.put(id: "plain", value: "hunter2")
+            let manager = try SecretsManagerClient.fromEnvironment(secrets.environment, httpClient: client)
+            #expect(try await manager.secretString(id: "plain") == "hunter2")
+            let error = try await #require(throws: AWSError.self) { try await manager.basicCredentials(id: "plain") }
+            #expect(error.code == .badResponse)
+            #expect(!error.message.contains("hunter2"))
+            let noCredentials = try #require(throws: AWSError.self) {
+                try SecretsManagerClient.fromEnvironment([:], httpClient: client)
+            }
+            #expect(noCredentials.code == .missingCredentials)
+        }
+    }
+}
