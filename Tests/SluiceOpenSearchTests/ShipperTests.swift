@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import InMemoryLogging
 import Foundation
 import SluiceForwarder
 import SluiceOpenSearch
@@ -212,5 +213,50 @@ import Testing
             throw error
         }
         try await client.shutdown()
+    }
+}
+
+@Suite(.timeLimit(.minutes(2))) struct ShipperModeTests {
+    @Test func serverChosenIDsKeepOursInEventID() async throws {
+        try await ShippingRig.with({ $0.idPlacement = .field("event_id") }) { rig in
+            try rig.spool.append(rig.records(12))
+            #expect(try await rig.drainCompletely().indexed == 12)
+            let documents = try await rig.probe.documents(rig.index)
+            #expect(documents.count == 12)
+            #expect(Set(documents.values.compactMap { $0["event_id"] as? String }) == Set((0..<12).map { "r-\($0)" }))
+            #expect(!documents.keys.contains("r-0"), "the server chose the ids")
+        }
+    }
+
+    @Test func aServerWithoutDataStreamsDeadLettersWithItsReason() async throws {
+        try await ShippingRig.with({ $0.dataStreams = true }) { rig in
+            try rig.spool.append(rig.records(3))
+            let report = try await rig.drainCompletely()
+            #expect(report.deadLettered == 3)
+            let dead = try rig.spool.deadLetters()
+            #expect(dead.count == 3)
+            #expect(dead.allSatisfy { $0.errorType == "unsupported_operation_exception" })
+            #expect(dead.allSatisfy { $0.reason.contains("data stream") })
+            let template = try await rig.proxy.requests().first { ($0["path"] as? String)?.contains("_index_template") == true }
+            #expect(template?["method"] as? String == "PUT", "bootstrap wrote an index template")
+        }
+    }
+
+    @Test func passwordsNeverReachTheLogOrTheSpool() async throws {
+        let logs = InMemoryLogHandler()
+        try await ShippingRig.with({ $0.auth = .basic(username: "sluice", password: "pa55-w0rd") }, logHandler: logs) { rig in
+            try await rig.proxy.requireBasicAuth(username: "sluice", password: "other")
+            try rig.spool.append(rig.records(4))
+            _ = try await rig.shipper.drain(until: UTCTime.nowMilliseconds() + 300)
+            #expect(!logs.entries.isEmpty, "the refusals were logged")
+            for entry in logs.entries {
+                #expect(!"\(entry.message) \(entry.metadata)".contains("pa55-w0rd"))
+            }
+            try rig.spool.forEachRecord { record in
+                #expect(!(record.lastError ?? "").contains("pa55-w0rd"))
+                return true
+            }
+            #expect(!"\(OpenSearchAuth.basic(username: "sluice", password: "pa55-w0rd"))".contains("pa55-w0rd"))
+        }
     }
 }

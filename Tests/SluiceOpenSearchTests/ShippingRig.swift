@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import InMemoryLogging
 import Logging
 import SluiceForwarder
 import SluiceOpenSearch
@@ -24,6 +25,7 @@ struct ShippingRig {
         _ configure: (inout OpenSearchConfiguration) -> Void = { _ in },
         environment: [String: String] = [:],
         indexKind: @escaping @Sendable (String) -> IndexDefinition.Kind = { _ in .logs },
+        logHandler: InMemoryLogHandler? = nil,
         _ body: (ShippingRig) async throws -> Void
     ) async throws {
         let opensearch = try startOpenSearch()
@@ -39,12 +41,12 @@ struct ShippingRig {
         let folder = try TemporaryFolder()
         do {
             let spool = try Spool.open(SpoolConfiguration(path: folder.file("spool.sqlite")))
+            let logger = Logger(label: "test") { _ in
+                logHandler.map { $0 as any LogHandler } ?? SwiftLogNoOpLogHandler()
+            }
             let client = OpenSearchClient(
-                configuration: configuration, httpClient: httpClient, environment: environment,
-                logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
-            let shipper = Shipper(
-                spool: spool, client: client, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
-                indexKind: indexKind)
+                configuration: configuration, httpClient: httpClient, environment: environment, logger: logger)
+            let shipper = Shipper(spool: spool, client: client, logger: logger, indexKind: indexKind)
             let rig = ShippingRig(
                 opensearch: opensearch, proxy: proxy, spool: spool, shipper: shipper,
                 probe: OpenSearchProbe(url: opensearch.url, client: controlClient), folder: folder,
