@@ -96,7 +96,10 @@ let package = Package(
         .executableTarget(
             name: "sluice-dev",
             dependencies: [
-                "SluiceSpool", "SluiceTime",
+                "SluiceSpool", "SluiceTime", "SluiceOpenSearch", "SluiceForwarder",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 "CSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
