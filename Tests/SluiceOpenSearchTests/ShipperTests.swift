@@ -1,6 +1,6 @@
 import AsyncHTTPClient
-import InMemoryLogging
 import Foundation
+import InMemoryLogging
 import SluiceForwarder
 import SluiceOpenSearch
 import SluiceSpool
@@ -237,14 +237,17 @@ import Testing
             #expect(dead.count == 3)
             #expect(dead.allSatisfy { $0.errorType == "unsupported_operation_exception" })
             #expect(dead.allSatisfy { $0.reason.contains("data stream") })
-            let template = try await rig.proxy.requests().first { ($0["path"] as? String)?.contains("_index_template") == true }
+            let template = try await rig.proxy.requests().first {
+                ($0["path"] as? String)?.contains("_index_template") == true
+            }
             #expect(template?["method"] as? String == "PUT", "bootstrap wrote an index template")
         }
     }
 
     @Test func passwordsNeverReachTheLogOrTheSpool() async throws {
         let logs = InMemoryLogHandler()
-        try await ShippingRig.with({ $0.auth = .basic(username: "sluice", password: "pa55-w0rd") }, logHandler: logs) { rig in
+        try await ShippingRig.with({ $0.auth = .basic(username: "sluice", password: "pa55-w0rd") }, logHandler: logs) {
+            rig in
             try await rig.proxy.requireBasicAuth(username: "sluice", password: "other")
             try rig.spool.append(rig.records(4))
             _ = try await rig.shipper.drain(until: UTCTime.nowMilliseconds() + 300)

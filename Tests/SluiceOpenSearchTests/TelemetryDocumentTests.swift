@@ -1,0 +1,131 @@
+import Foundation
+import SluiceForwarder
+import SluiceOpenSearch
+import SluiceSpool
+import SluiceTestSupport
+import SluiceTime
+import Testing
+
+/// One event of every type of the Telemetry API (LAMBDA_REFERENCE.md §3), text and JSON log formats.
+let sampleEvents: [(type: String, record: String)] = [
+    (
+        "platform.initStart",
+        #"{"initializationType":"on-demand","phase":"init","functionName":"orders","functionVersion":"$LATEST","runtimeVersion":"provided:al2023.v1"}"#
+    ),
+    (
+        "platform.initRuntimeDone",
+        #"{"initializationType":"on-demand","phase":"init","status":"success","spans":[{"name":"responseLatency","start":"2026-11-25T12:00:00.000Z","durationMs":1.5}]}"#
+    ),
+    (
+        "platform.initReport",
+        #"{"initializationType":"on-demand","phase":"init","status":"success","metrics":{"durationMs":125.3}}"#
+    ),
+    (
+        "platform.start",
+        #"{"requestId":"6d68ca91-49c9-448d-89b8-7ca3e6dc66aa","version":"$LATEST","tracing":{"spanId":"54565fb41ac79632","type":"X-Amzn-Trace-Id","value":"Root=1-62e900b2-710d76f009d6e7785905449a;Parent=0efbd19962d95b05;Sampled=1"}}"#
+    ),
+    (
+        "platform.runtimeDone",
+        #"{"requestId":"6d68ca91-49c9-448d-89b8-7ca3e6dc66aa","status":"success","metrics":{"durationMs":140.0,"producedBytes":16}}"#
+    ),
+    (
+        "platform.report",
+        #"{"requestId":"6d68ca91-49c9-448d-89b8-7ca3e6dc66aa","status":"timeout","errorType":"Sandbox.Timedout","metrics":{"durationMs":3000.0,"billedDurationMs":3000,"memorySizeMB":128,"maxMemoryUsedMB":61,"initDurationMs":120.4}}"#
+    ),
+    (
+        "platform.restoreStart",
+        #"{"runtimeVersion":"provided:al2023.v1","functionName":"orders","functionVersion":"3"}"#
+    ),
+    ("platform.restoreRuntimeDone", #"{"status":"success"}"#),
+    ("platform.restoreReport", #"{"status":"success","metrics":{"durationMs":90.1}}"#),
+    ("platform.extension", #"{"name":"sluice","state":"Ready","events":["INVOKE","SHUTDOWN"]}"#),
+    (
+        "platform.telemetrySubscription",
+        #"{"name":"sluice","state":"Subscribed","types":["platform","function","extension"]}"#
+    ),
+    (
+        "platform.logsDropped",
+        #"{"droppedBytes":12800,"droppedRecords":50,"reason":"Consumer seems to have fallen behind as it has not acknowledged receipt of logs."}"#
+    ),
+    ("function", #""2026-11-25T12:00:00.123Z\t6d68ca91-49c9-448d-89b8-7ca3e6dc66aa\tINFO\tcharged card 4242""#),
+    (
+        "function",
+        #"{"timestamp":"2026-11-25T12:00:00.123Z","level":"INFO","requestId":"6d68ca91-49c9-448d-89b8-7ca3e6dc66aa","message":"charged card"}"#
+    ),
+    (
+        "function",
+        #"{"timestamp":"2026-11-25T12:00:00.124Z","level":"ERROR","requestId":"6d68ca91-49c9-448d-89b8-7ca3e6dc66aa","message":{"order":42,"lines":[1,2]},"errorType":"Error"}"#
+    ),
+    ("extension", #""sluice: shipped 1000 records""#),
+    ("extension", #"{"timestamp":"2026-11-25T12:00:00.200Z","level":"WARN","message":"slow"}"#),
+]
+
+@Suite struct TelemetryDocumentTests {
+    let builder = TelemetryDocument(function: .init(name: "orders", version: "$LATEST", region: "eu-west-1"))
+
+    func document(_ type: String, _ record: String) throws -> [String: Any] {
+        let bytes = builder.encode(
+            time: "2026-11-25T12:00:00.123Z", type: type, record: try JSONValue.parse(Array(record.utf8)))
+        return try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+    }
+
+    @Test(arguments: sampleEvents.map(\.type).enumerated().map { $0 })
+    func everyEventKeepsTheSampleFieldsAndGainsContext(index: Int, type: String) throws {
+        let event = sampleEvents[index]
+        let document = try document(event.type, event.record)
+        #expect(document["time"] as? String == "2026-11-25T12:00:00.123Z")
+        #expect(document["@timestamp"] as? String == "2026-11-25T12:00:00.123Z")
+        #expect(document["type"] as? String == event.type)
+        #expect(document["functionName"] as? String == "orders")
+        #expect(document["functionVersion"] as? String == "$LATEST")
+        #expect(document["region"] as? String == "eu-west-1")
+        let original = try JSONSerialization.jsonObject(with: Data(event.record.utf8), options: .fragmentsAllowed)
+        func canonical(_ value: Any) throws -> Data {
+            try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
+        }
+        #expect(try canonical(document["record"]!) == canonical(original), "the record is kept as sent")
+        let requestId = (original as? [String: Any])?["requestId"] as? String
+        #expect(document["requestId"] as? String == requestId)
+    }
+
+    @Test func logLinesGetMessageAndLevelAtTopLevel() throws {
+        let text = try document("function", #""plain line""#)
+        #expect(text["message"] as? String == "plain line")
+        #expect(text["level"] == nil)
+        let json = try document("function", #"{"level":"ERROR","message":{"order":42}}"#)
+        #expect(json["message"] as? String == #"{"order":42}"#)
+        #expect(json["level"] as? String == "ERROR")
+        let platform = try document("platform.start", #"{"requestId":"r"}"#)
+        #expect(platform["message"] == nil)
+    }
+
+    @Test func numbersSurviveExactly() throws {
+        let value = try JSONValue.parse(Array(#"{"big":9007199254740993,"half":0.5,"neg":-3,"t":true,"n":null}"#.utf8))
+        #expect(value.text == #"{"big":9007199254740993,"half":0.5,"n":null,"neg":-3,"t":true}"#)
+    }
+}
+
+@Suite(.timeLimit(.minutes(2))) struct TelemetryIndexingTests {
+    @Test func everyEventTypeIndexesWithoutAMappingConflict() async throws {
+        try await ShippingRig.with(indexKind: { $0.hasSuffix("-platform") ? .platform : .logs }) { rig in
+            let builder = TelemetryDocument(function: .init(name: "orders", version: "$LATEST", region: "eu-west-1"))
+            var records: [SpoolRecord] = []
+            for (number, event) in (sampleEvents + sampleEvents.reversed()).enumerated() {
+                let index = TelemetryDocument.isLog(event.type) ? "\(rig.index)-logs" : "\(rig.index)-platform"
+                records.append(
+                    SpoolRecord(
+                        id: "e-\(number)", index: index, eventTime: 0,
+                        document: builder.encode(
+                            time: "2026-11-25T12:00:00.123Z", type: event.type,
+                            record: try JSONValue.parse(Array(event.record.utf8)))))
+            }
+            try rig.spool.append(records)
+            let report = try await rig.drainCompletely()
+            #expect(report.deadLettered == 0)
+            #expect(report.indexed == records.count)
+            let logs = sampleEvents.filter { TelemetryDocument.isLog($0.type) }.count * 2
+            #expect(try await rig.probe.count("\(rig.index)-logs") == logs)
+            #expect(try await rig.probe.count("\(rig.index)-platform") == records.count - logs)
+        }
+    }
+}
