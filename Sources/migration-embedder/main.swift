@@ -1,17 +1,21 @@
-// Writes a Swift file holding every migration as an (id, name, sql) literal.
+// Writes a Swift file holding every migration as an (id, name, bytes) literal.
 // Usage: migration-embedder OUTPUT.swift NNNN_name.sql...
-import Foundation
+import FoundationEssentials
 
-let arguments = CommandLine.arguments.dropFirst()
-guard let output = arguments.first else {
-    FileHandle.standardError.write(Data("usage: migration-embedder OUTPUT.swift FILE.sql...\n".utf8))
-    exit(64)
-}
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("migration-embedder: \(message)\n".utf8))
+    let line = "migration-embedder: \(message)\n"
+    _ = line.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
     exit(65)
 }
+
+let arguments = CommandLine.arguments.dropFirst()
+guard let output = arguments.first else { fail("usage: migration-embedder OUTPUT.swift FILE.sql...") }
 
 var entries: [String] = []
 var seen: Set<Int> = []
@@ -23,11 +27,11 @@ for path in arguments.dropFirst() {
     }
     guard seen.insert(id).inserted else { fail("two migrations have the id \(id)") }
     let name = String(stem[stem.index(after: underscore)...])
-    guard let sql = try? String(contentsOf: url, encoding: .utf8) else {
+    guard let data = try? Data(contentsOf: url), String(data: data, encoding: .utf8) != nil else {
         fail("\(url.lastPathComponent) is not readable UTF-8")
     }
     // Bytes, not a string literal: nothing in the SQL can break the generated source.
-    let bytes = Array(sql.utf8).map(String.init).joined(separator: ",")
+    let bytes = data.map(String.init).joined(separator: ",")
     entries.append("        EmbeddedMigration(id: \(id), name: \"\(name)\", bytes: [\(bytes)]),")
 }
 
