@@ -108,7 +108,12 @@ let package = Package(
         // Temporary folders, clocks, fixtures and process helpers shared by the test targets.
         .target(
             name: "SluiceTestSupport",
-            dependencies: ["SluiceSpool", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            dependencies: [
+                "SluiceSpool", "SluiceAWS", "SluiceTime",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             path: "Tests/SluiceTestSupport",
             swiftSettings: strict
         ),
