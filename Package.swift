@@ -146,6 +146,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "SluiceForwarderTests",
+            dependencies: ["SluiceForwarder", "SluiceOpenSearch", "SluiceSpool"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "SluiceCLITests",
             dependencies: [
                 "SluiceSpool", "SluiceTestSupport", .product(name: "Crypto", package: "swift-crypto"),
