@@ -49,7 +49,8 @@ public actor Shipper {
 
         public var shipped: Int { indexed + duplicates }
 
-        mutating func add(_ other: Report) {
+        /// Adds another call's counts; `idle` becomes the other's.
+        public mutating func add(_ other: Report) {
             indexed += other.indexed
             duplicates += other.duplicates
             retried += other.retried

@@ -60,6 +60,11 @@ public final class OpenSearchClient: Sendable {
         public let status: Int
         public let headers: HTTPHeaders
         public let body: [UInt8]
+
+        /// What a non-2xx answer means for the request as a whole.
+        var failure: BulkFailure {
+            BulkFailure.from(status: status, body: body, retryAfter: headers.first(name: "retry-after"))
+        }
     }
 
     /// Sends `documents` as one `_bulk` request.
@@ -74,9 +79,7 @@ public final class OpenSearchClient: Sendable {
         case .success(let answer) where (200..<300).contains(answer.status):
             return BulkResponse.parse(answer.body, expected: documents.count)
         case .success(let answer):
-            return .failed(
-                BulkFailure.from(
-                    status: answer.status, body: answer.body, retryAfter: answer.headers.first(name: "retry-after")))
+            return .failed(answer.failure)
         }
     }
 
@@ -98,8 +101,7 @@ public final class OpenSearchClient: Sendable {
         case .success(let answer) where (200..<300).contains(answer.status):
             return nil
         case .success(let answer):
-            let failure = BulkFailure.from(
-                status: answer.status, body: answer.body, retryAfter: answer.headers.first(name: "retry-after"))
+            let failure = answer.failure
             return failure.errorType == "resource_already_exists_exception" ? nil : failure
         }
     }

@@ -68,12 +68,7 @@ struct ShippingRig {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             let report = try await shipper.drain(until: UTCTime.nowMilliseconds() + 5_000)
-            total.indexed += report.indexed
-            total.duplicates += report.duplicates
-            total.retried += report.retried
-            total.deadLettered += report.deadLettered
-            total.requests += report.requests
-            total.failedRequests += report.failedRequests
+            total.add(report)
             if try spool.statistics().rows == 0 { return total }
             try await Task.sleep(for: .milliseconds(20))
         }
