@@ -156,7 +156,12 @@ import Testing
             #expect(report.duplicates == 200)
             let outcomes = try await rig.proxy.requests().filter { ($0["path"] as? String)?.contains("_bulk") == true }
                 .compactMap { $0["outcome"] as? String }
-            #expect(outcomes == ["reset", "reset", "truncate", "stall", "forwarded"])
+            // The faults come in order; then forwarded requests until one is answered in time. On a loaded
+            // machine a forwarded request can outlast the 1 s timeout and be sent once more: that costs a
+            // duplicate answer (409), never a document.
+            #expect(Array(outcomes.prefix(4)) == ["reset", "reset", "truncate", "stall"])
+            #expect(outcomes.count >= 5)
+            #expect(outcomes.dropFirst(4).allSatisfy { $0 == "forwarded" })
         }
     }
 
