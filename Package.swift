@@ -74,11 +74,26 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // Composes spool and sink: the shipper that drains the spool into OpenSearch.
+        // The Lambda side, knowing neither storage nor sink: the Extensions API client, the
+        // Telemetry API subscription, the telemetry listener and delivery validation.
+        .target(
+            name: "SluiceLambda",
+            dependencies: [
+                "SluiceTime",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        // Composes the Lambda side, the spool and the sink: ingest, shipper, flush policy, lifecycle.
         .target(
             name: "SluiceForwarder",
             dependencies: [
-                "SluiceSpool", "SluiceOpenSearch",
+                "SluiceSpool", "SluiceOpenSearch", "SluiceLambda",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -86,7 +101,7 @@ let package = Package(
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "SluiceSpool", "SluiceTime",
+                "SluiceSpool", "SluiceTime", "SluiceForwarder", "SluiceLambda",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -146,8 +161,23 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "SluiceLambdaTests",
+            dependencies: [
+                "SluiceLambda", "SluiceTestSupport", "SluiceTime",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "SluiceForwarderTests",
-            dependencies: ["SluiceForwarder", "SluiceOpenSearch", "SluiceSpool"],
+            dependencies: [
+                "SluiceForwarder", "SluiceOpenSearch", "SluiceSpool", "SluiceLambda", "SluiceTestSupport", "SluiceTime",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

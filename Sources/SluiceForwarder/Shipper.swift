@@ -64,6 +64,11 @@ public actor Shipper {
     /// When the shipper may send again after failures (ms since the epoch; 0 when not paused).
     public var resumesAt: Int64 { pausedUntil }
 
+    /// Ends a pause: at SHUTDOWN one more try beats waiting past the deadline.
+    public func resumeNow() {
+        pausedUntil = 0
+    }
+
     /// Ships batches until nothing is due, the deadline (ms since the epoch) passes, or OpenSearch
     /// asks for a pause that outlasts the deadline.
     public func drain(until deadline: Int64) async throws -> Report {

@@ -39,6 +39,42 @@ public struct IndexPattern: Sendable, Equatable, CustomStringConvertible {
         return escape ? out + "%" : out
     }
 
+    /// Whether `name` is an index this pattern makes (date fields matched as digits).
+    public func matches(_ name: String) -> Bool {
+        guard isDated else { return name == pattern }
+        let text = Array(name.utf8)
+        var at = 0
+        var escape = false
+        for byte in pattern.utf8 {
+            if escape {
+                escape = false
+                let digits: Int
+                switch byte {
+                case UInt8(ascii: "Y"): digits = 4
+                case UInt8(ascii: "m"), UInt8(ascii: "d"), UInt8(ascii: "H"): digits = 2
+                case UInt8(ascii: "%"):
+                    guard at < text.count, text[at] == byte else { return false }
+                    at += 1
+                    continue
+                default:
+                    guard at + 1 < text.count, text[at] == UInt8(ascii: "%"), text[at + 1] == byte else { return false }
+                    at += 2
+                    continue
+                }
+                guard at + digits <= text.count,
+                    text[at..<at + digits].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+                else { return false }
+                at += digits
+            } else if byte == UInt8(ascii: "%") {
+                escape = true
+            } else {
+                guard at < text.count, text[at] == byte else { return false }
+                at += 1
+            }
+        }
+        return at == text.count
+    }
+
     /// Why `pattern` cannot name an OpenSearch index, or nil when it can.
     public var problem: String? {
         let sample = name(eventTime: 0)

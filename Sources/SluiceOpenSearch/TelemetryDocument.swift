@@ -20,12 +20,73 @@ public struct TelemetryDocument: Sendable {
 
     public let function: Function
 
+    /// `,"functionName":…,"functionVersion":…,"region":…`, the same for every document.
+    private let functionFields: [UInt8]
+
     public init(function: Function) {
         self.function = function
+        var fields: [UInt8] = []
+        for (name, value) in [
+            ("functionName", function.name), ("functionVersion", function.version), ("region", function.region),
+        ] {
+            fields += Array(",\"\(name)\":".utf8)
+            JSONText.appendString(value, to: &fields)
+        }
+        self.functionFields = fields
     }
 
     /// Whether events of `type` are log lines (`function`, `extension`) rather than platform events.
     public static func isLog(_ type: String) -> Bool { type == "function" || type == "extension" }
+
+    /// The same document as `encode(time:type:record:)`, from JSON text the caller has validated:
+    /// `timeToken`, `requestIdToken`, `messageToken` and `levelToken` are JSON string tokens (quotes
+    /// included), and `appendRecord` writes the record's JSON value without a newline in it. This is
+    /// the ingest path: nothing is decoded, a record goes into its document as the bytes it came in.
+    public func encode(
+        timeToken: ArraySlice<UInt8>, type: String, requestIdToken: ArraySlice<UInt8>?,
+        messageToken: ArraySlice<UInt8>?, levelToken: ArraySlice<UInt8>?, appendRecord: (inout [UInt8]) -> Void
+    ) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        out += Self.timestampKey
+        out += timeToken
+        out += Self.timeKey
+        out += timeToken
+        out += Self.typeKey
+        JSONText.appendString(type, to: &out)
+        out += functionFields
+        if let requestIdToken {
+            out += Self.requestIdKey
+            out += requestIdToken
+        }
+        if let messageToken {
+            out += Self.messageKey
+            out += messageToken
+        }
+        if let levelToken {
+            out += Self.levelKey
+            out += levelToken
+        }
+        out += Self.recordKey
+        appendRecord(&out)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// A JSON string token for `text`, quotes included.
+    public static func stringToken(_ text: String) -> [UInt8] {
+        var out: [UInt8] = []
+        JSONText.appendString(text, to: &out)
+        return out
+    }
+
+    private static let timestampKey = Array(#"{"@timestamp":"#.utf8)
+    private static let timeKey = Array(#","time":"#.utf8)
+    private static let typeKey = Array(#","type":"#.utf8)
+    private static let requestIdKey = Array(#","requestId":"#.utf8)
+    private static let messageKey = Array(#","message":"#.utf8)
+    private static let levelKey = Array(#","level":"#.utf8)
+    private static let recordKey = Array(#","record":"#.utf8)
 
     /// The document for an event with `time` (as Lambda sent it), `type` and `record`.
     public func encode(time: String, type: String, record: JSONValue) -> [UInt8] {

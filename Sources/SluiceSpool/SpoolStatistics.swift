@@ -20,6 +20,8 @@ public struct SpoolCounters: Sendable, Equatable, Codable {
     public var quarantined = 0
     /// Dead letters put back in the queue.
     public var requeued = 0
+    /// Deliveries refused as malformed (answered 400, nothing stored).
+    public var malformed = 0
 
     public init() {}
 
@@ -35,6 +37,7 @@ public struct SpoolCounters: Sendable, Equatable, Codable {
         case "left_at_shutdown": leftAtShutdown = value
         case "quarantined": quarantined = value
         case "requeued": requeued = value
+        case "malformed": malformed = value
         default: break
         }
     }

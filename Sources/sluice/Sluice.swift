@@ -1,11 +1,61 @@
 import ArgumentParser
+import Logging
+import SluiceForwarder
+import SluiceLambda
 
-/// The one executable: the Lambda extension (issue to come) and the spool inspection commands.
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The one executable. Started with no arguments (as `/opt/extensions/sluice`) it is the Lambda
+/// extension; its subcommands inspect and repair a spool.
 @main
-struct Sluice: ParsableCommand {
+struct Sluice: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice",
         abstract: "A durable Lambda telemetry forwarder into OpenSearch.",
+        discussion: """
+            With no arguments, runs as an AWS Lambda extension: reads its configuration from the \
+            environment (see the README), subscribes to the Telemetry API and ships into OpenSearch.
+            """,
         subcommands: [SpoolCommand.self]
     )
+
+    mutating func run() async throws {
+        let environment = ProcessEnvironment.all()
+        guard let runtimeAPI = environment["AWS_LAMBDA_RUNTIME_API"], !runtimeAPI.isEmpty else {
+            throw ValidationError(
+                "AWS_LAMBDA_RUNTIME_API is not set: the extension runs inside Lambda; use a subcommand here")
+        }
+        let name = CommandLine.arguments.first.map { String($0.split(separator: "/").last ?? "") } ?? "sluice"
+        let api = ExtensionsClient(runtimeAPI: runtimeAPI, name: name, httpClient: ExtensionsClient.makeHTTPClient())
+        let status = await ForwarderExtension(environment: environment, api: api) { level in
+            var logger = Logger(label: "sluice", factory: { StreamLogHandler.standardError(label: $0) })
+            logger.logLevel = level
+            return logger
+        }.run()
+        fflush(nil)
+        // Exit here rather than return: the HTTP clients are not shut down, and need not be.
+        Glibc.exit(status)
+    }
+}
+
+/// The process environment as a dictionary, without Foundation.
+enum ProcessEnvironment {
+    static func all() -> [String: String] {
+        var result: [String: String] = [:]
+        var cursor = environ
+        while let entry = cursor.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") {
+                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            cursor += 1
+        }
+        return result
+    }
 }

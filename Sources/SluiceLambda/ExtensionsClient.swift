@@ -1,0 +1,151 @@
+public import AsyncHTTPClient
+import FoundationEssentials
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// The Extensions API and Telemetry API of `AWS_LAMBDA_RUNTIME_API`, over HTTP.
+public final class ExtensionsClient: ExtensionsAPI {
+    let httpClient: HTTPClient
+    let base: String
+    /// The extension's name: the file name it was started from in `/opt/extensions`.
+    public let name: String
+    private let identifier = Mutex<String?>(nil)
+
+    /// `runtimeAPI` is the value of `AWS_LAMBDA_RUNTIME_API` (host:port).
+    public init(runtimeAPI: String, name: String, httpClient: HTTPClient) {
+        self.base = "http://" + runtimeAPI
+        self.name = name
+        self.httpClient = httpClient
+    }
+
+    /// A client for the Runtime API host: no read timeout (`/next` blocks for as long as the
+    /// environment is idle), a short connect timeout (the API is on the same host).
+    public static func makeHTTPClient() -> HTTPClient {
+        var settings = HTTPClient.Configuration(timeout: .init(connect: .seconds(2), read: nil))
+        settings.httpVersion = .http1Only
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: settings)
+    }
+
+    public func register() async throws(LambdaAPIError) -> Registration {
+        let (status, headers, body) = try await call(
+            .POST, "/2020-01-01/extension/register", body: #"{"events":["INVOKE","SHUTDOWN"]}"#,
+            headers: [("Lambda-Extension-Name", name), ("Lambda-Extension-Accept-Feature", "accountId")],
+            identified: false)
+        guard status == 200, let identifier = headers.first(name: "Lambda-Extension-Identifier") else {
+            throw LambdaAPIError(
+                status: status,
+                message:
+                    "register was refused (HTTP \(status)): \(Self.text(body)); the extension's file name must be \(name)"
+            )
+        }
+        self.identifier.withLock { $0 = identifier }
+        struct Answer: Decodable {
+            var functionName: String?
+            var functionVersion: String?
+            var handler: String?
+            var accountId: String?
+        }
+        let answer = (try? JSONDecoder().decode(Answer.self, from: Data(body))) ?? Answer()
+        return Registration(
+            identifier: identifier, functionName: answer.functionName ?? "",
+            functionVersion: answer.functionVersion ?? "",
+            handler: answer.handler ?? "", accountID: answer.accountId)
+    }
+
+    public func next() async throws(LambdaAPIError) -> LifecycleEvent {
+        let (status, _, body) = try await call(.GET, "/2020-01-01/extension/event/next", body: nil)
+        guard status == 200 else {
+            throw LambdaAPIError(status: status, message: "event/next failed (HTTP \(status)): \(Self.text(body))")
+        }
+        struct Event: Decodable {
+            var eventType: String
+            var requestId: String?
+            var deadlineMs: Int64?
+            var shutdownReason: String?
+        }
+        guard let event = try? JSONDecoder().decode(Event.self, from: Data(body)) else {
+            throw LambdaAPIError(status: status, message: "event/next sent an unreadable event: \(Self.text(body))")
+        }
+        switch event.eventType.uppercased() {
+        case "INVOKE":
+            return .invoke(requestID: event.requestId ?? "", deadline: event.deadlineMs ?? 0)
+        case "SHUTDOWN":
+            return .shutdown(reason: (event.shutdownReason ?? "spindown").lowercased(), deadline: event.deadlineMs ?? 0)
+        default:
+            throw LambdaAPIError(status: status, message: "event/next sent an unknown event type \(event.eventType)")
+        }
+    }
+
+    public func subscribe(_ subscription: TelemetrySubscription) async throws(LambdaAPIError) -> SubscriptionOutcome {
+        let (status, _, body) = try await call(
+            .PUT, "/2022-07-01/telemetry", body: subscription.body, headers: [("Content-Type", "application/json")])
+        switch status {
+        case 200: return .subscribed
+        case 202: return .unsupported
+        default:
+            throw LambdaAPIError(
+                status: status,
+                message: "the Telemetry API refused the subscription (HTTP \(status)): \(Self.text(body))")
+        }
+    }
+
+    public func initError(type: String, message: String) async throws(LambdaAPIError) {
+        try await report("/2020-01-01/extension/init/error", type: type, message: message)
+    }
+
+    public func exitError(type: String, message: String) async throws(LambdaAPIError) {
+        try await report("/2020-01-01/extension/exit/error", type: type, message: message)
+    }
+
+    private func report(_ path: String, type: String, message: String) async throws(LambdaAPIError) {
+        let body =
+            #"{"errorMessage":"# + Self.quoted(message) + #","errorType":"# + Self.quoted(type)
+            + #","stackTrace":[]}"#
+        let (status, _, answer) = try await call(
+            .POST, path, body: body, headers: [("Lambda-Extension-Function-Error-Type", type)])
+        guard (200..<300).contains(status) else {
+            throw LambdaAPIError(status: status, message: "\(path) failed (HTTP \(status)): \(Self.text(answer))")
+        }
+    }
+
+    private func call(
+        _ method: HTTPMethod, _ path: String, body: String?, headers: [(String, String)] = [], identified: Bool = true
+    ) async throws(LambdaAPIError) -> (Int, HTTPHeaders, [UInt8]) {
+        var request = HTTPClientRequest(url: base + path)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if identified, let identifier = identifier.withLock({ $0 }) {
+            request.headers.add(name: "Lambda-Extension-Identifier", value: identifier)
+        }
+        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        do {
+            let response = try await httpClient.execute(request, deadline: .distantFuture)
+            let data = try await response.body.collect(upTo: 1 << 20)
+            return (Int(response.status.code), response.headers, Array(buffer: data))
+        } catch {
+            let reason = (error as? HTTPClientError)?.shortDescription ?? "\(error)"
+            throw LambdaAPIError(status: nil, message: "\(method) \(base)\(path) failed: \(reason)")
+        }
+    }
+
+    static func text(_ body: [UInt8]) -> String {
+        let text = String(decoding: body.prefix(300), as: UTF8.self)
+        return text.isEmpty ? "(no body)" : text
+    }
+
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case _ where scalar.value < 0x20:
+                out += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,253 @@
+/// A strict JSON (RFC 8259) validator that walks a buffer once and reports where values are,
+/// without building a tree: a delivery's records are copied into documents as the bytes they came
+/// in, so the only work per byte is checking it.
+struct JSONScanner: ~Copyable {
+    /// What a value is, from its first byte.
+    enum Kind: Sendable, Equatable {
+        case object, array, string, number, literal
+    }
+
+    /// Deeper nesting is refused rather than recursed into.
+    static let maxDepth = 256
+
+    let bytes: UnsafeBufferPointer<UInt8>
+    var position = 0
+    /// Set when insignificant whitespace was skipped since the last reset: a value without any can
+    /// be copied as it is, one with some is copied compacted (NDJSON allows no newline in a document).
+    var sawWhitespace = false
+
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        self.bytes = bytes
+    }
+
+    var atEnd: Bool { position >= bytes.count }
+
+    func failure(_ message: String) -> DeliveryError {
+        DeliveryError(message: message, offset: position)
+    }
+
+    mutating func skipWhitespace() {
+        while position < bytes.count {
+            switch bytes[position] {
+            case 0x20, 0x09, 0x0A, 0x0D:
+                sawWhitespace = true
+                position += 1
+            default: return
+            }
+        }
+    }
+
+    /// Skips whitespace and consumes `byte`, or throws `expected`.
+    mutating func expect(_ byte: UInt8, _ expected: String) throws(DeliveryError) {
+        skipWhitespace()
+        guard position < bytes.count, bytes[position] == byte else { throw failure("expected \(expected)") }
+        position += 1
+    }
+
+    /// Skips whitespace and consumes `byte` if it is next.
+    mutating func take(_ byte: UInt8) -> Bool {
+        skipWhitespace()
+        guard position < bytes.count, bytes[position] == byte else { return false }
+        position += 1
+        return true
+    }
+
+    /// Validates the next value; returns its kind and its range (whitespace around it excluded).
+    mutating func value(depth: Int = 0) throws(DeliveryError) -> (kind: Kind, range: Range<Int>) {
+        skipWhitespace()
+        guard position < bytes.count else { throw failure("unexpected end of JSON") }
+        let start = position
+        let kind: Kind
+        switch bytes[position] {
+        case UInt8(ascii: "{"):
+            guard depth < Self.maxDepth else { throw failure("JSON nested deeper than \(Self.maxDepth)") }
+            kind = .object
+            position += 1
+            if !take(UInt8(ascii: "}")) {
+                repeat {
+                    skipWhitespace()
+                    try string()
+                    try expect(UInt8(ascii: ":"), "':' after an object key")
+                    _ = try value(depth: depth + 1)
+                } while take(UInt8(ascii: ","))
+                try expect(UInt8(ascii: "}"), "',' or '}' in an object")
+            }
+        case UInt8(ascii: "["):
+            guard depth < Self.maxDepth else { throw failure("JSON nested deeper than \(Self.maxDepth)") }
+            kind = .array
+            position += 1
+            if !take(UInt8(ascii: "]")) {
+                repeat {
+                    _ = try value(depth: depth + 1)
+                } while take(UInt8(ascii: ","))
+                try expect(UInt8(ascii: "]"), "',' or ']' in an array")
+            }
+        case UInt8(ascii: "\""):
+            kind = .string
+            try string()
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            kind = .number
+            try number()
+        case UInt8(ascii: "t"):
+            kind = .literal
+            try literal("true")
+        case UInt8(ascii: "f"):
+            kind = .literal
+            try literal("false")
+        case UInt8(ascii: "n"):
+            kind = .literal
+            try literal("null")
+        default:
+            throw failure("unexpected character '\(Self.printable(bytes[position]))'")
+        }
+        return (kind, start..<position)
+    }
+
+    /// Validates a string token at `position` (which must be a quote), escapes and UTF-8 included.
+    mutating func string() throws(DeliveryError) {
+        guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw failure("expected a string") }
+        position += 1
+        while position < bytes.count {
+            let byte = bytes[position]
+            switch byte {
+            case UInt8(ascii: "\""):
+                position += 1
+                return
+            case UInt8(ascii: "\\"):
+                position += 1
+                guard position < bytes.count else { break }
+                switch bytes[position] {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                    UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    position += 1
+                case UInt8(ascii: "u"):
+                    guard position + 4 < bytes.count,
+                        (1...4).allSatisfy({ Self.isHexDigit(bytes[position + $0]) })
+                    else { throw failure("a \\u escape needs four hex digits") }
+                    position += 5
+                default:
+                    throw failure("invalid escape '\\\(Self.printable(bytes[position]))' in a string")
+                }
+            case 0..<0x20:
+                throw failure("unescaped control character in a string")
+            case 0..<0x80:
+                position += 1
+            default:
+                try utf8Sequence()
+            }
+        }
+        throw failure("unterminated string")
+    }
+
+    /// Validates one multi-byte UTF-8 sequence (no overlongs, no surrogates, at most U+10FFFF).
+    private mutating func utf8Sequence() throws(DeliveryError) {
+        let lead = bytes[position]
+        let length: Int
+        var low: UInt8 = 0x80
+        var high: UInt8 = 0xBF
+        switch lead {
+        case 0xC2...0xDF: length = 2
+        case 0xE0:
+            length = 3
+            low = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: length = 3
+        case 0xED:
+            length = 3
+            high = 0x9F
+        case 0xF0:
+            length = 4
+            low = 0x90
+        case 0xF1...0xF3: length = 4
+        case 0xF4:
+            length = 4
+            high = 0x8F
+        default: throw failure("invalid UTF-8 in a string")
+        }
+        guard position + length <= bytes.count else { throw failure("invalid UTF-8 in a string") }
+        let second = bytes[position + 1]
+        guard second >= low && second <= high else { throw failure("invalid UTF-8 in a string") }
+        for offset in 2..<max(2, length) where bytes[position + offset] & 0xC0 != 0x80 {
+            throw failure("invalid UTF-8 in a string")
+        }
+        position += length
+    }
+
+    private mutating func number() throws(DeliveryError) {
+        if bytes[position] == UInt8(ascii: "-") { position += 1 }
+        guard position < bytes.count, Self.isDigit(bytes[position]) else { throw failure("invalid number") }
+        if bytes[position] == UInt8(ascii: "0") {
+            position += 1
+        } else {
+            while position < bytes.count, Self.isDigit(bytes[position]) { position += 1 }
+        }
+        if position < bytes.count, bytes[position] == UInt8(ascii: ".") {
+            position += 1
+            guard position < bytes.count, Self.isDigit(bytes[position]) else { throw failure("invalid number") }
+            while position < bytes.count, Self.isDigit(bytes[position]) { position += 1 }
+        }
+        if position < bytes.count, bytes[position] | 0x20 == UInt8(ascii: "e") {
+            position += 1
+            if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") {
+                position += 1
+            }
+            guard position < bytes.count, Self.isDigit(bytes[position]) else { throw failure("invalid number") }
+            while position < bytes.count, Self.isDigit(bytes[position]) { position += 1 }
+        }
+    }
+
+    private mutating func literal(_ word: StaticString) throws(DeliveryError) {
+        let count = word.utf8CodeUnitCount
+        guard position + count <= bytes.count else { throw failure("invalid literal") }
+        for offset in 0..<count where bytes[position + offset] != word.utf8Start[offset] {
+            throw failure("invalid literal")
+        }
+        position += count
+    }
+
+    /// Whether the string token at `range` equals `key` byte for byte (keys Lambda sends are plain ASCII).
+    func token(_ range: Range<Int>, is key: StaticString) -> Bool {
+        let count = key.utf8CodeUnitCount
+        guard range.count == count + 2 else { return false }
+        for offset in 0..<count where bytes[range.lowerBound + 1 + offset] != key.utf8Start[offset] {
+            return false
+        }
+        return true
+    }
+
+    static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+
+    static func isHexDigit(_ byte: UInt8) -> Bool {
+        isDigit(byte) || (byte | 0x20 >= UInt8(ascii: "a") && byte | 0x20 <= UInt8(ascii: "f"))
+    }
+
+    static func printable(_ byte: UInt8) -> String {
+        byte >= 0x20 && byte < 0x7F ? String(UnicodeScalar(byte)) : "\\x" + String(byte, radix: 16)
+    }
+
+    /// Appends the JSON text at `range` of `bytes` to `out` without insignificant whitespace.
+    static func appendCompacted(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, to out: inout [UInt8]) {
+        var inString = false
+        var escaped = false
+        for index in range {
+            let byte = bytes[index]
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+                out.append(byte)
+            } else {
+                switch byte {
+                case 0x20, 0x09, 0x0A, 0x0D: continue
+                case UInt8(ascii: "\""):
+                    inString = true
+                    out.append(byte)
+                default: out.append(byte)
+                }
+            }
+        }
+    }
+}
