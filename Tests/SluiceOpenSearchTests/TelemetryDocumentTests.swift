@@ -6,60 +6,6 @@ import SluiceTestSupport
 import SluiceTime
 import Testing
 
-/// One event of every type of the Telemetry API (LAMBDA_REFERENCE.md §3), text and JSON log formats.
-let sampleEvents: [(type: String, record: String)] = [
-    (
-        "platform.initStart",
-        #"{"initializationType":"on-demand","phase":"init","functionName":"orders","functionVersion":"$LATEST","runtimeVersion":"provided:al2023.v1"}"#
-    ),
-    (
-        "platform.initRuntimeDone",
-        #"{"initializationType":"on-demand","phase":"init","status":"success","spans":[{"name":"responseLatency","start":"2026-11-25T12:00:00.000Z","durationMs":1.5}]}"#
-    ),
-    (
-        "platform.initReport",
-        #"{"initializationType":"on-demand","phase":"init","status":"success","metrics":{"durationMs":125.3}}"#
-    ),
-    (
-        "platform.start",
-        #"{"requestId":"6d68ca91-49c9-448d-89b8-7ca3e6dc66aa","version":"$LATEST","tracing":{"spanId":"54565fb41ac79632","type":"X-Amzn-Trace-Id","value":"Root=1-62e900b2-710d76f009d6e7785905449a;Parent=0efbd19962d95b05;Sampled=1"}}"#
-    ),
-    (
-        "platform.runtimeDone",
-        #"{"requestId":"6d68ca91-49c9-448d-89b8-7ca3e6dc66aa","status":"success","metrics":{"durationMs":140.0,"producedBytes":16}}"#
-    ),
-    (
-        "platform.report",
-        #"{"requestId":"6d68ca91-49c9-448d-89b8-7ca3e6dc66aa","status":"timeout","errorType":"Sandbox.Timedout","metrics":{"durationMs":3000.0,"billedDurationMs":3000,"memorySizeMB":128,"maxMemoryUsedMB":61,"initDurationMs":120.4}}"#
-    ),
-    (
-        "platform.restoreStart",
-        #"{"runtimeVersion":"provided:al2023.v1","functionName":"orders","functionVersion":"3"}"#
-    ),
-    ("platform.restoreRuntimeDone", #"{"status":"success"}"#),
-    ("platform.restoreReport", #"{"status":"success","metrics":{"durationMs":90.1}}"#),
-    ("platform.extension", #"{"name":"sluice","state":"Ready","events":["INVOKE","SHUTDOWN"]}"#),
-    (
-        "platform.telemetrySubscription",
-        #"{"name":"sluice","state":"Subscribed","types":["platform","function","extension"]}"#
-    ),
-    (
-        "platform.logsDropped",
-        #"{"droppedBytes":12800,"droppedRecords":50,"reason":"Consumer seems to have fallen behind as it has not acknowledged receipt of logs."}"#
-    ),
-    ("function", #""2026-11-25T12:00:00.123Z\t6d68ca91-49c9-448d-89b8-7ca3e6dc66aa\tINFO\tcharged card 4242""#),
-    (
-        "function",
-        #"{"timestamp":"2026-11-25T12:00:00.123Z","level":"INFO","requestId":"6d68ca91-49c9-448d-89b8-7ca3e6dc66aa","message":"charged card"}"#
-    ),
-    (
-        "function",
-        #"{"timestamp":"2026-11-25T12:00:00.124Z","level":"ERROR","requestId":"6d68ca91-49c9-448d-89b8-7ca3e6dc66aa","message":{"order":42,"lines":[1,2]},"errorType":"Error"}"#
-    ),
-    ("extension", #""sluice: shipped 1000 records""#),
-    ("extension", #"{"timestamp":"2026-11-25T12:00:00.200Z","level":"WARN","message":"slow"}"#),
-]
-
 @Suite struct TelemetryDocumentTests {
     let builder = TelemetryDocument(function: .init(name: "orders", version: "$LATEST", region: "eu-west-1"))
 
@@ -69,9 +15,9 @@ let sampleEvents: [(type: String, record: String)] = [
         return try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
     }
 
-    @Test(arguments: sampleEvents.map(\.type).enumerated().map { $0 })
+    @Test(arguments: TelemetryFixtures.events.map(\.type).enumerated().map { $0 })
     func everyEventKeepsTheSampleFieldsAndGainsContext(index: Int, type: String) throws {
-        let event = sampleEvents[index]
+        let event = TelemetryFixtures.events[index]
         let document = try document(event.type, event.record)
         #expect(document["time"] as? String == "2026-11-25T12:00:00.123Z")
         #expect(document["@timestamp"] as? String == "2026-11-25T12:00:00.123Z")
@@ -110,7 +56,7 @@ let sampleEvents: [(type: String, record: String)] = [
         try await ShippingRig.with(indexKind: { $0.hasSuffix("-platform") ? .platform : .logs }) { rig in
             let builder = TelemetryDocument(function: .init(name: "orders", version: "$LATEST", region: "eu-west-1"))
             var records: [SpoolRecord] = []
-            for (number, event) in (sampleEvents + sampleEvents.reversed()).enumerated() {
+            for (number, event) in (TelemetryFixtures.events + TelemetryFixtures.events.reversed()).enumerated() {
                 let index = TelemetryDocument.isLog(event.type) ? "\(rig.index)-logs" : "\(rig.index)-platform"
                 records.append(
                     SpoolRecord(
@@ -123,7 +69,7 @@ let sampleEvents: [(type: String, record: String)] = [
             let report = try await rig.drainCompletely()
             #expect(report.deadLettered == 0)
             #expect(report.indexed == records.count)
-            let logs = sampleEvents.filter { TelemetryDocument.isLog($0.type) }.count * 2
+            let logs = TelemetryFixtures.events.filter { TelemetryDocument.isLog($0.type) }.count * 2
             #expect(try await rig.probe.count("\(rig.index)-logs") == logs)
             #expect(try await rig.probe.count("\(rig.index)-platform") == records.count - logs)
         }

@@ -1,75 +1,67 @@
-/// One event of every type LAMBDA_REFERENCE.md §3 lists, as the Telemetry API sends them: log
-/// lines as strings (text format) and as objects (JSON format).
+/// Telemetry API events as Lambda sends them, for tests.
 public enum TelemetryFixtures {
-    public static let time = "2026-11-25T10:00:00.123Z"
+    public static let time = "2026-11-25T12:00:00.123Z"
 
-    /// `{time, type, record}` JSON objects, keyed by a name for test messages.
-    public static let events: [(name: String, json: String)] = [
+    /// One event of every type of the Telemetry API (LAMBDA_REFERENCE.md §3), text and JSON log formats.
+    public static let events: [(type: String, record: String)] = [
         (
-            "initStart",
-            #"{"time":"\#(time)","type":"platform.initStart","record":{"initializationType":"on-demand","phase":"init","functionName":"orders","functionVersion":"$LATEST","instanceId":"i-1","instanceMaxMemory":128,"runtimeVersion":"provided:al2023.v1","runtimeVersionArn":"arn:aws:lambda:eu-west-1::runtime:abc"}}"#
+            "platform.initStart",
+            #"{"initializationType":"on-demand","phase":"init","functionName":"orders","functionVersion":"$LATEST","runtimeVersion":"provided:al2023.v1"}"#
         ),
         (
-            "initRuntimeDone",
-            #"{"time":"\#(time)","type":"platform.initRuntimeDone","record":{"initializationType":"on-demand","phase":"init","status":"success","spans":[{"name":"someTimeSpan","start":"\#(time)","durationMs":70.5}]}}"#
+            "platform.initRuntimeDone",
+            #"{"initializationType":"on-demand","phase":"init","status":"success","spans":[{"name":"responseLatency","start":"2026-11-25T12:00:00.000Z","durationMs":1.5}]}"#
         ),
         (
-            "initReport",
-            #"{"time":"\#(time)","type":"platform.initReport","record":{"initializationType":"on-demand","phase":"init","status":"error","errorType":"Runtime.ExitError","metrics":{"durationMs":125.33}}}"#
+            "platform.initReport",
+            #"{"initializationType":"on-demand","phase":"init","status":"success","metrics":{"durationMs":125.3}}"#
         ),
         (
-            "start",
-            #"{"time":"\#(time)","type":"platform.start","record":{"requestId":"req-1","version":"$LATEST","tracing":{"spanId":"54565fb41ac79632","type":"X-Amzn-Trace-Id","value":"Root=1-5b;Parent=5;Sampled=1"}}}"#
+            "platform.start",
+            #"{"requestId":"6d68ca91-49c9-448d-89b8-7ca3e6dc66aa","version":"$LATEST","tracing":{"spanId":"54565fb41ac79632","type":"X-Amzn-Trace-Id","value":"Root=1-62e900b2-710d76f009d6e7785905449a;Parent=0efbd19962d95b05;Sampled=1"}}"#
         ),
         (
-            "runtimeDone",
-            #"{"time":"\#(time)","type":"platform.runtimeDone","record":{"requestId":"req-1","status":"timeout","errorType":"Sandbox.Timedout","metrics":{"durationMs":3000.0,"producedBytes":0},"spans":[{"name":"responseLatency","start":"\#(time)","durationMs":23.02}]}}"#
+            "platform.runtimeDone",
+            #"{"requestId":"6d68ca91-49c9-448d-89b8-7ca3e6dc66aa","status":"success","metrics":{"durationMs":140.0,"producedBytes":16}}"#
         ),
         (
-            "report",
-            #"{"time":"\#(time)","type":"platform.report","record":{"requestId":"req-1","status":"success","metrics":{"durationMs":1.5,"billedDurationMs":2,"memorySizeMB":128,"maxMemoryUsedMB":40,"initDurationMs":120.1,"restoreDurationMs":0}}}"#
+            "platform.report",
+            #"{"requestId":"6d68ca91-49c9-448d-89b8-7ca3e6dc66aa","status":"timeout","errorType":"Sandbox.Timedout","metrics":{"durationMs":3000.0,"billedDurationMs":3000,"memorySizeMB":128,"maxMemoryUsedMB":61,"initDurationMs":120.4}}"#
         ),
         (
-            "restoreStart",
-            #"{"time":"\#(time)","type":"platform.restoreStart","record":{"functionName":"orders","functionVersion":"3","instanceId":"i-2","instanceMaxMemory":256,"runtimeVersion":"java21"}}"#
+            "platform.restoreStart",
+            #"{"runtimeVersion":"provided:al2023.v1","functionName":"orders","functionVersion":"3"}"#
+        ),
+        ("platform.restoreRuntimeDone", #"{"status":"success"}"#),
+        ("platform.restoreReport", #"{"status":"success","metrics":{"durationMs":90.1}}"#),
+        ("platform.extension", #"{"name":"sluice","state":"Ready","events":["INVOKE","SHUTDOWN"]}"#),
+        (
+            "platform.telemetrySubscription",
+            #"{"name":"sluice","state":"Subscribed","types":["platform","function","extension"]}"#
         ),
         (
-            "restoreRuntimeDone",
-            #"{"time":"\#(time)","type":"platform.restoreRuntimeDone","record":{"status":"failure","errorType":"Runtime.Unknown"}}"#
+            "platform.logsDropped",
+            #"{"droppedBytes":12800,"droppedRecords":50,"reason":"Consumer seems to have fallen behind as it has not acknowledged receipt of logs."}"#
+        ),
+        ("function", #""2026-11-25T12:00:00.123Z\t6d68ca91-49c9-448d-89b8-7ca3e6dc66aa\tINFO\tcharged card 4242""#),
+        (
+            "function",
+            #"{"timestamp":"2026-11-25T12:00:00.123Z","level":"INFO","requestId":"6d68ca91-49c9-448d-89b8-7ca3e6dc66aa","message":"charged card"}"#
         ),
         (
-            "restoreReport",
-            #"{"time":"\#(time)","type":"platform.restoreReport","record":{"status":"success","metrics":{"durationMs":15.2}}}"#
+            "function",
+            #"{"timestamp":"2026-11-25T12:00:00.124Z","level":"ERROR","requestId":"6d68ca91-49c9-448d-89b8-7ca3e6dc66aa","message":{"order":42,"lines":[1,2]},"errorType":"Error"}"#
         ),
-        (
-            "extensionState",
-            #"{"time":"\#(time)","type":"platform.extension","record":{"name":"sluice","state":"Ready","events":["INVOKE","SHUTDOWN"]}}"#
-        ),
-        (
-            "telemetrySubscription",
-            #"{"time":"\#(time)","type":"platform.telemetrySubscription","record":{"name":"sluice","state":"Subscribed","types":["platform","function","extension"]}}"#
-        ),
-        (
-            "logsDropped",
-            #"{"time":"\#(time)","type":"platform.logsDropped","record":{"droppedBytes":4096,"droppedRecords":12,"reason":"Consumer seems to have fallen behind as it has not acknowledged receipt of logs."}}"#
-        ),
-        ("functionText", #"{"time":"\#(time)","type":"function","record":"[INFO] order 17 \"paid\"\n"}"#),
-        (
-            "functionJSON",
-            #"{"time":"\#(time)","type":"function","record":{"timestamp":"\#(time)","level":"ERROR","requestId":"req-1","message":"payment failed","errorType":"CardDeclined"}}"#
-        ),
-        (
-            "functionJSONObjectMessage",
-            #"{"time":"\#(time)","type":"function","record":{"timestamp":"\#(time)","level":"INFO","requestId":"req-1","message":{"order":17,"total":9.5}}}"#
-        ),
-        ("extensionText", #"{"time":"\#(time)","type":"extension","record":"sluice: started"}"#),
-        (
-            "extensionJSON",
-            #"{"time":"\#(time)","type":"extension","record":{"timestamp":"\#(time)","level":"INFO","message":"sluice is running"}}"#
-        ),
+        ("extension", #""sluice: shipped 1000 records""#),
+        ("extension", #"{"timestamp":"2026-11-25T12:00:00.200Z","level":"WARN","message":"slow"}"#),
     ]
 
-    /// A delivery body holding `events`.
+    /// `{time, type, record}` for each of `events`.
+    public static var eventJSON: [String] {
+        events.map { #"{"time":"\#(time)","type":"\#($0.type)","record":\#($0.record)}"# }
+    }
+
+    /// A delivery body holding `events` (JSON objects).
     public static func delivery(_ events: [String]) -> [UInt8] {
         Array(("[" + events.joined(separator: ",") + "]").utf8)
     }

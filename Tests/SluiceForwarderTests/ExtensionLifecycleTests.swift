@@ -1,0 +1,145 @@
+import AsyncHTTPClient
+import Foundation
+import InMemoryLogging
+import Logging
+import NIOCore
+import SluiceForwarder
+import SluiceLambda
+import SluiceSpool
+import SluiceTestSupport
+import SluiceTime
+import Testing
+
+/// The whole path in one process: register → subscribe → deliveries → spool → the local
+/// OpenSearch → SHUTDOWN, with a scripted platform.
+struct ExtensionLifecycleTests {
+    @Test func everyDeliveredEventIsInOpenSearchOnceAndShutdownEndsBeforeTheDeadline() async throws {
+        let opensearch = try startOpenSearch()
+        defer { opensearch.stop() }
+        let client = HTTPClient.shared
+        let proxy = try FaultProxy(upstream: opensearch.url, client: client)
+        defer { proxy.stop() }
+        let folder = try TemporaryFolder()
+        let prefix = "life-" + UUID().uuidString.lowercased().prefix(8)
+        let environment = [
+            "URL": proxy.url, "PLATFORM_INDEX": "\(prefix)-platform", "FUNCTION_INDEX": "\(prefix)-function",
+            "EXTENSION_INDEX": "\(prefix)-extension", "SLUICE_SPOOL_PATH": folder.file("spool.sqlite"),
+            "AWS_REGION": "eu-west-1", "SLUICE_BUFFER_TIMEOUT_MS": "25",
+        ]
+        let platform = ScriptedPlatform()
+        let logs = InMemoryLogHandler()
+        let running = Task {
+            await ForwarderExtension(environment: environment, api: platform, listenerHost: "127.0.0.1") { _ in
+                Logger(label: "sluice") { _ in logs }
+            }.run()
+        }
+        #expect(await eventually(seconds: 10) { await platform.nextCalls == 1 })
+        let destination = try #require(await platform.destination)
+        let subscription = try #require(await platform.subscription)
+        #expect(subscription.types == ["platform", "function", "extension"])
+        #expect(subscription.schemaVersion == "2022-12-13")
+
+        // Init telemetry arrives before the first invoke; nothing may go to OpenSearch yet.
+        let platformEvents = TelemetryFixtures.eventJSON.enumerated().filter {
+            TelemetryFixtures.events[$0.offset].type.hasPrefix("platform.")
+        }.map(\.element)
+        #expect(try await post(client, destination, TelemetryFixtures.delivery(platformEvents)).0 == 200)
+        #expect(try await proxy.requests().isEmpty, "nothing on the network before the first /next")
+
+        for invocation in 0..<5 {
+            await platform.send(.invoke(requestID: "req-\(invocation)", deadline: UTCTime.nowMilliseconds() + 3_000))
+            let body = TelemetryFixtures.logLines(100, marker: "inv\(invocation)")
+            #expect(try await post(client, destination, body).0 == 200)
+            if invocation == 2 {
+                // A lost 200: the platform sends the same batch again.
+                #expect(try await post(client, destination, body).0 == 200)
+            }
+            #expect(await eventually(seconds: 10) { await platform.nextCalls == invocation + 2 })
+        }
+        let (status, reason) = try await post(client, destination, Array("[{]".utf8))
+        #expect(status == 400)
+        #expect(reason.contains("expected"))
+
+        let deadline = UTCTime.nowMilliseconds() + 2_000
+        await platform.send(.shutdown(reason: "spindown", deadline: deadline))
+        #expect(await running.value == 0)
+        #expect(UTCTime.nowMilliseconds() < deadline, "exited before the deadline")
+
+        let probe = OpenSearchProbe(url: opensearch.url, client: client)
+        let lines = try await probe.documents("\(prefix)-function")
+        let messages = lines.values.compactMap { $0["message"] as? String }
+        #expect(messages.count == 500)
+        #expect(Set(messages).count == 500, "each line once")
+        #expect(try await probe.count("\(prefix)-platform") == platformEvents.count)
+        #expect(await platform.errors.isEmpty)
+
+        let spool = try Spool.open(SpoolConfiguration(path: folder.file("spool.sqlite")), access: .readOnly)
+        let statistics = try spool.statistics()
+        #expect(statistics.rows == 0)
+        #expect(statistics.counters.duplicate == 100)
+        #expect(statistics.counters.malformed == 1)
+        #expect(statistics.counters.leftAtShutdown == 0)
+        let summary = logs.entries.filter { $0.message.description == "sluice shut down" }
+        #expect(summary.count == 1)
+        #expect(summary.first?.metadata["left_in_spool"]?.description == "0")
+    }
+
+    @Test func aConfigurationErrorKeepsTheFunctionRunningWhenFailingOpen() async throws {
+        let platform = ScriptedPlatform()
+        let logs = InMemoryLogHandler()
+        let running = Task {
+            await ForwarderExtension(environment: ["FUNCTION_INDEX": "Bad Name"], api: platform) { _ in
+                Logger(label: "sluice") { _ in logs }
+            }.run()
+        }
+        for invocation in 0..<3 {
+            await platform.send(.invoke(requestID: "req-\(invocation)", deadline: UTCTime.nowMilliseconds() + 3_000))
+        }
+        #expect(await eventually(seconds: 10) { await platform.nextCalls == 4 }, "every invoke answered")
+        await platform.send(.shutdown(reason: "spindown", deadline: UTCTime.nowMilliseconds() + 2_000))
+        #expect(await running.value == 0)
+        #expect(await platform.subscription == nil)
+        #expect(await platform.errors.isEmpty)
+        let messages = logs.entries.map(\.message.description)
+        #expect(messages.contains { $0.contains("URL is not set") })
+        #expect(messages.contains { $0.contains("FUNCTION_INDEX=Bad Name") })
+        #expect(messages.contains { $0.contains("SLUICE_FAIL_MODE=open") })
+    }
+
+    @Test func failingClosedReportsInitError() async throws {
+        let platform = ScriptedPlatform()
+        let status = await ForwarderExtension(environment: ["SLUICE_FAIL_MODE": "closed"], api: platform) { _ in
+            Logger(label: "sluice") { _ in SwiftLogNoOpLogHandler() }
+        }.run()
+        #expect(status == 1)
+        #expect(await platform.errors.map(\.type) == ["Extension.ConfigurationError"])
+        #expect(await platform.errors.map(\.path) == ["init/error"])
+        #expect(await platform.nextCalls == 0)
+    }
+
+    @Test func aPlatformWithoutTelemetryAPIIsLoggedAndTheExtensionRuns() async throws {
+        let folder = try TemporaryFolder()
+        let platform = ScriptedPlatform(subscribeAnswer: .unsupported)
+        let logs = InMemoryLogHandler()
+        let running = Task {
+            await ForwarderExtension(
+                environment: ["URL": "http://127.0.0.1:1", "SLUICE_SPOOL_PATH": folder.file("spool.sqlite")],
+                api: platform, listenerHost: "127.0.0.1"
+            ) { _ in Logger(label: "sluice") { _ in logs } }.run()
+        }
+        await platform.send(.invoke(requestID: "req-0", deadline: UTCTime.nowMilliseconds() + 3_000))
+        #expect(await eventually(seconds: 10) { await platform.nextCalls == 2 })
+        await platform.send(.shutdown(reason: "spindown", deadline: UTCTime.nowMilliseconds() + 2_000))
+        #expect(await running.value == 0)
+        #expect(logs.entries.filter { $0.message.description.contains("no Telemetry API") }.count == 1)
+    }
+
+    private func post(_ client: HTTPClient, _ url: String, _ body: [UInt8]) async throws -> (Int, String) {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response = try await client.execute(request, timeout: .seconds(10))
+        return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 20)))
+    }
+}
