@@ -111,7 +111,7 @@ let package = Package(
         .executableTarget(
             name: "sluice-dev",
             dependencies: [
-                "SluiceSpool", "SluiceTime", "SluiceOpenSearch", "SluiceForwarder",
+                "SluiceSpool", "SluiceTime", "SluiceOpenSearch", "SluiceForwarder", "SluiceLambda",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

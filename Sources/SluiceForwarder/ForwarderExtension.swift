@@ -96,7 +96,7 @@ public struct ForwarderExtension: Sendable {
             maxItems: configuration.bufferMaxItems, maxBytes: configuration.bufferMaxBytes,
             timeoutMilliseconds: configuration.bufferTimeoutMilliseconds)
         do {
-            if try await api.subscribe(subscription) == .unsupported {
+            if try await subscribe(subscription, logger: logger) == .unsupported {
                 logger.notice("this platform has no Telemetry API (HTTP 202); nothing will be delivered")
             }
         } catch {
@@ -138,6 +138,23 @@ public struct ForwarderExtension: Sendable {
                     reason: reason, deadline: deadline, configuration: configuration, spool: spool, loop: loop,
                     ingestor: ingestor, logger: logger)
                 return 0
+            }
+        }
+    }
+
+    /// Subscribes, trying again twice after a 5xx or no answer; a 4xx is final (the request is wrong).
+    private func subscribe(
+        _ subscription: TelemetrySubscription, logger: Logger
+    ) async throws(LambdaAPIError) -> SubscriptionOutcome {
+        var attempt = 1
+        while true {
+            do {
+                return try await api.subscribe(subscription)
+            } catch {
+                guard attempt < 3, (error.status ?? 500) >= 500 else { throw error }
+                logger.warning("the Telemetry API subscription failed; trying again", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .milliseconds(100 * attempt))
+                attempt += 1
             }
         }
     }

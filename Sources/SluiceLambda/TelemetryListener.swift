@@ -71,10 +71,12 @@ public final class TelemetryListener: Sendable {
             } catch {
                 // The server channel closed: nothing more to accept.
             }
+            // Keep-alive connections would otherwise hold `run()` open for as long as the client likes.
+            group.cancelAll()
         }
     }
 
-    /// Stops accepting connections; `run()` then returns once open connections end.
+    /// Stops accepting connections and ends open ones; `run()` then returns.
     public func close() {
         channel.channel.close(promise: nil)
     }

@@ -48,16 +48,20 @@ struct SpoolBenchmark: ParsableCommand {
         var drain: [Double] = []
         for run in 0..<runs {
             let base = "\(folder)/sluice-bench-\(getpid())-\(run)"
-            defer { for suffix in ["raw.sqlite", "spool.sqlite", "random.sqlite"] { remove(base + "-" + suffix) } }
+            defer {
+                for suffix in ["raw.sqlite", "spool.sqlite", "random.sqlite"] {
+                    Measure.removeDatabase(base + "-" + suffix)
+                }
+            }
 
             let raw = try RawSQLite(path: base + "-raw.sqlite")
-            rawInsert.append(try rate(records) { try raw.insert(batches) })
-            rawDrain.append(try rate(records) { try raw.drain(batchSize: batchSize) })
+            rawInsert.append(try Measure.rate(records) { try raw.insert(batches) })
+            rawDrain.append(try Measure.rate(records) { try raw.drain(batchSize: batchSize) })
 
             let spool = try Spool.open(SpoolConfiguration(path: base + "-spool.sqlite", capBytes: 1 << 40))
-            append.append(try rate(records) { for batch in batches { try spool.append(batch) } })
+            append.append(try Measure.rate(records) { for batch in batches { try spool.append(batch) } })
             drain.append(
-                try rate(records) {
+                try Measure.rate(records) {
                     while true {
                         let leased = try spool.lease(maxCount: batchSize, maxBytes: 5 << 20)
                         if leased.isEmpty { break }
@@ -67,53 +71,28 @@ struct SpoolBenchmark: ParsableCommand {
 
             if compareRandomIDs {
                 let random = try Spool.open(SpoolConfiguration(path: base + "-random.sqlite", capBytes: 1 << 40))
-                appendRandom.append(try rate(records) { for batch in randomBatches { try random.append(batch) } })
+                appendRandom.append(
+                    try Measure.rate(records) { for batch in randomBatches { try random.append(batch) } })
             }
         }
 
-        let rawInsertRate = median(rawInsert)
-        let rawDrainRate = median(rawDrain)
+        let rawInsertRate = Measure.median(rawInsert)
+        let rawDrainRate = Measure.median(rawDrain)
         print(
             "spool benchmark: \(records) records of \(recordBytes) bytes, \(batchSize) per transaction, median of \(runs)"
         )
         print("| figure | records/s | vs raw | target |")
         print("|---|---:|---:|---|")
-        print("| raw SQLite insert (integer key, no other index) | \(format(rawInsertRate)) | 1.00 | |")
-        print(row("spool append, time-ordered ids (dedup)", median(append), rawInsertRate, "≥ 0.60"))
+        print("| raw SQLite insert (integer key, no other index) | \(Measure.format(rawInsertRate)) | 1.00 | |")
+        print(Measure.row("spool append, time-ordered ids (dedup)", Measure.median(append), rawInsertRate, "≥ 0.60"))
         if compareRandomIDs {
             print(
-                row("spool append, random 128-bit ids (dedup)", median(appendRandom), rawInsertRate, "for comparison"))
+                Measure.row(
+                    "spool append, random 128-bit ids (dedup)", Measure.median(appendRandom), rawInsertRate,
+                    "for comparison"))
         }
-        print("| raw SQLite select + delete by key | \(format(rawDrainRate)) | 1.00 | |")
-        print(row("spool lease + settle (shipped)", median(drain), rawDrainRate, ""))
-    }
-
-    private func row(_ name: String, _ value: Double, _ raw: Double, _ target: String) -> String {
-        let ratio = (value / raw * 100).rounded() / 100
-        return "| \(name) | \(format(value)) | \(ratio) | \(target) |"
-    }
-
-    private func rate(_ count: Int, _ body: () throws -> Void) throws -> Double {
-        let start = monotonicSeconds()
-        try body()
-        return Double(count) / (monotonicSeconds() - start)
-    }
-
-    private func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-
-    private func format(_ value: Double) -> String {
-        let whole = Int(value.rounded())
-        var text = String(whole)
-        var index = text.count - 3
-        while index > 0 {
-            text.insert(",", at: text.index(text.startIndex, offsetBy: index))
-            index -= 3
-        }
-        return text
-    }
-
-    private func remove(_ path: String) {
-        for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+        print("| raw SQLite select + delete by key | \(Measure.format(rawDrainRate)) | 1.00 | |")
+        print(Measure.row("spool lease + settle (shipped)", Measure.median(drain), rawDrainRate, ""))
     }
 }
 

@@ -45,7 +45,7 @@ struct Stats: ParsableCommand {
             ["dropped", "\(c.dropped)"],
             ["left at shutdown", "\(c.leftAtShutdown)"],
             ["quarantined", "\(c.quarantined)"],
-            ["malformed deliveries", "\(c.malformed)"],
+            ["malformed", "\(c.malformed)"],
         ]
         let width = rows.map { $0[0].count }.max() ?? 0
         return rows.map { $0[0] + String(repeating: " ", count: width - $0[0].count + 2) + $0[1] }

@@ -1,0 +1,116 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Logging
+import NIOCore
+import SluiceForwarder
+import SluiceLambda
+import SluiceOpenSearch
+import SluiceSpool
+import SluiceTime
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Ingest throughput: Telemetry API deliveries POSTed to the real listener, validated, turned into
+/// documents and committed to the spool before the 200, against raw SQLite inserts of the same rows.
+struct IngestBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-ingest",
+        abstract: "Events/s from telemetry POST to committed spool and 200, against raw SQLite inserts.")
+
+    @Option(help: "Folder for the benchmark files (on the disk /tmp is on).") var folder = "/tmp"
+    @Option(help: "Deliveries per run.") var deliveries = 200
+    @Option(help: "Events per delivery.") var events = 1000
+    @Option(help: "Bytes of each log line.") var lineBytes = 250
+    @Option(help: "Runs per figure; the median is reported.") var runs = 3
+
+    func run() async throws {
+        let bodies = (0..<deliveries).map { delivery in
+            Self.body(delivery: delivery, events: events, lineBytes: lineBytes)
+        }
+        let total = deliveries * events
+        var ingest: [Double] = []
+        var raw: [Double] = []
+        var cpu: [Double] = []
+        let client = HTTPClient.shared
+        for run in 0..<runs {
+            let base = "\(folder)/sluice-bench-ingest-\(getpid())-\(run)"
+            defer { for suffix in ["raw.sqlite", "spool.sqlite"] { Measure.removeDatabase(base + "-" + suffix) } }
+            let spool = try Spool.open(SpoolConfiguration(path: base + "-spool.sqlite", capBytes: 1 << 40))
+            let ingestor = Ingestor(
+                spool: spool,
+                document: TelemetryDocument(
+                    function: .init(name: "bench", version: "$LATEST", region: "eu-west-1")),
+                environmentID: try spool.environmentID(),
+                indices: .init(
+                    platform: IndexPattern("lambda-platform"), function: IndexPattern("lambda-function"),
+                    extension: IndexPattern("lambda-extension")),
+                logger: Logger(label: "bench"))
+
+            // Parse and encode alone, no SQLite and no HTTP: the CPU share of ingest.
+            var rows: [[SpoolRecord]] = []
+            cpu.append(
+                try Measure.rate(total) {
+                    rows = try bodies.map { try ingestor.records(TelemetryDelivery(validating: $0)) }
+                })
+
+            let listener = try await TelemetryListener.bind(host: "127.0.0.1", maxBodyBytes: 64 << 20) { body in
+                ingestor.ingest(body)
+            }
+            let serving = Task { await listener.run() }
+            let url = "http://127.0.0.1:\(listener.port)/telemetry"
+            let start = monotonicSeconds()
+            for body in bodies {
+                var request = HTTPClientRequest(url: url)
+                request.method = .POST
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(ByteBuffer(bytes: body))
+                let response = try await client.execute(request, timeout: .seconds(30))
+                _ = try await response.body.collect(upTo: 1 << 16)
+                guard response.status == .ok else { throw ValidationError("ingest answered \(response.status)") }
+            }
+            ingest.append(Double(total) / (monotonicSeconds() - start))
+            listener.close()
+            await serving.value
+            guard spool.waitingCount == total else {
+                throw ValidationError("stored \(spool.waitingCount) of \(total) events")
+            }
+
+            let database = try RawSQLite(path: base + "-raw.sqlite")
+            raw.append(try Measure.rate(total) { try database.insert(rows) })
+        }
+
+        let rawRate = Measure.median(raw)
+        print(
+            "ingest benchmark: \(deliveries) deliveries of \(events) events, \(lineBytes)-byte lines, median of \(runs)"
+        )
+        print("| figure | events/s | vs raw | target |")
+        print("|---|---:|---:|---|")
+        print(
+            "| raw SQLite insert of the same rows (integer key, no other index) | \(Measure.format(rawRate)) | 1.00 | |"
+        )
+        print(
+            Measure.row(
+                "ingest: POST → validate → documents → committed spool → 200", Measure.median(ingest), rawRate, "≥ 0.50"
+            ))
+        print(
+            Measure.row(
+                "validate + documents only (no HTTP, no SQLite)", Measure.median(cpu), rawRate, "for comparison"))
+    }
+
+    /// A delivery of `events` function log lines of about `lineBytes` bytes, distinct per delivery.
+    static func body(delivery: Int, events: Int, lineBytes: Int) -> [UInt8] {
+        var out = Array("[".utf8)
+        let start: Int64 = 1_764_000_000_000 + Int64(delivery) * 1000
+        for number in 0..<events {
+            if number > 0 { out.append(UInt8(ascii: ",")) }
+            let time = UTCTime.iso8601(milliseconds: start + Int64(number))
+            let head = "\(time)\\tc0ffee-\(delivery)\\tINFO\\tline \(number) "
+            let line = head + String(repeating: "x", count: max(0, lineBytes - head.utf8.count))
+            out += Array(#"{"time":"\#(time)","type":"function","record":"\#(line)"}"#.utf8)
+        }
+        out.append(UInt8(ascii: "]"))
+        return out
+    }
+}
