@@ -58,10 +58,22 @@ public struct ForwarderExtension: Sendable {
             return await failInit(configuration, type: "Extension.SpoolError", message: "\(error)", logger: logger)
         }
 
+        let httpClient = OpenSearchClient.makeHTTPClient(configuration.openSearch)
+        let status = await serve(
+            configuration, registration: registration, spool: spool, environmentID: environmentID,
+            httpClient: httpClient, logger: logger)
+        // An in-flight request at SHUTDOWN is cancelled here; its records stay in the spool.
+        try? await httpClient.shutdown()
+        return status
+    }
+
+    /// Everything after the spool is open: listen, subscribe, loop on `/next`.
+    private func serve(
+        _ configuration: ForwarderConfiguration, registration: Registration, spool: Spool, environmentID: String,
+        httpClient: HTTPClient, logger: Logger
+    ) async -> Int32 {
         let client = OpenSearchClient(
-            configuration: configuration.openSearch,
-            httpClient: OpenSearchClient.makeHTTPClient(configuration.openSearch), environment: environment,
-            logger: logger)
+            configuration: configuration.openSearch, httpClient: httpClient, environment: environment, logger: logger)
         let platformIndex = configuration.platformIndex
         let shipper = Shipper(spool: spool, client: client, logger: logger) { index in
             platformIndex.matches(index) ? .platform : .logs
@@ -221,7 +233,14 @@ public struct ForwarderExtension: Sendable {
                 lastChange = now
             }
             guard now < stopBy else { break }
-            if loop.phase == .idle && spool.waitingCount == 0 && now - lastChange >= quiet { break }
+            // Done when nothing more can ship before the deadline and no late delivery is expected.
+            var done = false
+            switch loop.phase {
+            case .idle: done = spool.waitingCount == 0
+            case .paused(let until): done = until >= stopBy
+            case .working: done = false
+            }
+            if done && now - lastChange >= quiet { break }
             if loop.phase != .working {
                 try? await Task.sleep(for: .milliseconds(min(10, stopBy - now)))
             }

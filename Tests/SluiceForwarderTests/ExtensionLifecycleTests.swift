@@ -84,6 +84,60 @@ struct ExtensionLifecycleTests {
         #expect(summary.first?.metadata["left_in_spool"]?.description == "0")
     }
 
+    @Test func policyEndHoldsNextUntilTheSpoolIsDrained() async throws {
+        let opensearch = try startOpenSearch()
+        defer { opensearch.stop() }
+        let folder = try TemporaryFolder()
+        let prefix = "hold-" + UUID().uuidString.lowercased().prefix(8)
+        let platform = ScriptedPlatform()
+        let running = Task {
+            await ForwarderExtension(
+                environment: [
+                    "URL": opensearch.url, "FUNCTION_INDEX": "\(prefix)-function",
+                    "SLUICE_SPOOL_PATH": folder.file("spool.sqlite"), "SLUICE_FLUSH_BUDGET_MS": "30000",
+                    "SLUICE_BUFFER_TIMEOUT_MS": "25",
+                ], api: platform, listenerHost: "127.0.0.1"
+            ) { _ in Logger(label: "sluice") { _ in SwiftLogNoOpLogHandler() } }.run()
+        }
+        #expect(await eventually(seconds: 10) { await platform.nextCalls == 1 })
+        let destination = try #require(await platform.destination)
+        #expect(
+            try await post(HTTPClient.shared, destination, TelemetryFixtures.logLines(300, marker: "held")).0 == 200)
+        await platform.send(.invoke(requestID: "req-0", deadline: UTCTime.nowMilliseconds() + 60_000))
+        #expect(await eventually(seconds: 20) { await platform.nextCalls == 2 })
+        // /next came back only once OpenSearch had everything.
+        let probe = OpenSearchProbe(url: opensearch.url, client: HTTPClient.shared)
+        #expect(try await probe.count("\(prefix)-function") == 300)
+        await platform.send(.shutdown(reason: "spindown", deadline: UTCTime.nowMilliseconds() + 2_000))
+        #expect(await running.value == 0)
+    }
+
+    @Test func aHoldEndsAtOnceWhenOpenSearchIsDownRatherThanSpendingTheBudget() async throws {
+        let folder = try TemporaryFolder()
+        let platform = ScriptedPlatform()
+        let running = Task {
+            await ForwarderExtension(
+                environment: [
+                    "URL": "http://127.0.0.1:1", "SLUICE_SPOOL_PATH": folder.file("spool.sqlite"),
+                    "SLUICE_FLUSH_BUDGET_MS": "60000", "SLUICE_RETRY_BASE_MS": "20000",
+                    "SLUICE_RETRY_CAP_MS": "20000", "SLUICE_BUFFER_TIMEOUT_MS": "25",
+                ], api: platform, listenerHost: "127.0.0.1"
+            ) { _ in Logger(label: "sluice") { _ in SwiftLogNoOpLogHandler() } }.run()
+        }
+        #expect(await eventually(seconds: 10) { await platform.nextCalls == 1 })
+        let destination = try #require(await platform.destination)
+        #expect(try await post(HTTPClient.shared, destination, TelemetryFixtures.logLines(10, marker: "down")).0 == 200)
+        await platform.send(.invoke(requestID: "req-0", deadline: UTCTime.nowMilliseconds() + 120_000))
+        // The budget is a minute; the shipper's pause ends the hold as soon as the request fails.
+        #expect(await eventually(seconds: 15) { await platform.nextCalls == 2 })
+        let deadline = UTCTime.nowMilliseconds() + 2_000
+        await platform.send(.shutdown(reason: "spindown", deadline: deadline))
+        #expect(await running.value == 0)
+        #expect(UTCTime.nowMilliseconds() < deadline)
+        let spool = try Spool.open(SpoolConfiguration(path: folder.file("spool.sqlite")), access: .readOnly)
+        #expect(try spool.statistics().counters.leftAtShutdown == 10, "kept, and counted")
+    }
+
     @Test func aConfigurationErrorKeepsTheFunctionRunningWhenFailingOpen() async throws {
         let platform = ScriptedPlatform()
         let logs = InMemoryLogHandler()
