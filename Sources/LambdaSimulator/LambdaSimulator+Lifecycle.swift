@@ -264,9 +264,12 @@ extension LambdaSimulator {
     func terminate(reason: ShutdownReason) async -> ShutdownReport {
         let started = clock.now
         guard let current = instance, current.exit == nil else {
-            if let ended = instance { await retire(ended) }
+            // Already gone (a crash): nothing to tell it, only to record.
+            let ended = instance
+            if let ended { await retire(ended) }
             let report = ShutdownReport(
-                reason: reason, duration: .zero, exitStatus: nil, killedAtDeadline: false, eventDelivered: false)
+                reason: reason, duration: .zero, exitStatus: ended?.exit, killedAtDeadline: false,
+                eventDelivered: false, reportedError: ended?.exitError)
             history.shutdowns.append(report)
             return report
         }
@@ -291,10 +294,11 @@ extension LambdaSimulator {
             current.process.send(SIGKILL)
         }
         let exitStatus = await current.process.waitForExit()
+        let reportedError = instance?.exitError
         await retire(current)
         let report = ShutdownReport(
             reason: reason, duration: clock.now - started, exitStatus: exitStatus, killedAtDeadline: killed,
-            eventDelivered: eventDelivered)
+            eventDelivered: eventDelivered, reportedError: reportedError)
         history.shutdowns.append(report)
         return report
     }

