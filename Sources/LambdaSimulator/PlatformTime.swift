@@ -27,4 +27,10 @@ extension Duration {
         let (seconds, attoseconds) = components
         return ((Double(seconds) * 1000 + Double(attoseconds) / 1e15) * 1000).rounded() / 1000
     }
+
+    /// Whole milliseconds, for epoch arithmetic (`deadlineMs`).
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
 }

@@ -83,7 +83,10 @@ actor TelemetryPlatform {
     func subscribe(_ subscription: TelemetrySubscription) {
         if self.subscription?.destination != subscription.destination { attemptUnderWay?.cancel() }
         self.subscription = subscription
+        // Early events of types it did not ask for are nobody's.
+        let early = buffer.count
         buffer.removeAll { !subscription.wants($0.event) }
+        ledger.discarded += early - buffer.count
         bufferBytes = buffer.reduce(0) { $0 + $1.bytes }
         // A new destination gets the pending batch at once rather than after the old one's backoff.
         retryAt = nil
