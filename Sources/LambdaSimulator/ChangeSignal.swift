@@ -25,8 +25,12 @@ final class ChangeSignal: Sendable {
     /// Returns after the next change past `generation`, at `deadline`, or when the task is cancelled.
     func wait(after generation: UInt64, until deadline: ContinuousClock.Instant?) async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.waitForChange(after: generation) }
-            if let deadline { group.addTask { try? await Task.sleep(until: deadline, clock: .continuous) } }
+            group.addTask(executorPreference: PlatformExecutor.shared) { await self.waitForChange(after: generation) }
+            if let deadline {
+                group.addTask(executorPreference: PlatformExecutor.shared) {
+                    try? await Task.sleep(until: deadline, clock: .continuous)
+                }
+            }
             await group.next()
             group.cancelAll()
         }

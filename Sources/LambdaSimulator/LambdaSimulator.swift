@@ -8,6 +8,8 @@ public import Logging
 ///
 /// Use it through ``with(_:logger:isolation:_:)`` so the child process and the servers are always cleaned up.
 public actor LambdaSimulator {
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { PlatformExecutor.shared.asUnownedSerialExecutor() }
+
     /// One started extension process and what the platform knows about it.
     struct Instance {
         let process: ExtensionProcess
@@ -58,6 +60,17 @@ public actor LambdaSimulator {
     public static func with<Result: Sendable>(
         _ configuration: SimulatorConfiguration,
         logger: Logger = Logger(label: "lambda-simulator", factory: { _ in SwiftLogNoOpLogHandler() }),
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (LambdaSimulator) async throws -> Result
+    ) async throws -> Result {
+        // Everything the simulator runs prefers its own thread (see PlatformExecutor), the body too.
+        try await withTaskExecutorPreference(PlatformExecutor.shared) {
+            try await withSimulator(configuration, logger: logger, body)
+        }
+    }
+
+    private static func withSimulator<Result: Sendable>(
+        _ configuration: SimulatorConfiguration, logger: Logger,
         isolation: isolated (any Actor)? = #isolation,
         _ body: (LambdaSimulator) async throws -> Result
     ) async throws -> Result {
@@ -173,7 +186,9 @@ public actor LambdaSimulator {
                 path: configuration.extensionPath, arguments: configuration.extensionArguments,
                 environment: extensionEnvironment()
             ) { [weak self] status in
-                Task { await self?.processExited(generation: generation, status: status) }
+                Task(executorPreference: PlatformExecutor.shared) {
+                    await self?.processExited(generation: generation, status: status)
+                }
             }
         } catch {
             throw SimulatorError(
@@ -182,7 +197,7 @@ public actor LambdaSimulator {
                     "cannot start \(configuration.extensionPath) (\(error)): check that it exists and is executable")
         }
         var started = Instance(process: process, generation: generation)
-        started.output = Task { [weak self] in
+        started.output = Task(executorPreference: PlatformExecutor.shared) { [weak self] in
             for await line in process.lines { await self?.extensionWrote(line) }
         }
         return started
@@ -233,8 +248,8 @@ public actor LambdaSimulator {
         // child that left the group may hold them open, so the wait is bounded.
         if let output = ended.output {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { await output.value }
-                group.addTask { try? await Task.sleep(for: .seconds(1)) }
+                group.addTask(executorPreference: PlatformExecutor.shared) { await output.value }
+                group.addTask(executorPreference: PlatformExecutor.shared) { try? await Task.sleep(for: .seconds(1)) }
                 await group.next()
                 group.cancelAll()
             }

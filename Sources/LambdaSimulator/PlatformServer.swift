@@ -47,11 +47,13 @@ final class PlatformServer: Sendable {
                 }
             }
         port = channel.channel.localAddress?.port ?? 0
-        serving = Task { [channel] in
+        serving = Task(executorPreference: PlatformExecutor.shared) { [channel] in
             try? await withThrowingDiscardingTaskGroup { group in
                 try await channel.executeThenClose { connections in
                     for try await connection in connections {
-                        group.addTask { await PlatformServer.serve(connection, handler) }
+                        group.addTask(executorPreference: PlatformExecutor.shared) {
+                            await PlatformServer.serve(connection, handler)
+                        }
                     }
                 }
             }

@@ -7,6 +7,8 @@ import NIOCore
 /// with backoff until a 2xx, oldest records dropped (and reported) when the subscriber falls behind,
 /// and nothing delivered while the sandbox is frozen.
 actor TelemetryPlatform {
+    nonisolated var unownedExecutor: UnownedSerialExecutor { PlatformExecutor.shared.asUnownedSerialExecutor() }
+
     private struct Buffered {
         var event: TelemetryEvent
         let bytes: Int
@@ -45,7 +47,7 @@ actor TelemetryPlatform {
     }
 
     func start() {
-        loop = Task { await self.run() }
+        loop = Task(executorPreference: PlatformExecutor.shared) { await self.run() }
     }
 
     func stop() async {
@@ -234,7 +236,9 @@ actor TelemetryPlatform {
                 continue
             }
             guard let batch = inFlight else { continue }
-            let attempt = Task { await self.attempt(batch, to: subscription) }
+            let attempt = Task(executorPreference: PlatformExecutor.shared) {
+                await self.attempt(batch, to: subscription)
+            }
             attemptUnderWay = attempt
             let acknowledged = await attempt.value
             attemptUnderWay = nil
@@ -319,12 +323,12 @@ actor TelemetryPlatform {
         request.body = .bytes(ByteBuffer(bytes: body))
         let client = self.client
         return try await withThrowingTaskGroup(of: (status: Int, body: String)?.self) { group in
-            group.addTask { [request] in
+            group.addTask(executorPreference: PlatformExecutor.shared) { [request] in
                 let response = try await client.execute(request, timeout: .hours(24))
                 let answer = try await response.body.collect(upTo: 1 << 20)
                 return (Int(response.status.code), String(buffer: answer))
             }
-            group.addTask {
+            group.addTask(executorPreference: PlatformExecutor.shared) {
                 try await self.sleepUnfrozen(for: self.configuration.deliveryTimeout)
                 return nil
             }
