@@ -56,7 +56,8 @@ public actor LambdaSimulator {
     }
 
     /// Runs `body` with a simulator serving on a free loopback port; afterwards (also when `body`
-    /// throws) the extension is killed and every server and connection closed.
+    /// throws) the extension is killed and every server and connection closed. `body` runs on the
+    /// simulator's thread: wait with `await` (sleeps, polls), never by blocking the thread.
     public static func with<Result: Sendable>(
         _ configuration: SimulatorConfiguration,
         logger: Logger = Logger(label: "lambda-simulator", factory: { _ in SwiftLogNoOpLogHandler() }),
