@@ -120,6 +120,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // An emulated Lambda platform (Extensions API, Telemetry API, freeze, shutdown) for tests,
+        // the demo and benchmarks; shares no code with the extension it runs, so it cannot share its mistakes.
+        .target(
+            name: "LambdaSimulator",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // Temporary folders, clocks, fixtures and process helpers shared by the test targets.
         .target(
             name: "SluiceTestSupport",
@@ -177,6 +190,17 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "LambdaSimulatorTests",
+            dependencies: [
+                "LambdaSimulator", "SluiceTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
