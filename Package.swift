@@ -205,6 +205,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "LambdaSimulator", "SluiceSpool", "SluiceTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "SluiceCLITests",
             dependencies: [
                 "SluiceSpool", "SluiceTestSupport", .product(name: "Crypto", package: "swift-crypto"),

@@ -20,16 +20,24 @@ public enum IndexDefinition {
         "requestId":{"type":"keyword"},"event_id":{"type":"keyword"}
         """
 
+    /// Every number a platform record brings is mapped `double`: the first `durationMs` of an index
+    /// may be `0` (a span that took no time), and a `long` (or `float`) mapping would then refuse the
+    /// next value of the other kind.
+    static let numbersAsDouble = """
+        "dynamic_templates":[{"whole_numbers":{"match_mapping_type":"long","mapping":{"type":"double"}}},\
+        {"fractions":{"match_mapping_type":"double","mapping":{"type":"double"}}}]
+        """
+
     /// The body of `PUT /index` for an index of `kind`.
     public static func body(_ kind: Kind) -> [UInt8] {
-        let record: String
         switch kind {
         case .platform:
-            record = #""record":{"type":"object","dynamic":true}"#
+            let record = #""record":{"type":"object","dynamic":true}"#
+            return Array(#"{"mappings":{\#(numbersAsDouble),"properties":{\#(common),\#(record)}}}"#.utf8)
         case .logs:
-            record = #""record":{"type":"object","enabled":false},"message":{"type":"text"},"level":{"type":"keyword"}"#
+            let record = #""record":{"type":"object","enabled":false},"message":{"type":"text"},"level":{"type":"keyword"}"#
+            return Array(#"{"mappings":{"properties":{\#(common),\#(record)}}}"#.utf8)
         }
-        return Array(#"{"mappings":{"properties":{\#(common),\#(record)}}}"#.utf8)
     }
 
     /// An index template that makes `index` a data stream with the mappings of `definition`.

@@ -33,7 +33,7 @@ struct ExtensionLifecycleTests {
                 Logger(label: "sluice") { _ in logs }
             }.run()
         }
-        #expect(await eventually(seconds: 10) { await platform.nextCalls == 1 })
+        #expect(await waitFor(seconds: 10) { await platform.nextCalls == 1 })
         let destination = try #require(await platform.destination)
         let subscription = try #require(await platform.subscription)
         #expect(subscription.types == ["platform", "function", "extension"])
@@ -54,7 +54,7 @@ struct ExtensionLifecycleTests {
                 // A lost 200: the platform sends the same batch again.
                 #expect(try await post(client, destination, body).0 == 200)
             }
-            #expect(await eventually(seconds: 10) { await platform.nextCalls == invocation + 2 })
+            #expect(await waitFor(seconds: 10) { await platform.nextCalls == invocation + 2 })
         }
         let (status, reason) = try await post(client, destination, Array("[{]".utf8))
         #expect(status == 400)
@@ -99,12 +99,12 @@ struct ExtensionLifecycleTests {
                 ], api: platform, listenerHost: "127.0.0.1"
             ) { _ in Logger(label: "sluice") { _ in SwiftLogNoOpLogHandler() } }.run()
         }
-        #expect(await eventually(seconds: 10) { await platform.nextCalls == 1 })
+        #expect(await waitFor(seconds: 10) { await platform.nextCalls == 1 })
         let destination = try #require(await platform.destination)
         #expect(
             try await post(HTTPClient.shared, destination, TelemetryFixtures.logLines(300, marker: "held")).0 == 200)
         await platform.send(.invoke(requestID: "req-0", deadline: UTCTime.nowMilliseconds() + 60_000))
-        #expect(await eventually(seconds: 20) { await platform.nextCalls == 2 })
+        #expect(await waitFor(seconds: 20) { await platform.nextCalls == 2 })
         // /next came back only once OpenSearch had everything.
         let probe = OpenSearchProbe(url: opensearch.url, client: HTTPClient.shared)
         #expect(try await probe.count("\(prefix)-function") == 300)
@@ -124,12 +124,12 @@ struct ExtensionLifecycleTests {
                 ], api: platform, listenerHost: "127.0.0.1"
             ) { _ in Logger(label: "sluice") { _ in SwiftLogNoOpLogHandler() } }.run()
         }
-        #expect(await eventually(seconds: 10) { await platform.nextCalls == 1 })
+        #expect(await waitFor(seconds: 10) { await platform.nextCalls == 1 })
         let destination = try #require(await platform.destination)
         #expect(try await post(HTTPClient.shared, destination, TelemetryFixtures.logLines(10, marker: "down")).0 == 200)
         await platform.send(.invoke(requestID: "req-0", deadline: UTCTime.nowMilliseconds() + 120_000))
         // The budget is a minute; the shipper's pause ends the hold as soon as the request fails.
-        #expect(await eventually(seconds: 15) { await platform.nextCalls == 2 })
+        #expect(await waitFor(seconds: 15) { await platform.nextCalls == 2 })
         let deadline = UTCTime.nowMilliseconds() + 2_000
         await platform.send(.shutdown(reason: "spindown", deadline: deadline))
         #expect(await running.value == 0)
@@ -149,7 +149,7 @@ struct ExtensionLifecycleTests {
         for invocation in 0..<3 {
             await platform.send(.invoke(requestID: "req-\(invocation)", deadline: UTCTime.nowMilliseconds() + 3_000))
         }
-        #expect(await eventually(seconds: 10) { await platform.nextCalls == 4 }, "every invoke answered")
+        #expect(await waitFor(seconds: 10) { await platform.nextCalls == 4 }, "every invoke answered")
         await platform.send(.shutdown(reason: "spindown", deadline: UTCTime.nowMilliseconds() + 2_000))
         #expect(await running.value == 0)
         #expect(await platform.subscription == nil)
@@ -182,7 +182,7 @@ struct ExtensionLifecycleTests {
             ) { _ in Logger(label: "sluice") { _ in logs } }.run()
         }
         await platform.send(.invoke(requestID: "req-0", deadline: UTCTime.nowMilliseconds() + 3_000))
-        #expect(await eventually(seconds: 10) { await platform.nextCalls == 2 })
+        #expect(await waitFor(seconds: 10) { await platform.nextCalls == 2 })
         await platform.send(.shutdown(reason: "spindown", deadline: UTCTime.nowMilliseconds() + 2_000))
         #expect(await running.value == 0)
         #expect(logs.entries.filter { $0.message.description.contains("no Telemetry API") }.count == 1)

@@ -101,6 +101,11 @@ public final class FaultProxy: @unchecked Sendable {
         try await control(.POST, "max-body", ["bytes": bytes as Any])
     }
 
+    /// Clears every fault rule, the request log, auth and the body limit: OpenSearch is reachable again.
+    public func clearFaults() async throws {
+        try await control(.POST, "reset", [String: Any]())
+    }
+
     /// Every request proxied so far: method, path, headers, body_bytes, outcome, status.
     public func requests() async throws -> [[String: Any]] {
         let data = try await control(.GET, "requests", nil)

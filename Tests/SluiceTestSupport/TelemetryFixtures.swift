@@ -10,7 +10,7 @@ public enum TelemetryFixtures {
         ),
         (
             "platform.initRuntimeDone",
-            #"{"initializationType":"on-demand","phase":"init","status":"success","spans":[{"name":"responseLatency","start":"2026-11-25T12:00:00.000Z","durationMs":1.5}]}"#
+            #"{"initializationType":"on-demand","phase":"init","status":"success","spans":[{"name":"responseLatency","start":"2026-11-25T12:00:00.000Z","durationMs":0}]}"#
         ),
         (
             "platform.initReport",
@@ -22,7 +22,7 @@ public enum TelemetryFixtures {
         ),
         (
             "platform.runtimeDone",
-            #"{"requestId":"6d68ca91-49c9-448d-89b8-7ca3e6dc66aa","status":"success","metrics":{"durationMs":140.0,"producedBytes":16}}"#
+            #"{"requestId":"6d68ca91-49c9-448d-89b8-7ca3e6dc66aa","status":"success","metrics":{"durationMs":140.0,"producedBytes":16},"spans":[{"name":"responseLatency","start":"2026-11-25T12:00:00.000Z","durationMs":23.02}]}"#
         ),
         (
             "platform.report",

@@ -1,0 +1,123 @@
+import AsyncHTTPClient
+import Foundation
+import LambdaSimulator
+import SluiceSpool
+import SluiceTestSupport
+import Testing
+
+/// The built `sluice` binary under the Lambda simulator, shipping through the fault proxy into the
+/// local OpenSearch; everything the test's own (folder, ports, index names) and stopped afterwards.
+struct EndToEndRig {
+    let opensearch: ToolServer
+    let proxy: FaultProxy
+    let probe: OpenSearchProbe
+    let folder: TemporaryFolder
+    let prefix: String
+
+    var platformIndex: String { "\(prefix)-platform" }
+    var functionIndex: String { "\(prefix)-function" }
+    var extensionIndex: String { "\(prefix)-extension" }
+    var spoolPath: String { folder.file("tmp/sluice/spool.sqlite") }
+
+    /// Runs `body` with a rig and a simulator around the built binary. `environment` adds to (or
+    /// overrides) the extension's variables; `configure` adjusts the simulated platform.
+    static func with(
+        environment: [String: String] = [:], configure: (inout SimulatorConfiguration) -> Void = { _ in },
+        _ body: (EndToEndRig, LambdaSimulator) async throws -> Void
+    ) async throws {
+        let opensearch = try startOpenSearch()
+        defer { opensearch.stop() }
+        let proxy = try FaultProxy(upstream: opensearch.url, client: HTTPClient.shared)
+        defer { proxy.stop() }
+        let rig = EndToEndRig(
+            opensearch: opensearch, proxy: proxy, probe: OpenSearchProbe(url: opensearch.url, client: HTTPClient.shared),
+            folder: try TemporaryFolder(), prefix: "e2e-" + UUID().uuidString.lowercased().prefix(10))
+        var configuration = SimulatorConfiguration(extensionPath: try builtProduct("sluice"))
+        configuration.environment = [
+            "URL": proxy.url, "PLATFORM_INDEX": rig.platformIndex, "FUNCTION_INDEX": rig.functionIndex,
+            "EXTENSION_INDEX": rig.extensionIndex, "SLUICE_SPOOL_PATH": rig.spoolPath,
+            // The shortest buffering Lambda allows keeps the tests quick; backoff short for the same reason.
+            "SLUICE_BUFFER_TIMEOUT_MS": "25", "SLUICE_RETRY_BASE_MS": "50", "SLUICE_RETRY_CAP_MS": "1000",
+            "SLUICE_REQUEST_TIMEOUT_MS": "3000",
+        ].merging(environment) { $1 }
+        configure(&configuration)
+        try await LambdaSimulator.with(configuration) { simulator in
+            try await body(rig, simulator)
+        }
+    }
+
+    /// The spool's statistics, read as the CLI reads them.
+    func statistics() throws -> SpoolStatistics {
+        try Spool.open(SpoolConfiguration(path: spoolPath), access: .readOnly).statistics()
+    }
+
+    /// One key per event: type, time and the record in a canonical form.
+    static func key(type: String, time: String, record: Any) throws -> String {
+        let data = try JSONSerialization.data(
+            withJSONObject: record, options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes])
+        return type + " " + time + " " + String(decoding: data, as: UTF8.self)
+    }
+
+    /// How many documents of each event key the three indices hold.
+    func indexedKeys() async throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for index in [platformIndex, functionIndex, extensionIndex] {
+            for document in try await probe.documents(index).values {
+                let key = try Self.key(
+                    type: document["type"] as? String ?? "", time: document["time"] as? String ?? "",
+                    record: document["record"] ?? NSNull())
+                counts[key, default: 0] += 1
+            }
+        }
+        return counts
+    }
+
+    /// Every event the platform saw acknowledged is in OpenSearch exactly once, and nothing is
+    /// there twice. `except` leaves out acknowledged events that may be missing for a reason the
+    /// test asserts itself (dropped by the spool cap, dead-lettered); it returns what is missing.
+    @discardableResult
+    func expectEveryAcknowledgedEventIndexedOnce(
+        _ ledger: PlatformLedger, allowMissing: Int = 0, sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> Int {
+        var expected: [String: Int] = [:]
+        for event in ledger.acknowledged {
+            let record = try JSONSerialization.jsonObject(
+                with: Data(event.record.serialized.utf8), options: .fragmentsAllowed)
+            expected[try Self.key(type: event.type, time: event.time, record: record), default: 0] += 1
+        }
+        let indexed = try await waitForIndexed(expected, allowMissing: allowMissing)
+        let duplicated = indexed.filter { $0.value > max(1, expected[$0.key] ?? 0) }
+        #expect(duplicated.isEmpty, "indexed more than once: \(duplicated.keys.prefix(3))", sourceLocation: sourceLocation)
+        var missing = 0
+        for (key, count) in expected { missing += max(0, count - (indexed[key] ?? 0)) }
+        let examples = expected.filter { $0.value > (indexed[$0.key] ?? 0) }.keys.sorted().prefix(1)
+        let dead = (try? Spool.open(SpoolConfiguration(path: spoolPath), access: .readOnly).deadLetters()) ?? []
+        #expect(
+            missing <= allowMissing,
+            "\(missing) acknowledged events missing, e.g. \(Array(examples)); dead letters: \(dead.count), first: \(dead.first.map { "\($0.errorType ?? "") \($0.reason)" } ?? "-")",
+            sourceLocation: sourceLocation)
+        #expect(!ledger.acknowledged.isEmpty, sourceLocation: sourceLocation)
+        return missing
+    }
+
+    /// Reads the indices until they hold what is expected (shipping may still be under way), for a
+    /// bounded time; returns the last reading.
+    private func waitForIndexed(_ expected: [String: Int], allowMissing: Int) async throws -> [String: Int] {
+        var indexed: [String: Int] = [:]
+        let deadline = Date().addingTimeInterval(20)
+        repeat {
+            indexed = try await indexedKeys()
+            var missing = 0
+            for (key, count) in expected { missing += max(0, count - (indexed[key] ?? 0)) }
+            if missing <= allowMissing { return indexed }
+            try await Task.sleep(for: .milliseconds(200))
+        } while Date() < deadline
+        return indexed
+    }
+
+    /// No invocation failed or timed out because of the extension.
+    func expectNoInvocationHarmed(_ ledger: PlatformLedger, sourceLocation: SourceLocation = #_sourceLocation) {
+        let harmed = ledger.invocations.filter { $0.status != .success }
+        #expect(harmed.isEmpty, "\(harmed.map(\.requestId))", sourceLocation: sourceLocation)
+    }
+}
