@@ -58,6 +58,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
@@ -111,7 +112,7 @@ let package = Package(
         .executableTarget(
             name: "sluice-dev",
             dependencies: [
-                "SluiceSpool", "SluiceTime", "SluiceOpenSearch", "SluiceForwarder", "SluiceLambda",
+                "SluiceSpool", "SluiceTime", "SluiceOpenSearch", "SluiceForwarder", "SluiceLambda", "LambdaSimulator",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

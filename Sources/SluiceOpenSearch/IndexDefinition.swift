@@ -35,7 +35,8 @@ public enum IndexDefinition {
             let record = #""record":{"type":"object","dynamic":true}"#
             return Array(#"{"mappings":{\#(numbersAsDouble),"properties":{\#(common),\#(record)}}}"#.utf8)
         case .logs:
-            let record = #""record":{"type":"object","enabled":false},"message":{"type":"text"},"level":{"type":"keyword"}"#
+            let record =
+                #""record":{"type":"object","enabled":false},"message":{"type":"text"},"level":{"type":"keyword"}"#
             return Array(#"{"mappings":{"properties":{\#(common),\#(record)}}}"#.utf8)
         }
     }

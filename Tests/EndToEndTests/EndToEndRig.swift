@@ -25,12 +25,13 @@ struct EndToEndRig {
         environment: [String: String] = [:], configure: (inout SimulatorConfiguration) -> Void = { _ in },
         _ body: (EndToEndRig, LambdaSimulator) async throws -> Void
     ) async throws {
-        let opensearch = try startOpenSearch()
+        let opensearch = try await startOpenSearch()
         defer { opensearch.stop() }
-        let proxy = try FaultProxy(upstream: opensearch.url, client: HTTPClient.shared)
+        let proxy = try await FaultProxy.start(upstream: opensearch.url, client: HTTPClient.shared)
         defer { proxy.stop() }
         let rig = EndToEndRig(
-            opensearch: opensearch, proxy: proxy, probe: OpenSearchProbe(url: opensearch.url, client: HTTPClient.shared),
+            opensearch: opensearch, proxy: proxy,
+            probe: OpenSearchProbe(url: opensearch.url, client: HTTPClient.shared),
             folder: try TemporaryFolder(), prefix: "e2e-" + UUID().uuidString.lowercased().prefix(10))
         var configuration = SimulatorConfiguration(extensionPath: try builtProduct("sluice"))
         configuration.environment = [
@@ -87,7 +88,8 @@ struct EndToEndRig {
         }
         let indexed = try await waitForIndexed(expected, allowMissing: allowMissing)
         let duplicated = indexed.filter { $0.value > max(1, expected[$0.key] ?? 0) }
-        #expect(duplicated.isEmpty, "indexed more than once: \(duplicated.keys.prefix(3))", sourceLocation: sourceLocation)
+        #expect(
+            duplicated.isEmpty, "indexed more than once: \(duplicated.keys.prefix(3))", sourceLocation: sourceLocation)
         var missing = 0
         for (key, count) in expected { missing += max(0, count - (indexed[key] ?? 0)) }
         let examples = expected.filter { $0.value > (indexed[$0.key] ?? 0) }.keys.sorted().prefix(1)

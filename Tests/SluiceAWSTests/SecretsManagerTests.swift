@@ -8,7 +8,7 @@ import Testing
     func withSecrets(_ body: (LocalSecrets, HTTPClient) async throws -> Void) async throws {
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
-            let secrets = try LocalSecrets(client: client)
+            let secrets = try await LocalSecrets.start(client: client)
             defer { secrets.server.stop() }
             try await body(secrets, client)
         } catch {

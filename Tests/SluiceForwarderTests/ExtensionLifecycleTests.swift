@@ -14,10 +14,10 @@ import Testing
 /// OpenSearch → SHUTDOWN, with a scripted platform.
 struct ExtensionLifecycleTests {
     @Test func everyDeliveredEventIsInOpenSearchOnceAndShutdownEndsBeforeTheDeadline() async throws {
-        let opensearch = try startOpenSearch()
+        let opensearch = try await startOpenSearch()
         defer { opensearch.stop() }
         let client = HTTPClient.shared
-        let proxy = try FaultProxy(upstream: opensearch.url, client: client)
+        let proxy = try await FaultProxy.start(upstream: opensearch.url, client: client)
         defer { proxy.stop() }
         let folder = try TemporaryFolder()
         let prefix = "life-" + UUID().uuidString.lowercased().prefix(8)
@@ -33,7 +33,7 @@ struct ExtensionLifecycleTests {
                 Logger(label: "sluice") { _ in logs }
             }.run()
         }
-        #expect(await waitFor(seconds: 10) { await platform.nextCalls == 1 })
+        #expect(await waitFor(seconds: 30) { await platform.nextCalls == 1 })
         let destination = try #require(await platform.destination)
         let subscription = try #require(await platform.subscription)
         #expect(subscription.types == ["platform", "function", "extension"])
@@ -54,7 +54,7 @@ struct ExtensionLifecycleTests {
                 // A lost 200: the platform sends the same batch again.
                 #expect(try await post(client, destination, body).0 == 200)
             }
-            #expect(await waitFor(seconds: 10) { await platform.nextCalls == invocation + 2 })
+            #expect(await waitFor(seconds: 30) { await platform.nextCalls == invocation + 2 })
         }
         let (status, reason) = try await post(client, destination, Array("[{]".utf8))
         #expect(status == 400)
@@ -85,7 +85,7 @@ struct ExtensionLifecycleTests {
     }
 
     @Test func policyEndHoldsNextUntilTheSpoolIsDrained() async throws {
-        let opensearch = try startOpenSearch()
+        let opensearch = try await startOpenSearch()
         defer { opensearch.stop() }
         let folder = try TemporaryFolder()
         let prefix = "hold-" + UUID().uuidString.lowercased().prefix(8)
@@ -99,7 +99,7 @@ struct ExtensionLifecycleTests {
                 ], api: platform, listenerHost: "127.0.0.1"
             ) { _ in Logger(label: "sluice") { _ in SwiftLogNoOpLogHandler() } }.run()
         }
-        #expect(await waitFor(seconds: 10) { await platform.nextCalls == 1 })
+        #expect(await waitFor(seconds: 30) { await platform.nextCalls == 1 })
         let destination = try #require(await platform.destination)
         #expect(
             try await post(HTTPClient.shared, destination, TelemetryFixtures.logLines(300, marker: "held")).0 == 200)
@@ -124,7 +124,7 @@ struct ExtensionLifecycleTests {
                 ], api: platform, listenerHost: "127.0.0.1"
             ) { _ in Logger(label: "sluice") { _ in SwiftLogNoOpLogHandler() } }.run()
         }
-        #expect(await waitFor(seconds: 10) { await platform.nextCalls == 1 })
+        #expect(await waitFor(seconds: 30) { await platform.nextCalls == 1 })
         let destination = try #require(await platform.destination)
         #expect(try await post(HTTPClient.shared, destination, TelemetryFixtures.logLines(10, marker: "down")).0 == 200)
         await platform.send(.invoke(requestID: "req-0", deadline: UTCTime.nowMilliseconds() + 120_000))
@@ -149,7 +149,7 @@ struct ExtensionLifecycleTests {
         for invocation in 0..<3 {
             await platform.send(.invoke(requestID: "req-\(invocation)", deadline: UTCTime.nowMilliseconds() + 3_000))
         }
-        #expect(await waitFor(seconds: 10) { await platform.nextCalls == 4 }, "every invoke answered")
+        #expect(await waitFor(seconds: 30) { await platform.nextCalls == 4 }, "every invoke answered")
         await platform.send(.shutdown(reason: "spindown", deadline: UTCTime.nowMilliseconds() + 2_000))
         #expect(await running.value == 0)
         #expect(await platform.subscription == nil)
@@ -182,7 +182,7 @@ struct ExtensionLifecycleTests {
             ) { _ in Logger(label: "sluice") { _ in logs } }.run()
         }
         await platform.send(.invoke(requestID: "req-0", deadline: UTCTime.nowMilliseconds() + 3_000))
-        #expect(await waitFor(seconds: 10) { await platform.nextCalls == 2 })
+        #expect(await waitFor(seconds: 30) { await platform.nextCalls == 2 })
         await platform.send(.shutdown(reason: "spindown", deadline: UTCTime.nowMilliseconds() + 2_000))
         #expect(await running.value == 0)
         #expect(logs.entries.filter { $0.message.description.contains("no Telemetry API") }.count == 1)

@@ -189,7 +189,7 @@ import Testing
 @Suite(.timeLimit(.minutes(2))) struct ShipperSecretTests {
     @Test func aRotatedSecretIsReadAgainAfterA401AndNothingIsLost() async throws {
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        let secrets = try LocalSecrets(client: client)
+        let secrets = try await LocalSecrets.start(client: client)
         defer { secrets.server.stop() }
         do {
             try await secrets.put(id: "sluice/opensearch", username: "sluice", password: "first")

@@ -28,10 +28,10 @@ struct ShippingRig {
         logHandler: InMemoryLogHandler? = nil,
         _ body: (ShippingRig) async throws -> Void
     ) async throws {
-        let opensearch = try startOpenSearch()
+        let opensearch = try await startOpenSearch()
         defer { opensearch.stop() }
         let controlClient = HTTPClient(eventLoopGroupProvider: .singleton)
-        let proxy = try FaultProxy(upstream: opensearch.url, client: controlClient)
+        let proxy = try await FaultProxy.start(upstream: opensearch.url, client: controlClient)
         defer { proxy.stop() }
         var configuration = OpenSearchConfiguration(
             endpoint: proxy.url,

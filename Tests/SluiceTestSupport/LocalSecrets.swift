@@ -12,8 +12,13 @@ public struct LocalSecrets: Sendable {
     public let session: AWSCredentials
     public let client: HTTPClient
 
-    public init(client: HTTPClient) throws {
-        server = try startSecretsManager()
+    /// Starts a local Secrets Manager with signature checking, off the cooperative pool.
+    public static func start(client: HTTPClient) async throws -> LocalSecrets {
+        try await offThePool { try LocalSecrets(client: client) }
+    }
+
+    init(client: HTTPClient) throws {
+        server = try ToolServer(tool: "secretsmanager")
         let result = try runTool("secretsmanager", ["verify-signatures", "--dir", server.folder.path])
         guard result.status == 0,
             let json = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any],

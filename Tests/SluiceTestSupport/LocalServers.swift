@@ -34,10 +34,7 @@ public final class ToolServer: @unchecked Sendable {
 }
 
 /// The local OpenSearch-compatible server, one per test.
-public func startOpenSearch() throws -> ToolServer { try ToolServer(tool: "opensearch") }
-
-/// A local Secrets Manager (moto), one per test.
-public func startSecretsManager() throws -> ToolServer { try ToolServer(tool: "secretsmanager") }
+public func startOpenSearch() async throws -> ToolServer { try await offThePool { try ToolServer(tool: "opensearch") } }
 
 public struct ToolError: Error, CustomStringConvertible {
     public let description: String
@@ -62,7 +59,12 @@ public final class FaultProxy: @unchecked Sendable {
     let client: HTTPClient
     let stdin = Pipe()
 
-    public init(upstream: String, client: HTTPClient) throws {
+    /// Starts a proxy in front of `upstream`, off the cooperative pool.
+    public static func start(upstream: String, client: HTTPClient) async throws -> FaultProxy {
+        try await offThePool { try FaultProxy(upstream: upstream, client: client) }
+    }
+
+    init(upstream: String, client: HTTPClient) throws {
         self.client = client
         process = Process()
         process.executableURL = URL(fileURLWithPath: python)

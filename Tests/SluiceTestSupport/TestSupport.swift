@@ -147,3 +147,12 @@ public struct SeededRandom: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// Runs blocking work (starting a server, waiting for a process) on a thread of its own, so that
+/// it never holds one of the few threads of Swift's cooperative pool that every async test and
+/// the extension under test share (two on a two-core machine).
+public func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
+    }
+}
