@@ -222,7 +222,7 @@ public struct ForwarderExtension: Sendable {
         var lastChange = started
         // A backoff would outlast the environment: everything waiting goes now.
         _ = try? spool.makeRetriesDue()
-        await loop.shipper.resumeNow()
+        await loop.shipper.hurry()
         loop.wake()
         while clock.now() < stopBy {
             await loop.settled(until: stopBy)

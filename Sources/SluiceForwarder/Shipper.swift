@@ -17,6 +17,7 @@ public actor Shipper {
     /// After a failed request, no new request before this time (ms since the epoch).
     private var pausedUntil: Int64 = 0
     private var consecutiveFailures = 0
+    private var hurried = false
     private var generator = SystemRandomNumberGenerator()
 
     /// `indexKind` says which mappings a new index gets.
@@ -64,10 +65,15 @@ public actor Shipper {
     /// When the shipper may send again after failures (ms since the epoch; 0 when not paused).
     public var resumesAt: Int64 { pausedUntil }
 
-    /// Ends a pause: at SHUTDOWN one more try beats waiting past the deadline.
-    public func resumeNow() {
+    /// At SHUTDOWN a backoff would outlast the environment: ends the pause, and from now on waits
+    /// at most `hurriedBackoffMilliseconds` after a failure (Retry-After included).
+    public func hurry() {
+        hurried = true
         pausedUntil = 0
     }
+
+    /// The longest wait after a failure once hurried.
+    static let hurriedBackoffMilliseconds: Int64 = 50
 
     /// Ships batches until nothing is due, the deadline (ms since the epoch) passes, or OpenSearch
     /// asks for a pause that outlasts the deadline.
@@ -174,8 +180,8 @@ public actor Shipper {
     /// attempted of them, and never before `Retry-After`.
     private func nextAttempt(for records: [StoredRecord], retryAfter: Int64?) -> Int64 {
         let attempts = (records.map(\.attempts).max() ?? 0) + 1
-        return spool.configuration.clock.now()
-            + policy.delay(afterAttempt: attempts, retryAfterMilliseconds: retryAfter, using: &generator)
+        let delay = policy.delay(afterAttempt: attempts, retryAfterMilliseconds: retryAfter, using: &generator)
+        return spool.configuration.clock.now() + (hurried ? min(delay, Self.hurriedBackoffMilliseconds) : delay)
     }
 
     /// A retry at `at`, or a dead letter once attempts or age run out.
@@ -199,7 +205,7 @@ public actor Shipper {
         let delay = policy.delay(
             afterAttempt: consecutiveFailures, retryAfterMilliseconds: failure.retryAfterMilliseconds,
             using: &generator)
-        pausedUntil = spool.configuration.clock.now() + delay
+        pausedUntil = spool.configuration.clock.now() + (hurried ? min(delay, Self.hurriedBackoffMilliseconds) : delay)
     }
 
     /// Creates the indices not known to exist. Returns a failure worth waiting for (429, 5xx, no
