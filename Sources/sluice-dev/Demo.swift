@@ -97,9 +97,7 @@ struct Demo: AsyncParsableCommand {
         let acknowledged = ledger.acknowledgedMarkers
         let missing = acknowledged.filter { markers[$0] == nil }.count
         let duplicated = markers.values.filter { $0 > 1 }.count
-        let added = ledger.invocations.compactMap(\.addedTime).map {
-            Double($0.components.attoseconds) / 1e15 + Double($0.components.seconds) * 1000
-        }.sorted()
+        let added = ledger.invocations.compactMap(\.addedTime).map(InvokeBenchmark.milliseconds).sorted()
         func percentile(_ p: Double) -> String {
             added.isEmpty ? "-" : String(format: "%.2f ms", added[min(added.count - 1, Int(Double(added.count) * p))])
         }

@@ -6,6 +6,9 @@ struct SluiceDev: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice-dev",
         abstract: "Benchmarks and fixtures for Sluice's own tests (not shipped).",
-        subcommands: [Fill.self, Drain.self, SpoolBenchmark.self, ShipBenchmark.self, IngestBenchmark.self, Demo.self]
+        subcommands: [
+            Fill.self, Drain.self, SpoolBenchmark.self, ShipBenchmark.self, IngestBenchmark.self, InvokeBenchmark.self,
+            Demo.self,
+        ]
     )
 }

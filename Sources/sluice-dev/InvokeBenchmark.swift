@@ -1,0 +1,99 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import LambdaSimulator
+import NIOCore
+import NIOHTTP1
+
+/// What each flush policy costs the function and what it leaves behind: the time the extension
+/// adds to each invocation (runtime done → its `/next`), measured by the simulator, and what is
+/// still in the spool when the environment shuts down.
+struct InvokeBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-invoke",
+        abstract: "Added invocation time per flush policy, under the simulator, into a local OpenSearch.")
+
+    @Option(help: "The sluice binary (the extension).") var sluice: String
+    @Option(help: "The local OpenSearch.") var url: String
+    @Option(help: "Invocations per policy.") var invocations = 200
+    @Option(help: "Function log lines per invocation.") var lines = 10
+    @Option(help: "Handler duration, milliseconds.") var handlerMilliseconds = 5
+    @Option(help: "Frozen time between invocations, milliseconds.") var idleMilliseconds = 20
+    @Option(help: "Folder for the simulated environments' /tmp.") var folder = "/tmp"
+    @Option(parsing: .upToNextOption, help: "Policies to measure.") var policies = ["background", "end", "periodic:1"]
+
+    func run() async throws {
+        print(
+            "added invocation time: \(invocations) invocations of \(handlerMilliseconds) ms with \(lines) log lines, "
+                + "\(idleMilliseconds) ms frozen between them, then SHUTDOWN")
+        print("| policy | p50 | p99 | max | init | shutdown | left in spool at shutdown | missing in OpenSearch |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for policy in policies {
+            try await measure(policy)
+        }
+    }
+
+    private func measure(_ policy: String) async throws {
+        let tag = policy.replacingOccurrences(of: ":", with: "-")
+        let prefix = "bench-\(getpid())-\(tag)"
+        let tmp = "\(folder)/sluice-bench-invoke-\(getpid())-\(tag)"
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        var configuration = SimulatorConfiguration(extensionPath: sluice)
+        configuration.environment = [
+            "URL": url, "PLATFORM_INDEX": "\(prefix)-platform", "FUNCTION_INDEX": "\(prefix)-function",
+            "EXTENSION_INDEX": "\(prefix)-extension", "SLUICE_SPOOL_PATH": tmp + "/sluice/spool.sqlite",
+            "SLUICE_FLUSH": policy,
+        ]
+        let ledger = try await LambdaSimulator.with(configuration) { simulator in
+            try await simulator.start()
+            for _ in 0..<invocations {
+                try await simulator.invoke(logLines: lines, handlerDuration: .milliseconds(handlerMilliseconds))
+                try await simulator.idle(for: .milliseconds(idleMilliseconds))
+            }
+            try await simulator.shutdown()
+            return await simulator.ledger()
+        }
+        let added = ledger.invocations.compactMap(\.addedTime).map(Self.milliseconds).sorted()
+        func at(_ share: Double) -> String {
+            added.isEmpty
+                ? "-" : String(format: "%.2f ms", added[min(added.count - 1, Int(Double(added.count) * share))])
+        }
+        let initTime = ledger.initializations.first.map { String(format: "%.0f ms", Self.milliseconds($0.duration)) }
+        let shutdown = ledger.shutdowns.last.map { String(format: "%.0f ms", Self.milliseconds($0.duration)) }
+        let indexed = try await count("\(prefix)-function")
+        let left = try Self.leftAtShutdown(sluice: sluice, spool: tmp + "/sluice/spool.sqlite")
+        print(
+            "| \(policy) | \(at(0.5)) | \(at(0.99)) | \(added.last.map { String(format: "%.2f ms", $0) } ?? "-") "
+                + "| \(initTime ?? "-") | \(shutdown ?? "-") | \(left) | \(ledger.acknowledgedMarkers.count - indexed) |"
+        )
+    }
+
+    static func milliseconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+    }
+
+    private func count(_ index: String) async throws -> Int {
+        var refresh = HTTPClientRequest(url: "\(url)/\(index)/_refresh")
+        refresh.method = .POST
+        _ = try await HTTPClient.shared.execute(refresh, timeout: .seconds(30)).body.collect(upTo: 1 << 20)
+        let response = try await HTTPClient.shared.execute(
+            HTTPClientRequest(url: "\(url)/\(index)/_count"), timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        let json = try JSONSerialization.jsonObject(with: Data(Array(buffer: body))) as? [String: Any]
+        return json?["count"] as? Int ?? 0
+    }
+
+    /// The spool's `left at shutdown` counter, as `sluice spool stats --json` reports it.
+    static func leftAtShutdown(sluice: String, spool: String) throws -> Int {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: sluice)
+        process.arguments = ["spool", "stats", "--json", "--path", spool]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let json = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        return (json?["counters"] as? [String: Any])?["leftAtShutdown"] as? Int ?? -1
+    }
+}
