@@ -58,7 +58,6 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
@@ -115,6 +114,7 @@ let package = Package(
                 "SluiceSpool", "SluiceTime", "SluiceOpenSearch", "SluiceForwarder", "SluiceLambda", "LambdaSimulator",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 "CSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -97,7 +97,8 @@ struct ExtensionLifecycleTests {
             await ForwarderExtension(
                 environment: [
                     "URL": opensearch.url, "FUNCTION_INDEX": "\(prefix)-function",
-                    "SLUICE_SPOOL_PATH": folder.file("spool.sqlite"), "SLUICE_FLUSH_BUDGET_MS": "30000",
+                    "SLUICE_SPOOL_PATH": folder.file("spool.sqlite"), "SLUICE_FLUSH": "end",
+                    "SLUICE_FLUSH_BUDGET_MS": "30000",
                     "SLUICE_BUFFER_TIMEOUT_MS": "25",
                 ], api: platform, listenerHost: "127.0.0.1"
             ) { _ in Logger(label: "sluice") { _ in SwiftLogNoOpLogHandler() } }.run()
@@ -122,6 +123,7 @@ struct ExtensionLifecycleTests {
             await ForwarderExtension(
                 environment: [
                     "URL": "http://127.0.0.1:1", "SLUICE_SPOOL_PATH": folder.file("spool.sqlite"),
+                    "SLUICE_FLUSH": "end",
                     "SLUICE_FLUSH_BUDGET_MS": "60000", "SLUICE_RETRY_BASE_MS": "20000",
                     "SLUICE_REQUEST_TIMEOUT_MS": "1000",
                     "SLUICE_RETRY_CAP_MS": "20000", "SLUICE_BUFFER_TIMEOUT_MS": "25",

@@ -34,6 +34,7 @@ import Testing
         #expect(configuration.spool.overflowPolicy == .dropOldest)
         #expect(configuration.schemaVersion == "2022-12-13")
         #expect(configuration.failMode == .open)
+        #expect(configuration.flushPolicy == .background)
         #expect(configuration.openSearch.compress)
         #expect(configuration.openSearch.verifyTLS)
     }
