@@ -142,7 +142,10 @@ public struct ForwarderExtension: Sendable {
             switch event {
             case .invoke:
                 loop.wake()
-                if let until = planner.holdUntil(now: clock.now(), waiting: spool.waitingCount) {
+                // `background` answers at once, without even waiting for the spool's lock.
+                if configuration.flushPolicy != .background,
+                    let until = planner.holdUntil(now: clock.now(), waiting: spool.waitingCount)
+                {
                     await loop.settled(until: until)
                 }
             case .shutdown(let reason, let deadline):
