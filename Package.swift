@@ -30,6 +30,9 @@ let package = Package(
         ),
         // The system zlib (zlib1g-dev on Debian), for gzip request bodies.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Binds hypot and hypotf to their oldest glibc versions, so that `sluice` runs on Lambda's glibc 2.34
+        // (a build on glibc 2.35 or later otherwise needs hypot@GLIBC_2.35). Nothing to import; only linked.
+        .target(name: "CGlibcCompat"),
         // Wall-clock time in milliseconds and its text forms, without a calendar library.
         .target(name: "SluiceTime", swiftSettings: strict),
         // Turns migrations/NNNN_name.sql into Swift source at build time; never shipped.
@@ -101,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "SluiceSpool", "SluiceTime", "SluiceForwarder", "SluiceLambda",
+                "SluiceSpool", "SluiceTime", "SluiceForwarder", "SluiceLambda", "CGlibcCompat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -211,6 +214,12 @@ let package = Package(
                 "LambdaSimulator", "SluiceSpool", "SluiceTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
+            swiftSettings: strict
+        ),
+        // The layer's checks: tools/check-glibc and the glibc shim, the SAM template's variables.
+        .testTarget(
+            name: "SluiceLayerTests",
+            dependencies: ["SluiceForwarder", "SluiceTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
