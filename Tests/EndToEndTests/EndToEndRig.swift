@@ -33,7 +33,9 @@ struct EndToEndRig {
             opensearch: opensearch, proxy: proxy,
             probe: OpenSearchProbe(url: opensearch.url, client: HTTPClient.shared),
             folder: try TemporaryFolder(), prefix: "e2e-" + UUID().uuidString.lowercased().prefix(10))
-        var configuration = SimulatorConfiguration(extensionPath: try builtProduct("sluice"))
+        // SLUICE_EXTENSION_BINARY runs another build of the extension, such as the layer's.
+        let binary = try ProcessInfo.processInfo.environment["SLUICE_EXTENSION_BINARY"] ?? builtProduct("sluice")
+        var configuration = SimulatorConfiguration(extensionPath: binary)
         configuration.environment = [
             "URL": proxy.url, "PLATFORM_INDEX": rig.platformIndex, "FUNCTION_INDEX": rig.functionIndex,
             "EXTENSION_INDEX": rig.extensionIndex, "SLUICE_SPOOL_PATH": rig.spoolPath,
