@@ -8,7 +8,7 @@ struct SluiceDev: AsyncParsableCommand {
         abstract: "Benchmarks and fixtures for Sluice's own tests (not shipped).",
         subcommands: [
             Fill.self, Drain.self, SpoolBenchmark.self, ShipBenchmark.self, IngestBenchmark.self, InvokeBenchmark.self,
-            Demo.self,
+            LifecycleBenchmark.self, Demo.self,
         ]
     )
 }

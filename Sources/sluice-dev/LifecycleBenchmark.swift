@@ -1,0 +1,168 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import LambdaSimulator
+import Logging
+import SluiceOpenSearch
+import SluiceSpool
+import SluiceTime
+
+/// The extension's own lifecycle figures under the simulator: cold start (process start → first
+/// `/next`), peak memory idle and under load, and what SHUTDOWN ships from a large backlog against
+/// what direct bulk POSTs get into the same server in the same time.
+struct LifecycleBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-lifecycle",
+        abstract: "Cold start, memory and SHUTDOWN throughput of the extension under the simulator.")
+
+    @Option(help: "The sluice binary (the extension).") var sluice: String
+    @Option(help: "The local OpenSearch.") var url: String
+    @Option(help: "Folder for the simulated environments' /tmp.") var folder = "/tmp"
+    @Option(help: "Cold starts per figure; the median is reported.") var starts = 20
+    @Option(help: "Records waiting in the spool for the second cold-start figure.") var waiting = 100_000
+    @Option(help: "Events per second for the memory figure under load.") var rate = 5_000
+    @Option(help: "Seconds of load for the memory figure.") var seconds = 30
+    @Option(help: "Backlog at SHUTDOWN.") var backlog = 50_000
+
+    func run() async throws {
+        print("| figure | value | target |")
+        print("|---|---:|---|")
+        let empty = try await coldStarts(prefilled: 0)
+        print("| cold start, process start → first /next, p50 of \(starts) | \(Self.ms(empty)) | ≤ 20 ms |")
+        let full = try await coldStarts(prefilled: waiting)
+        print("| cold start with \(waiting) records waiting, p50 of \(starts) | \(Self.ms(full)) | ≤ 40 ms |")
+        let (idle, loaded) = try await memory()
+        print("| peak RSS, idle (10 invocations) | \(idle) MB | ≤ 20 MB |")
+        print("| peak RSS, \(rate) events/s for \(seconds) s | \(loaded) MB | ≤ 32 MB |")
+        let (shipped, direct, exit) = try await shutdown()
+        print(
+            "| SHUTDOWN: shipped of a \(backlog) backlog (direct bulk POSTs in 1,700 ms: \(direct)) "
+                + "| \(shipped) (\(String(format: "%.2f", Double(shipped) / Double(max(1, direct)))) of direct; \(exit)) "
+                + "| ≥ 0.85 of direct, exit before the deadline |")
+    }
+
+    static func ms(_ value: Double) -> String { String(format: "%.1f ms", value) }
+
+    private func environment(_ tmp: String, url: String, prefix: String) -> [String: String] {
+        [
+            "URL": url, "PLATFORM_INDEX": "\(prefix)-platform", "FUNCTION_INDEX": "\(prefix)-function",
+            "EXTENSION_INDEX": "\(prefix)-extension", "SLUICE_SPOOL_PATH": tmp + "/sluice/spool.sqlite",
+        ]
+    }
+
+    /// Median init time over `starts` fresh processes, each finding the same spool.
+    private func coldStarts(prefilled: Int) async throws -> Double {
+        let base = "\(folder)/sluice-bench-cold-\(getpid())-\(prefilled)"
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let template = base + "/template.sqlite"
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        try fill(template, records: prefilled, index: "bench-cold-function")
+        var durations: [Double] = []
+        for run in 0..<starts {
+            let tmp = base + "/run-\(run)"
+            try FileManager.default.createDirectory(atPath: tmp + "/sluice", withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: template, toPath: tmp + "/sluice/spool.sqlite")
+            var configuration = SimulatorConfiguration(extensionPath: sluice)
+            // Nothing ships before the first /next; an unreachable URL keeps it so afterwards too.
+            configuration.environment = environment(tmp, url: "http://127.0.0.1:1", prefix: "bench-cold")
+            let report = try await LambdaSimulator.with(configuration) { simulator in
+                try await simulator.start()
+            }
+            durations.append(InvokeBenchmark.milliseconds(report.duration))
+        }
+        return durations.sorted()[durations.count / 2]
+    }
+
+    /// Peak resident memory (VmHWM) after 10 invocations, then after `seconds` at `rate` events/s.
+    private func memory() async throws -> (idle: Int, loaded: Int) {
+        let tmp = "\(folder)/sluice-bench-memory-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        var configuration = SimulatorConfiguration(extensionPath: sluice)
+        configuration.environment = environment(tmp, url: url, prefix: "bench-memory-\(getpid())")
+        return try await LambdaSimulator.with(configuration) { simulator in
+            try await simulator.start()
+            guard let pid = await simulator.extensionProcessId else { throw ValidationError("no extension process") }
+            for _ in 0..<10 { try await simulator.invoke(logLines: 10) }
+            let idle = Self.peakResidentMB(pid)
+            // 50 invocations a second, each writing rate/50 lines over a 10 ms handler.
+            let perInvocation = max(1, rate / 50)
+            let end = Date().addingTimeInterval(Double(seconds))
+            var next = Date()
+            while Date() < end {
+                try await simulator.invoke(logLines: perInvocation, handlerDuration: .milliseconds(10))
+                next = next.addingTimeInterval(0.02)
+                let pause = next.timeIntervalSinceNow
+                if pause > 0 { try await simulator.idle(for: .milliseconds(Int(pause * 1000))) }
+            }
+            let loaded = Self.peakResidentMB(pid)
+            try await simulator.shutdown()
+            return (idle, loaded)
+        }
+    }
+
+    /// A `backlog` waiting at SHUTDOWN: how much ships before the extension exits, against what
+    /// direct bulk POSTs of the same documents get into the same server in 1,700 ms.
+    private func shutdown() async throws -> (shipped: Int, direct: Int, exit: String) {
+        let tmp = "\(folder)/sluice-bench-shutdown-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        let prefix = "bench-shutdown-\(getpid())"
+        try FileManager.default.createDirectory(atPath: tmp + "/sluice", withIntermediateDirectories: true)
+        try fill(tmp + "/sluice/spool.sqlite", records: backlog, index: "\(prefix)-function")
+
+        // Direct first, into its own index: documents encoded as the shipper encodes them.
+        let configuration = OpenSearchConfiguration(endpoint: url)
+        let client = OpenSearchClient(
+            configuration: configuration, httpClient: HTTPClient.shared, environment: [:],
+            logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
+        let directIndex = "\(prefix)-direct"
+        _ = await client.ensureIndex(directIndex, definition: IndexDefinition.body(.logs))
+        _ = await client.ensureIndex("\(prefix)-function", definition: IndexDefinition.body(.logs))
+        let telemetry = SyntheticTelemetry(recordBytes: 250, startTime: UTCTime.nowMilliseconds())
+        var direct = 0
+        let stop = Date().addingTimeInterval(1.7)
+        while Date() < stop {
+            let documents = (direct..<direct + 5_000).map { number in
+                let record = telemetry.record(number, index: directIndex)
+                return BulkDocument(index: directIndex, id: record.id, body: record.document)
+            }
+            guard case .items = await client.bulk(documents), Date() < stop else { break }
+            direct += documents.count
+        }
+
+        var simulated = SimulatorConfiguration(extensionPath: sluice)
+        simulated.environment = environment(tmp, url: url, prefix: prefix)
+        simulated.environment["SLUICE_FLUSH"] = "background"
+        let report = try await LambdaSimulator.with(simulated) { simulator in
+            try await simulator.start()
+            return try await simulator.shutdown()
+        }
+        let left = try Spool.open(SpoolConfiguration(path: tmp + "/sluice/spool.sqlite"), access: .readOnly)
+            .statistics().rows
+        let exit =
+            report.killedAtDeadline
+            ? "killed at the deadline" : "exited after \(Int(InvokeBenchmark.milliseconds(report.duration))) ms"
+        return (backlog - left, direct, exit)
+    }
+
+    /// A spool at `path` holding `records` synthetic records for `index`.
+    private func fill(_ path: String, records: Int, index: String) throws {
+        let spool = try Spool.open(SpoolConfiguration(path: path, capBytes: 1 << 40))
+        let telemetry = SyntheticTelemetry(recordBytes: 250, startTime: UTCTime.nowMilliseconds())
+        for start in stride(from: 0, to: records, by: 1000) {
+            try spool.append(
+                (start..<min(start + 1000, records)).map { number in
+                    let record = telemetry.record(number, index: index)
+                    return SpoolRecord(id: record.id, index: index, eventTime: record.time, document: record.document)
+                })
+        }
+    }
+
+    /// The process's peak resident set (VmHWM), in MB.
+    static func peakResidentMB(_ pid: Int32) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
+        else { return -1 }
+        return kilobytes / 1024
+    }
+}
