@@ -3,7 +3,6 @@ public import Logging
 public import SluiceLambda
 import SluiceOpenSearch
 import SluiceSpool
-import Synchronization
 
 /// The extension's life: register, open the spool, listen, subscribe, then loop on `/next`
 /// (holding it per the flush policy), and on SHUTDOWN ship until the deadline and exit.
@@ -63,27 +62,11 @@ public struct ForwarderExtension: Sendable {
         let status = await serve(
             configuration, registration: registration, spool: spool, environmentID: environmentID,
             httpClient: httpClient, logger: logger)
-        // A request still in flight is abandoned; its records stay in the spool. The wait is bounded:
-        // a connection attempt to a host that refuses can hold shutdown() until its timeout, past
-        // the SHUTDOWN deadline. The task keeps the client alive until it has shut down.
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let resumed = Mutex(false)
-            let resume = { @Sendable in
-                if !resumed.withLock({ done in
-                    defer { done = true }; return done
-                }) {
-                    continuation.resume()
-                }
-            }
-            Task {
-                try? await httpClient.shutdown()
-                resume()
-            }
-            Task {
-                try? await Task.sleep(for: .milliseconds(100))
-                resume()
-            }
-        }
+        // A request still in flight is abandoned; its records stay in the spool. Not waited for: a
+        // connection attempt to a host that refuses can hold shutdown() until its timeout, past the
+        // SHUTDOWN deadline. The task keeps the client alive until it has shut down (or the process
+        // exits, which is what happens next).
+        Task { try? await httpClient.shutdown() }
         return status
     }
 

@@ -66,7 +66,8 @@ public actor Shipper {
     public var resumesAt: Int64 { pausedUntil }
 
     /// At SHUTDOWN a backoff would outlast the environment: ends the pause, and from now on waits
-    /// at most `hurriedBackoffMilliseconds` after a failure (Retry-After included).
+    /// at most `hurriedBackoffMilliseconds` after a failure (Retry-After included) and sends at
+    /// most `hurriedBatchCount` documents per request.
     public func hurry() {
         hurried = true
         pausedUntil = 0
@@ -74,6 +75,8 @@ public actor Shipper {
 
     /// The longest wait after a failure once hurried.
     static let hurriedBackoffMilliseconds: Int64 = 50
+    /// The most documents per request once hurried.
+    static let hurriedBatchCount = 1_000
 
     /// Ships batches until nothing is due, the deadline (ms since the epoch) passes, or OpenSearch
     /// asks for a pause that outlasts the deadline.
@@ -97,8 +100,10 @@ public actor Shipper {
     /// retries and dead letters.
     public func shipBatch() async throws -> Report {
         let configuration = client.configuration
-        let records = try spool.lease(
-            maxCount: configuration.maxBatchCount, maxBytes: configuration.maxBatchBytes * 9 / 10)
+        // Hurried, batches are small: a request still in flight at the deadline is abandoned, so
+        // many short requests settle more of a backlog than a few long ones.
+        let maxCount = hurried ? min(configuration.maxBatchCount, Self.hurriedBatchCount) : configuration.maxBatchCount
+        let records = try spool.lease(maxCount: maxCount, maxBytes: configuration.maxBatchBytes * 9 / 10)
         var report = Report()
         guard !records.isEmpty else {
             report.idle = true
