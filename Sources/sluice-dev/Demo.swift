@@ -1,10 +1,14 @@
 import ArgumentParser
 import AsyncHTTPClient
-import Foundation
+import FoundationEssentials
 import LambdaSimulator
 import NIOCore
 import NIOHTTP1
 import SluiceOpenSearch
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The demo: a simulated function with the real extension, freezes between invocations, one kill -9
 /// and an OpenSearch restart; then what reached OpenSearch against what the platform delivered.
@@ -20,7 +24,7 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "The simulated environment's /tmp.") var tmp: String
 
     func run() async throws {
-        let url = try tool("url").trimmingCharacters(in: .whitespacesAndNewlines)
+        let url = String(try tool("url").filter { !$0.isWhitespace })
         let indices = ["demo-platform", "demo-function", "demo-extension"]
         var configuration = SimulatorConfiguration(extensionPath: sluice)
         configuration.functionName = "orders-demo"
@@ -36,8 +40,8 @@ struct Demo: AsyncParsableCommand {
         print("invocation \(killAt); OpenSearch stopped at \(downFrom) and restarted at \(downUntil)\n")
 
         var random = SystemRandomNumberGenerator()
-        var dump: [[String: Any]] = []
-        let started = Date()
+        var dump: [JSON] = []
+        let started = ContinuousClock.now
         let ledger = try await LambdaSimulator.with(configuration) { simulator in
             try await simulator.start()
             for invocation in 0..<invocations {
@@ -69,7 +73,8 @@ struct Demo: AsyncParsableCommand {
             return await simulator.ledger()
         }
         print("\r\u{1B}[K")
-        try await report(ledger, url: url, indices: indices, seconds: Date().timeIntervalSince(started))
+        try await report(
+            ledger, url: url, indices: indices, seconds: Measure.milliseconds(ContinuousClock.now - started) / 1000)
     }
 
     private func progress(_ invocation: Int, _ event: String?) {
@@ -85,68 +90,63 @@ struct Demo: AsyncParsableCommand {
         let documents = try await self.documents(url, indices)
         var perIndex: [String: Int] = [:]
         var markers: [String: Int] = [:]
+        let marker = try Regex("marker-[0-9a-f-]{36}")
         for document in documents {
-            perIndex[document["_index"] as? String ?? "?", default: 0] += 1
-            let source = document["_source"] as? [String: Any] ?? [:]
-            if let message = source["message"] as? String,
-                let range = message.range(of: #"marker-[0-9a-f-]{36}"#, options: .regularExpression)
-            {
-                markers[String(message[range]), default: 0] += 1
+            perIndex[document["_index"]?.stringValue ?? "?", default: 0] += 1
+            if let message = document["_source"]?["message"]?.stringValue, let found = message.firstMatch(of: marker) {
+                markers[String(message[found.range]), default: 0] += 1
             }
         }
         let acknowledged = ledger.acknowledgedMarkers
         let missing = acknowledged.filter { markers[$0] == nil }.count
         let duplicated = markers.values.filter { $0 > 1 }.count
-        let added = ledger.invocations.compactMap(\.addedTime).map(InvokeBenchmark.milliseconds).sorted()
-        func percentile(_ p: Double) -> String {
-            added.isEmpty ? "-" : String(format: "%.2f ms", added[min(added.count - 1, Int(Double(added.count) * p))])
-        }
-        print("what happened (\(String(format: "%.0f", seconds)) s)")
-        print(
-            "  invocations                  \(ledger.invocations.count) (\(ledger.invocations.filter { $0.status != .success }.count) failed or timed out)"
-        )
-        print("  extension starts             \(ledger.initializations.count) (one after the kill -9)")
-        print("  telemetry events emitted     \(ledger.emitted)")
-        print(
-            "  acknowledged (answered 2xx)  \(ledger.acknowledged.count) (deliveries tried again after a failure: \(ledger.failedDeliveries))"
-        )
-        print("  function log lines           \(acknowledged.count) acknowledged, \(markers.count) in OpenSearch")
-        print("  missing in OpenSearch        \(missing)")
-        print("  duplicates in OpenSearch     \(duplicated)")
-        print("  time added per invocation    p50 \(percentile(0.5)), p99 \(percentile(0.99))")
+        let added = ledger.invocations.compactMap(\.addedTime).map(Measure.milliseconds).sorted()
+        let harmed = ledger.invocations.filter { $0.status != .success }.count
+        func row(_ label: String, _ value: String) { print("  " + label + pad(label, 29) + value) }
+        print("what happened (\(Measure.fixed(seconds, places: 0)) s)")
+        row("invocations", "\(ledger.invocations.count) (\(harmed) failed or timed out)")
+        row("extension starts", "\(ledger.initializations.count) (one after the kill -9)")
+        row("telemetry events emitted", "\(ledger.emitted)")
+        row(
+            "acknowledged (answered 2xx)",
+            "\(ledger.acknowledged.count) (deliveries tried again after a failure: \(ledger.failedDeliveries))")
+        row("function log lines", "\(acknowledged.count) acknowledged, \(markers.count) in OpenSearch")
+        row("missing in OpenSearch", "\(missing)")
+        row("duplicates in OpenSearch", "\(duplicated)")
+        row(
+            "time added per invocation",
+            "p50 \(Measure.percentile(added, 0.5)), p99 \(Measure.percentile(added, 0.99))")
         print("  documents per index")
-        for index in indices {
-            print("    \(index)".padding(toLength: 31, withPad: " ", startingAt: 0) + "\(perIndex[index] ?? 0)")
-        }
+        for index in indices { row("  " + index, "\(perIndex[index] ?? 0)") }
         print("\nsample documents")
         for index in indices {
-            guard let sample = documents.last(where: { $0["_index"] as? String == index }),
-                let source = sample["_source"]
-            else { continue }
-            let data = try JSONSerialization.data(
-                withJSONObject: source, options: [.sortedKeys, .withoutEscapingSlashes])
-            print("  \(index): \(String(decoding: data.prefix(400), as: UTF8.self))\(data.count > 400 ? "…" : "")")
+            guard let source = documents.last(where: { $0["_index"]?.stringValue == index })?["_source"] else {
+                continue
+            }
+            let text = source.serialized
+            print("  \(index): \(text.prefix(400))\(text.count > 400 ? "…" : "")")
         }
         if missing > 0 || duplicated > 0 { throw ExitCode(1) }
     }
 
+    private func pad(_ label: String, _ width: Int) -> String {
+        String(repeating: " ", count: max(1, width - label.count))
+    }
+
     /// Every document of `indices`, with `_index`, `_id` and `_source`.
-    private func documents(_ url: String, _ indices: [String]) async throws -> [[String: Any]] {
-        var out: [[String: Any]] = []
+    private func documents(_ url: String, _ indices: [String]) async throws -> [JSON] {
+        var out: [JSON] = []
         for index in indices {
             _ = try await call(.POST, url + "/\(index)/_refresh", nil)
             let body = try await call(.POST, url + "/\(index)/_search", #"{"size":10000,"query":{"match_all":{}}}"#)
-            let hits =
-                (((try? JSONSerialization.jsonObject(with: body)) as? [String: Any])?["hits"] as? [String: Any])?[
-                    "hits"] as? [[String: Any]]
-            out += hits ?? []
+            out += JSON.parse(body)?["hits"]?["hits"]?.arrayValue ?? []
         }
         return out
     }
 
     /// Starts OpenSearch again on the same port and puts back its indices (with Sluice's mappings)
     /// and documents, while the extension is frozen.
-    private func restart(_ url: String, _ indices: [String], _ dump: [[String: Any]]) async throws {
+    private func restart(_ url: String, _ indices: [String], _ dump: [JSON]) async throws {
         let port = url.split(separator: ":").last.map(String.init) ?? ""
         _ = try tool("start", "--parent-pid", String(getppid()), "--", "-addr", "127.0.0.1:\(port)")
         for index in indices {
@@ -155,11 +155,8 @@ struct Demo: AsyncParsableCommand {
         }
         var bulk = ""
         for document in dump {
-            let action = ["create": ["_index": document["_index"] ?? "", "_id": document["_id"] ?? ""]]
-            let actionData = try JSONSerialization.data(withJSONObject: action)
-            let sourceData = try JSONSerialization.data(withJSONObject: document["_source"] ?? [:])
-            bulk +=
-                String(decoding: actionData, as: UTF8.self) + "\n" + String(decoding: sourceData, as: UTF8.self) + "\n"
+            let action: JSON = ["create": ["_index": document["_index"] ?? .null, "_id": document["_id"] ?? .null]]
+            bulk += action.serialized + "\n" + (document["_source"] ?? [:]).serialized + "\n"
         }
         if !bulk.isEmpty { _ = try await call(.POST, url + "/_bulk", bulk, contentType: "application/x-ndjson") }
     }
@@ -167,7 +164,7 @@ struct Demo: AsyncParsableCommand {
     private func call(
         _ method: HTTPMethod, _ url: String, _ body: String?, contentType: String = "application/json"
     )
-        async throws -> Data
+        async throws -> [UInt8]
     {
         var request = HTTPClientRequest(url: url)
         request.method = method
@@ -176,28 +173,13 @@ struct Demo: AsyncParsableCommand {
             request.body = .bytes(ByteBuffer(string: body))
         }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
-        return Data(Array(buffer: try await response.body.collect(upTo: 256 << 20)))
+        return Array(buffer: try await response.body.collect(upTo: 256 << 20))
     }
 
     /// Runs `tools/opensearch COMMAND --dir DIR [ARGS]` and returns what it printed.
     private func tool(_ command: String, _ arguments: String...) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: opensearchTool)
-        var argv = [command, "--dir", opensearchDir]
-        if let split = arguments.firstIndex(of: "--") {
-            argv += Array(arguments[..<split]) + ["--"] + Array(arguments[arguments.index(after: split)...])
-        } else {
-            argv += arguments
-        }
-        process.arguments = argv
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ValidationError("\(opensearchTool) \(command) failed (exit \(process.terminationStatus))")
-        }
-        return String(decoding: data, as: UTF8.self)
+        let (status, output) = try Subprocess.run(opensearchTool, [command, "--dir", opensearchDir] + arguments)
+        guard status == 0 else { throw ValidationError("\(opensearchTool) \(command) failed (exit \(status))") }
+        return output
     }
 }

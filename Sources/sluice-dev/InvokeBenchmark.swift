@@ -1,9 +1,14 @@
 import ArgumentParser
 import AsyncHTTPClient
-import Foundation
+import FoundationEssentials
 import LambdaSimulator
 import NIOCore
 import NIOHTTP1
+import SluiceSpool
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What each flush policy costs the function and what it leaves behind: the time the extension
 /// adds to each invocation (runtime done → its `/next`), measured by the simulator, and what is
@@ -34,7 +39,7 @@ struct InvokeBenchmark: AsyncParsableCommand {
     }
 
     private func measure(_ policy: String) async throws {
-        let tag = policy.replacingOccurrences(of: ":", with: "-")
+        let tag = policy.replacing(":", with: "-")
         let prefix = "bench-\(getpid())-\(tag)"
         let tmp = "\(folder)/sluice-bench-invoke-\(getpid())-\(tag)"
         defer { try? FileManager.default.removeItem(atPath: tmp) }
@@ -53,23 +58,19 @@ struct InvokeBenchmark: AsyncParsableCommand {
             try await simulator.shutdown()
             return await simulator.ledger()
         }
-        let added = ledger.invocations.compactMap(\.addedTime).map(Self.milliseconds).sorted()
-        func at(_ share: Double) -> String {
-            added.isEmpty
-                ? "-" : String(format: "%.2f ms", added[min(added.count - 1, Int(Double(added.count) * share))])
+        let added = ledger.invocations.compactMap(\.addedTime).map(Measure.milliseconds).sorted()
+        func at(_ share: Double) -> String { Measure.percentile(added, share) }
+        let initTime = ledger.initializations.first.map {
+            Measure.fixed(Measure.milliseconds($0.duration), places: 0) + " ms"
         }
-        let initTime = ledger.initializations.first.map { String(format: "%.0f ms", Self.milliseconds($0.duration)) }
-        let shutdown = ledger.shutdowns.last.map { String(format: "%.0f ms", Self.milliseconds($0.duration)) }
+        let shutdown = ledger.shutdowns.last.map { Measure.fixed(Measure.milliseconds($0.duration), places: 0) + " ms" }
         let indexed = try await count("\(prefix)-function")
-        let left = try Self.leftAtShutdown(sluice: sluice, spool: tmp + "/sluice/spool.sqlite")
+        let left = try Spool.open(SpoolConfiguration(path: tmp + "/sluice/spool.sqlite"), access: .readOnly)
+            .statistics().counters.leftAtShutdown
         print(
-            "| \(policy) | \(at(0.5)) | \(at(0.99)) | \(added.last.map { String(format: "%.2f ms", $0) } ?? "-") "
+            "| \(policy) | \(at(0.5)) | \(at(0.99)) | \(added.last.map(Measure.milliseconds) ?? "-") "
                 + "| \(initTime ?? "-") | \(shutdown ?? "-") | \(left) | \(ledger.acknowledgedMarkers.count - indexed) |"
         )
-    }
-
-    static func milliseconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
     }
 
     private func count(_ index: String) async throws -> Int {
@@ -79,21 +80,6 @@ struct InvokeBenchmark: AsyncParsableCommand {
         let response = try await HTTPClient.shared.execute(
             HTTPClientRequest(url: "\(url)/\(index)/_count"), timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 1 << 20)
-        let json = try JSONSerialization.jsonObject(with: Data(Array(buffer: body))) as? [String: Any]
-        return json?["count"] as? Int ?? 0
-    }
-
-    /// The spool's `left at shutdown` counter, as `sluice spool stats --json` reports it.
-    static func leftAtShutdown(sluice: String, spool: String) throws -> Int {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: sluice)
-        process.arguments = ["spool", "stats", "--json", "--path", spool]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let json = try JSONSerialization.jsonObject(with: data) as? [String: Any]
-        return (json?["counters"] as? [String: Any])?["leftAtShutdown"] as? Int ?? -1
+        return Int(JSON.parse(Array(buffer: body))?["count"]?.numberValue ?? 0)
     }
 }

@@ -1,11 +1,15 @@
 import ArgumentParser
 import AsyncHTTPClient
-import Foundation
+import FoundationEssentials
 import LambdaSimulator
 import Logging
 import SluiceOpenSearch
 import SluiceSpool
 import SluiceTime
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The extension's own lifecycle figures under the simulator: cold start (process start → first
 /// `/next`), peak memory idle and under load, and what SHUTDOWN ships from a large backlog against
@@ -37,11 +41,11 @@ struct LifecycleBenchmark: AsyncParsableCommand {
         let (shipped, direct, exit) = try await shutdown()
         print(
             "| SHUTDOWN: shipped of a \(backlog) backlog (direct bulk POSTs in 1,700 ms: \(direct)) "
-                + "| \(shipped) (\(String(format: "%.2f", Double(shipped) / Double(max(1, direct)))) of direct; \(exit)) "
+                + "| \(shipped) (\(Measure.fixed(Double(shipped) / Double(max(1, direct)), places: 2)) of direct; \(exit)) "
                 + "| ≥ 0.85 of direct, exit before the deadline |")
     }
 
-    static func ms(_ value: Double) -> String { String(format: "%.1f ms", value) }
+    static func ms(_ value: Double) -> String { Measure.fixed(value, places: 1) + " ms" }
 
     private func environment(_ tmp: String, url: String, prefix: String) -> [String: String] {
         [
@@ -68,7 +72,7 @@ struct LifecycleBenchmark: AsyncParsableCommand {
             let report = try await LambdaSimulator.with(configuration) { simulator in
                 try await simulator.start()
             }
-            durations.append(InvokeBenchmark.milliseconds(report.duration))
+            durations.append(Measure.milliseconds(report.duration))
         }
         return durations.sorted()[durations.count / 2]
     }
@@ -140,7 +144,7 @@ struct LifecycleBenchmark: AsyncParsableCommand {
             .statistics().rows
         let exit =
             report.killedAtDeadline
-            ? "killed at the deadline" : "exited after \(Int(InvokeBenchmark.milliseconds(report.duration))) ms"
+            ? "killed at the deadline" : "exited after \(Int(Measure.milliseconds(report.duration))) ms"
         return (backlog - left, direct, exit)
     }
 

@@ -29,6 +29,33 @@ enum Measure {
         return text
     }
 
+    /// `value` with `places` decimals (`String(format:)` is Foundation's, not FoundationEssentials').
+    static func fixed(_ value: Double, places: Int) -> String {
+        var scale = 1.0
+        for _ in 0..<places { scale *= 10 }
+        let scaled = Int((abs(value) * scale).rounded())
+        let whole = scaled / Int(scale)
+        var text = (value < 0 && scaled > 0 ? "-" : "") + String(whole)
+        if places > 0 {
+            let fraction = String(scaled % Int(scale))
+            text += "." + String(repeating: "0", count: places - fraction.count) + fraction
+        }
+        return text
+    }
+
+    /// Milliseconds with two decimals: `2.50 ms`.
+    static func milliseconds(_ value: Double) -> String { fixed(value, places: 2) + " ms" }
+
+    /// A duration in milliseconds.
+    static func milliseconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+    }
+
+    /// The value at `share` (0.5: the median) of ascending `sorted` milliseconds, as text.
+    static func percentile(_ sorted: [Double], _ share: Double) -> String {
+        sorted.isEmpty ? "-" : milliseconds(sorted[min(sorted.count - 1, Int(Double(sorted.count) * share))])
+    }
+
     /// Deletes an SQLite file with its WAL and shared-memory files.
     static func removeDatabase(_ path: String) {
         for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
