@@ -25,6 +25,8 @@ Variables:
   MINI_TIMEOUT_MS           buffering.timeoutMs (default 25)
   MINI_ACK_STATUSES         statuses for successive deliveries, the last one repeats (default 200)
   MINI_ACK_DELAY_MS         pause before answering a delivery
+  MINI_ACK_DELAY_ONCE       1: pause only for the first delivery per $MINI_OUT (while
+                            $MINI_OUT/ack-delayed is absent), so a restarted process answers at once
   MINI_PRINT_PER_DELIVERY   1: print a line per delivery (which Lambda feeds back as telemetry)
   MINI_INIT_DELAY_MS        pause before registering, only while $MINI_OUT/init-delayed is absent
   MINI_INIT_ERROR           1: report /init/error and exit 1 instead of looping
@@ -90,6 +92,12 @@ class Listener(BaseHTTPRequestHandler):
         statuses = os.environ.get("MINI_ACK_STATUSES", "200").split(",")
         status = int(statuses[min(number, len(statuses)) - 1])
         delay = int(os.environ.get("MINI_ACK_DELAY_MS", "0"))
+        if delay and os.environ.get("MINI_ACK_DELAY_ONCE") == "1":
+            ack_flag = os.path.join(OUT, "ack-delayed")
+            if os.path.exists(ack_flag):
+                delay = 0
+            else:
+                open(ack_flag, "w").close()
         record("deliveries.jsonl", {"count": len(events), "status": status})
         if delay:
             time.sleep(delay / 1000)

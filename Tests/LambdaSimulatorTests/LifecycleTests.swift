@@ -102,7 +102,11 @@ import Testing
     }
 
     @Test func aKilledExtensionIsInitialisedAgainAndItsTelemetryIsDeliveredToTheNewOne() async throws {
-        let fixture = try MiniExtension(["MINI_ACK_DELAY_MS": "300", "MINI_ON_SHUTDOWN": "drain:400"])
+        // The first delivery is held for 4 s, a window no loaded machine misses; the restarted
+        // process answers at once.
+        let fixture = try MiniExtension([
+            "MINI_ACK_DELAY_MS": "4000", "MINI_ACK_DELAY_ONCE": "1", "MINI_ON_SHUTDOWN": "drain:400",
+        ])
         try await LambdaSimulator.with(fixture.configuration, logger: fixture.logger) { simulator in
             let firstInit = try await simulator.start()
             // Killed in the middle of a delivery: the extension has the batch, the platform no answer.
