@@ -34,9 +34,11 @@ public struct ForwarderExtension: Sendable {
     public func run() async -> Int32 {
         let (configuration, problems) = ForwarderConfiguration.fromEnvironment(environment)
         let logger = makeLogger(Logger.Level(rawValue: configuration.logLevel) ?? .info)
+        var phases = InitPhases()
         let registration: Registration
         do {
             registration = try await api.register()
+            phases.end("register")
         } catch {
             logger.critical("could not register with the Extensions API", metadata: ["error": "\(error)"])
             return 1
@@ -53,6 +55,7 @@ public struct ForwarderExtension: Sendable {
         do {
             spool = try Spool.open(configuration.spool, access: .owner, logger: logger)
             environmentID = try spool.environmentID()
+            phases.end("spool")
         } catch {
             logger.error("the spool cannot be opened: \(error)")
             return await failInit(configuration, type: "Extension.SpoolError", message: "\(error)", logger: logger)
@@ -61,7 +64,7 @@ public struct ForwarderExtension: Sendable {
         let httpClient = OpenSearchClient.makeHTTPClient(configuration.openSearch)
         let status = await serve(
             configuration, registration: registration, spool: spool, environmentID: environmentID,
-            httpClient: httpClient, logger: logger)
+            httpClient: httpClient, phases: phases, logger: logger)
         // A request still in flight is abandoned; its records stay in the spool. Not waited for: a
         // connection attempt to a host that refuses can hold shutdown() until its timeout, past the
         // SHUTDOWN deadline. The task keeps the client alive until it has shut down (or the process
@@ -73,8 +76,9 @@ public struct ForwarderExtension: Sendable {
     /// Everything after the spool is open: listen, subscribe, loop on `/next`.
     private func serve(
         _ configuration: ForwarderConfiguration, registration: Registration, spool: Spool, environmentID: String,
-        httpClient: HTTPClient, logger: Logger
+        httpClient: HTTPClient, phases: InitPhases, logger: Logger
     ) async -> Int32 {
+        var phases = phases
         let client = OpenSearchClient(
             configuration: configuration.openSearch, httpClient: httpClient, environment: environment, logger: logger)
         let platformIndex = configuration.platformIndex
@@ -104,6 +108,7 @@ public struct ForwarderExtension: Sendable {
         }
         let serving = Task { await listener.run() }
         defer { serving.cancel() }
+        phases.end("listener")
 
         let subscription = TelemetrySubscription(
             schemaVersion: configuration.schemaVersion,
@@ -119,11 +124,13 @@ public struct ForwarderExtension: Sendable {
             return await failInit(
                 configuration, type: "Extension.SubscriptionError", message: "\(error)", logger: logger)
         }
+        phases.end("subscribe")
         logger.info(
             "sluice is running",
             metadata: [
                 "spool.path": "\(configuration.spool.path)", "spool.waiting": "\(spool.waitingCount)",
                 "listener": "\(listener.host):\(listener.port)", "flush": "\(configuration.flushPolicy)",
+                "init.ms": "\(phases)",
             ])
 
         var planner = FlushPlanner(
@@ -141,7 +148,10 @@ public struct ForwarderExtension: Sendable {
                 try? await api.exitError(type: "Extension.NextFailed", message: "\(error)")
                 return 1
             }
-            if shipping == nil { shipping = Task { await loop.run() } }
+            if shipping == nil {
+                shipping = Task { await loop.run() }
+                Self.verifyLater(spool, logger: logger)
+            }
             switch event {
             case .invoke:
                 loop.wake()
@@ -156,6 +166,22 @@ public struct ForwarderExtension: Sendable {
                     reason: reason, deadline: deadline, configuration: configuration, spool: spool, loop: loop,
                     ingestor: ingestor, logger: logger)
                 return 0
+            }
+        }
+    }
+
+    /// The spool's full check, which the open leaves out to keep it off the cold start: on its own
+    /// connection, at background priority, once the first `/next` is answered.
+    private static func verifyLater(_ spool: Spool, logger: Logger) {
+        Task.detached(priority: .background) {
+            switch spool.verify() {
+            case .sound: break
+            case .damaged(let problem):
+                logger.error(
+                    "the spool is damaged; it ships what it can read and is moved aside at the next start",
+                    metadata: ["error": "\(problem)"])
+            case .notChecked(let reason):
+                logger.warning("the spool's check could not run", metadata: ["error": "\(reason)"])
             }
         }
     }
@@ -262,5 +288,29 @@ public struct ForwarderExtension: Sendable {
                 "dead_lettered": "\(report.deadLettered)", "left_in_spool": "\(left)",
                 "deliveries": "\(tallies.deliveries)", "deliveries.refused": "\(tallies.malformed + tallies.failed)",
             ])
+    }
+}
+
+/// How long each step of init took, from the start of `run()`; logged once when init is done, so a
+/// slow cold start says where its time went.
+struct InitPhases: CustomStringConvertible, Sendable {
+    private let clock = ContinuousClock()
+    private var last: ContinuousClock.Instant
+    private var steps: [(name: String, milliseconds: Double)] = []
+
+    init() { last = clock.now }
+
+    mutating func end(_ name: String) {
+        let now = clock.now
+        let elapsed = last.duration(to: now).components
+        steps.append((name, Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15))
+        last = now
+    }
+
+    var description: String {
+        steps.map { step in
+            let tenths = Int((step.milliseconds * 10).rounded())
+            return "\(step.name):\(tenths / 10).\(tenths % 10)"
+        }.joined(separator: ",")
     }
 }

@@ -76,7 +76,7 @@ extension Spool {
             if let id { delete.bind(id, at: 1) }
             try delete.step()
             // Requeueing is rare and manual: recount rather than track which copies were ignored.
-            state.totals = try Self.totals(connection)
+            state.totals = try Self.countTotals(connection)
             try Self.bump(connection, "requeued", by: inserted)
             return inserted
         }

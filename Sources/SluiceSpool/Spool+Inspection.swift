@@ -95,6 +95,13 @@ extension Spool {
                 let line = statement.string(at: 0)
                 if line != "ok" { problems.append(line) }
             }
+            let stored = try Self.totals(state.connection)
+            let counted = try Self.countTotals(state.connection)
+            if stored != counted {
+                problems.append(
+                    "the stored totals (\(stored.rows) records, \(stored.deadRows) dead letters) differ from the "
+                        + "tables (\(counted.rows), \(counted.deadRows)); `sluice spool vacuum` recounts them")
+            }
             let migrator = Migrator()
             let version = try migrator.applied(in: state.connection).last?.id ?? 0
             if version != migrator.latestID {
@@ -104,13 +111,19 @@ extension Spool {
         }
     }
 
-    /// Checkpoints the WAL and rebuilds the file to give free pages back to /tmp.
+    /// Recounts the stored totals, checkpoints the WAL and rebuilds the file to give free pages back
+    /// to /tmp.
     public func vacuum() throws {
         guard access != .readOnly else {
             throw SpoolError(.readOnly, "vacuum needs to write, and the spool at \(path) was opened read-only")
         }
         try state.withLock { state in
             do {
+                // The one place that recounts the stored totals from the tables, should they drift.
+                try state.connection.transaction {
+                    state.totals = try Self.countTotals(state.connection)
+                    try Self.storeTotals(state.connection, state.totals)
+                }
                 try state.connection.execute("VACUUM")
                 try state.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             } catch {
