@@ -26,22 +26,43 @@ public struct BulkEncoder: Sendable {
     public func encode(_ documents: [BulkDocument]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(documents.reduce(0) { $0 + encodedSize($1) })
-        for document in documents {
-            out += Array(#"{"create":{"_index":"#.utf8)
-            JSONText.appendString(document.index, to: &out)
-            switch idPlacement {
-            case .documentID:
-                out += Array(#","_id":"#.utf8)
-                JSONText.appendString(document.id, to: &out)
-                out += Array("}}\n".utf8)
-                out += document.body
-            case .field(let name):
-                out += Array("}}\n".utf8)
-                out += Self.inserting(field: name, value: document.id, into: document.body)
-            }
-            out.append(UInt8(ascii: "\n"))
-        }
+        for document in documents { append(document, to: &out) }
         return out
+    }
+
+    /// The same body gzip-compressed as it is written, 64 KiB at a time, so that the whole
+    /// uncompressed body never exists; nil if zlib failed.
+    func encodeCompressed(_ documents: [BulkDocument]) -> [UInt8]? {
+        let gzip = Gzip(expectedInput: documents.reduce(0) { $0 + encodedSize($1) })
+        let piece = 64 << 10
+        var out: [UInt8] = []
+        out.reserveCapacity(2 * piece)
+        for document in documents {
+            append(document, to: &out)
+            if out.count >= piece {
+                out.withUnsafeBufferPointer { gzip.write($0) }
+                out.removeAll(keepingCapacity: true)
+            }
+        }
+        out.withUnsafeBufferPointer { gzip.write($0) }
+        return gzip.finish()
+    }
+
+    /// Appends the action line and the document line of `document`.
+    private func append(_ document: BulkDocument, to out: inout [UInt8]) {
+        out += Array(#"{"create":{"_index":"#.utf8)
+        JSONText.appendString(document.index, to: &out)
+        switch idPlacement {
+        case .documentID:
+            out += Array(#","_id":"#.utf8)
+            JSONText.appendString(document.id, to: &out)
+            out += Array("}}\n".utf8)
+            out += document.body
+        case .field(let name):
+            out += Array("}}\n".utf8)
+            out += Self.inserting(field: name, value: document.id, into: document.body)
+        }
+        out.append(UInt8(ascii: "\n"))
     }
 
     /// `body` with `"name":"value",` added as its first member.

@@ -1,26 +1,66 @@
 import CZlib
 
-/// gzip compression of request bodies (zlib, one shot).
-enum Gzip {
-    /// `bytes` as a gzip member, or nil if zlib fails (the caller then sends them uncompressed).
-    static func compress(_ bytes: [UInt8], level: Int32 = 1) -> [UInt8]? {
-        var stream = z_stream()
-        guard czlib_deflate_init_gzip(&stream, level) == Z_OK else { return nil }
-        defer { deflateEnd(&stream) }
-        // deflateBound covers the zlib wrapper; gzip's header and trailer are 18 bytes against its 6.
-        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(bytes.count))) + 32)
-        var input = bytes
-        let status = input.withUnsafeMutableBufferPointer { source in
-            output.withUnsafeMutableBufferPointer { target in
-                stream.next_in = source.baseAddress
-                stream.avail_in = UInt32(source.count)
-                stream.next_out = target.baseAddress
-                stream.avail_out = UInt32(target.count)
-                return deflate(&stream, Z_FINISH)
-            }
+/// gzip compression of request bodies (zlib), fed in pieces: a `_bulk` body is compressed as it is
+/// encoded, so the shipper never holds a batch's whole uncompressed body (5 MB at the default
+/// batch size) at its peak of memory.
+final class Gzip {
+    /// zlib's state points back at its stream, which therefore must not move: it lives on the heap.
+    private let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+    private var output: [UInt8] = []
+    private var chunk = [UInt8](repeating: 0, count: 64 << 10)
+    private var failed: Bool
+
+    /// A compressor at zlib `level` (1: fastest); `expectedInput` sizes the output for it.
+    init(level: Int32 = 1, expectedInput: Int = 0) {
+        stream.initialize(to: z_stream())
+        failed = czlib_deflate_init_gzip(stream, level) != Z_OK
+        // NDJSON of telemetry compresses about 8:1 at level 1.
+        output.reserveCapacity(expectedInput / 8 + 1024)
+    }
+
+    deinit {
+        if !failed { deflateEnd(stream) }
+        stream.deinitialize(count: 1)
+        stream.deallocate()
+    }
+
+    /// Compresses `bytes` (the output so far grows in 64 KiB steps, as zlib fills them).
+    func write(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard !failed, !bytes.isEmpty else { return }
+        // zlib reads through a non-const pointer but never writes the input.
+        stream.pointee.next_in = UnsafeMutablePointer(mutating: bytes.baseAddress)
+        stream.pointee.avail_in = UInt32(bytes.count)
+        while stream.pointee.avail_in > 0 && !failed {
+            failed = deflateStep(Z_NO_FLUSH) != Z_OK
         }
-        guard status == Z_STREAM_END else { return nil }
-        output.removeSubrange(Int(stream.total_out)...)
+    }
+
+    /// The gzip member, or nil if zlib failed (the caller then sends the body uncompressed).
+    func finish() -> [UInt8]? {
+        guard !failed else { return nil }
+        var status = Z_OK
+        while status == Z_OK { status = deflateStep(Z_FINISH) }
+        guard status == Z_STREAM_END else {
+            failed = true
+            return nil
+        }
         return output
+    }
+
+    private func deflateStep(_ flush: Int32) -> Int32 {
+        chunk.withUnsafeMutableBufferPointer { target in
+            stream.pointee.next_out = target.baseAddress
+            stream.pointee.avail_out = UInt32(target.count)
+            let status = deflate(stream, flush)
+            output.append(contentsOf: target[..<(target.count - Int(stream.pointee.avail_out))])
+            return status
+        }
+    }
+
+    /// `bytes` as one gzip member, or nil if zlib fails.
+    static func compress(_ bytes: [UInt8], level: Int32 = 1) -> [UInt8]? {
+        let gzip = Gzip(level: level, expectedInput: bytes.count)
+        bytes.withUnsafeBufferPointer { gzip.write($0) }
+        return gzip.finish()
     }
 }

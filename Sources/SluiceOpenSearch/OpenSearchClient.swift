@@ -70,9 +70,10 @@ public final class OpenSearchClient: Sendable {
     /// Sends `documents` as one `_bulk` request.
     public func bulk(_ documents: [BulkDocument]) async -> BulkResponse {
         guard !documents.isEmpty else { return .items([]) }
-        let body = encoder.encode(documents)
+        let compressed = configuration.compress ? encoder.encodeCompressed(documents) : nil
         switch await send(
-            method: .POST, path: "/_bulk", query: Self.bulkFilter, body: body, contentType: "application/x-ndjson")
+            method: .POST, path: "/_bulk", query: Self.bulkFilter, payload: compressed ?? encoder.encode(documents),
+            gzipped: compressed != nil, contentType: "application/x-ndjson")
         {
         case .failure(let failure):
             return .failed(failure)
@@ -111,16 +112,24 @@ public final class OpenSearchClient: Sendable {
     public func send(
         method: HTTPMethod, path: String, query: String, body: [UInt8], contentType: String
     ) async -> Result<Answer, BulkFailure> {
-        let url = base + path + (query.isEmpty ? "" : "?" + query)
         let compressed = configuration.compress && body.count > 1024 ? Gzip.compress(body) : nil
-        let payload = compressed ?? body
+        return await send(
+            method: method, path: path, query: query, payload: compressed ?? body, gzipped: compressed != nil,
+            contentType: contentType)
+    }
+
+    /// One request with `payload` as it goes on the wire (`gzipped`: already compressed).
+    private func send(
+        method: HTTPMethod, path: String, query: String, payload: [UInt8], gzipped: Bool, contentType: String
+    ) async -> Result<Answer, BulkFailure> {
+        let url = base + path + (query.isEmpty ? "" : "?" + query)
         var refreshed = false
         var reconnected = false
         while true {
             var headers: [(name: String, value: String)] = [
                 ("Content-Type", contentType), ("Accept", "application/json"),
             ]
-            if compressed != nil { headers.append(("Content-Encoding", "gzip")) }
+            if gzipped { headers.append(("Content-Encoding", "gzip")) }
             do {
                 headers += try await credentials.headers(
                     method: method.rawValue, url: url, headers: headers, body: payload)

@@ -97,6 +97,11 @@ struct IngestBenchmark: AsyncParsableCommand {
         print(
             Measure.row(
                 "validate + documents only (no HTTP, no SQLite)", Measure.median(cpu), rawRate, "for comparison"))
+        let ratio = Measure.ratio(Measure.median(ingest), rawRate)
+        Measure.summarize(
+            "ingest: telemetry POST → committed spool → 200, against raw SQLite inserts",
+            "\(ratio) of raw (\(Measure.format(Measure.median(ingest))) against \(Measure.format(rawRate)) events/s)",
+            target: "≥ 0.50 of raw", met: ratio >= 0.50)
     }
 
     /// A delivery of `events` function log lines of about `lineBytes` bytes, distinct per delivery.

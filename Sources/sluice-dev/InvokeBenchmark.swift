@@ -71,6 +71,16 @@ struct InvokeBenchmark: AsyncParsableCommand {
             "| \(policy) | \(at(0.5)) | \(at(0.99)) | \(added.last.map(Measure.milliseconds) ?? "-") "
                 + "| \(initTime ?? "-") | \(shutdown ?? "-") | \(left) | \(ledger.acknowledgedMarkers.count - indexed) |"
         )
+        let missing = ledger.acknowledgedMarkers.count - indexed
+        let p99 = added.isEmpty ? Double.infinity : added[min(added.count - 1, Int(Double(added.count) * 0.99))]
+        let value = "p50 \(at(0.5)), p99 \(at(0.99)); \(missing) missing"
+        let figure = "added invocation time, \(policy) (runtime done → /next, \(invocations) invocations)"
+        switch policy {
+        case "background": Measure.summarize(figure, value, target: "p99 ≤ 2 ms", met: p99 <= 2 && missing == 0)
+        case "end":
+            Measure.summarize(figure, value, target: "p99 within the 100 ms budget", met: p99 <= 100 && missing == 0)
+        default: Measure.summarize(figure, value)
+        }
     }
 
     private func count(_ index: String) async throws -> Int {

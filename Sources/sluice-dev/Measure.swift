@@ -56,6 +56,21 @@ enum Measure {
         sorted.isEmpty ? "-" : milliseconds(sorted[min(sorted.count - 1, Int(Double(sorted.count) * share))])
     }
 
+    /// One row of the summary table that `tools/bench` prints and writes into BENCHMARKS.md: appended,
+    /// tab-separated (figure, value, target, verdict), to the file named by `SLUICE_BENCH_SUMMARY`
+    /// when the command that runs every benchmark set it. `met` nil: a figure with no target.
+    static func summarize(_ figure: String, _ value: String, target: String = "", met: Bool? = nil) {
+        guard let path = getenv("SLUICE_BENCH_SUMMARY").map({ String(cString: $0) }), !path.isEmpty,
+            let file = fopen(path, "a")
+        else { return }
+        defer { fclose(file) }
+        let verdict = met.map { $0 ? "met" : "missed" } ?? ""
+        fputs([figure, value, target, verdict].joined(separator: "\t") + "\n", file)
+    }
+
+    /// `value / baseline` with two decimals.
+    static func ratio(_ value: Double, _ baseline: Double) -> Double { (value / baseline * 100).rounded() / 100 }
+
     /// Deletes an SQLite file with its WAL and shared-memory files.
     static func removeDatabase(_ path: String) {
         for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }

@@ -93,6 +93,11 @@ struct ShipBenchmark: AsyncParsableCommand {
         print(
             "| shipper: spool → _bulk → settle | \(Int(shipRate)) | \(perThousand(shipTime.cpu)) | "
                 + "\(Double(Int(shipRate / directRate * 100)) / 100) | ≥ 0.85 |")
+        let ratio = Measure.ratio(shipRate, directRate)
+        Measure.summarize(
+            "ship: spool → OpenSearch _bulk → settle, against direct bulk POSTs",
+            "\(ratio) of direct (\(Measure.format(shipRate)) against \(Measure.format(directRate)) docs/s)",
+            target: "≥ 0.85 of direct", met: ratio >= 0.85)
     }
 
     private func perThousand(_ seconds: Double) -> String {

@@ -93,6 +93,11 @@ struct SpoolBenchmark: ParsableCommand {
         }
         print("| raw SQLite select + delete by key | \(Measure.format(rawDrainRate)) | 1.00 | |")
         print(Measure.row("spool lease + settle (shipped)", Measure.median(drain), rawDrainRate, ""))
+        let appendRatio = Measure.ratio(Measure.median(append), rawInsertRate)
+        Measure.summarize(
+            "spool append (dedup ids), against raw SQLite inserts",
+            "\(appendRatio) of raw (\(Measure.format(Measure.median(append))) against "
+                + "\(Measure.format(rawInsertRate)) records/s)", target: "≥ 0.60 of raw", met: appendRatio >= 0.60)
     }
 }
 

@@ -20,6 +20,9 @@ enum Main {
         // reflection, and each first protocol-conformance lookup scans every conformance record in
         // the binary: 22 M instructions, 6–7 ms of a cold start (callgrind), for no argument at all.
         if CommandLine.arguments.count == 1 {
+            // Here, on the main thread, before the first await hops to a thread of the pool: malloc
+            // gives each thread that allocates before the setting an arena of its own.
+            MallocTuning.apply()
             await Sluice.runExtension()
         }
         await Sluice.main()

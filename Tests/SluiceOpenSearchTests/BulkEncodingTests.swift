@@ -1,5 +1,6 @@
 import CZlib
 import Foundation
+import SluiceTestSupport
 import SluiceTime
 import Testing
 
@@ -113,6 +114,31 @@ import Testing
         let compressed = try #require(Gzip.compress(original))
         #expect(compressed.count < original.count / 10)
         #expect(compressed.prefix(2) == [0x1F, 0x8B], "a gzip member")
+        #expect(try inflate(compressed) == original)
+    }
+
+    @Test func compressedBodyInflatesToThePlainBody() throws {
+        // About 600 KB of NDJSON: it is compressed in many 64 KiB pieces.
+        let padding = String(repeating: "x", count: 150)
+        let many = (0..<3_000).map { number in
+            BulkDocument(
+                index: "lambda-function", id: "id-\(number)",
+                body: Array(#"{"type":"function","record":"line \#(number) \#(padding)"}"#.utf8))
+        }
+        for encoder in [BulkEncoder(), BulkEncoder(idPlacement: .field("event_id"))] {
+            let plain = encoder.encode(many)
+            #expect(plain.count > 8 * (64 << 10))
+            let compressed = try #require(encoder.encodeCompressed(many))
+            #expect(try inflate(compressed) == plain)
+        }
+    }
+
+    @Test func gzipOutputLargerThanOneChunkIsWhole() throws {
+        // Bytes that barely compress: the output spans several of the compressor's 64 KiB steps.
+        var generator = SeededRandom(seed: 7)
+        let original = (0..<300_000).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        let compressed = try #require(Gzip.compress(original))
+        #expect(compressed.count > 4 * (64 << 10))
         #expect(try inflate(compressed) == original)
     }
 
