@@ -31,11 +31,49 @@ public struct DocumentID: Sendable {
 
     /// The id of the event at `position` of a delivery with `digest`.
     public func make(eventTime: Int64, digest: String, position: Int) -> String {
-        var time = String(UInt64(max(0, eventTime)), radix: 16)
-        if time.utf8.count < 11 { time = String(repeating: "0", count: 11 - time.utf8.count) + time }
-        var place = String(position, radix: 16)
-        if place.utf8.count < 4 { place = String(repeating: "0", count: 4 - place.utf8.count) + place }
-        return time + "-" + environment + "-" + digest + "-" + place
+        Delivery(environment: environment, digest: digest).id(eventTime: eventTime, position: position)
+    }
+
+    /// The ids of one delivery's events, with the part they share built once.
+    public func delivery(digest: String) -> Delivery { Delivery(environment: environment, digest: digest) }
+
+    /// The ids of one delivery's events. An id is written into one buffer that becomes its String:
+    /// building it from five interpolated pieces cost a third of the ingest's CPU time.
+    public struct Delivery: Sendable {
+        /// `-<environment>-<digest>-`, between the time and the position.
+        let middle: [UInt8]
+
+        init(environment: String, digest: String) {
+            middle = Array("-\(environment)-\(digest)-".utf8)
+        }
+
+        /// The id of the event at `position`: time in at least 11 hex digits, position in at least 4.
+        public func id(eventTime: Int64, position: Int) -> String {
+            let time = UInt64(max(0, eventTime))
+            let place = UInt64(max(0, position))
+            let timeDigits = max(11, Self.hexDigits(time))
+            let placeDigits = max(4, Self.hexDigits(place))
+            let count = timeDigits + middle.count + placeDigits
+            return String(unsafeUninitializedCapacity: count) { buffer in
+                Self.writeHex(time, digits: timeDigits, into: buffer, at: 0)
+                for (offset, byte) in middle.enumerated() { buffer[timeDigits + offset] = byte }
+                Self.writeHex(place, digits: placeDigits, into: buffer, at: timeDigits + middle.count)
+                return count
+            }
+        }
+
+        static func hexDigits(_ value: UInt64) -> Int { value == 0 ? 1 : (67 - value.leadingZeroBitCount) / 4 }
+
+        static func writeHex(
+            _ value: UInt64, digits: Int, into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int
+        ) {
+            var rest = value
+            for index in stride(from: start + digits - 1, through: start, by: -1) {
+                let nibble = UInt8(truncatingIfNeeded: rest & 0xF)
+                buffer[index] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+                rest >>= 4
+            }
+        }
     }
 
     static func hex(_ bytes: some Sequence<UInt8>) -> String {

@@ -102,7 +102,7 @@ public final class Ingestor: Sendable {
     /// The spool records of a validated delivery.
     public func records(_ delivery: TelemetryDelivery) -> [SpoolRecord] {
         let body = delivery.body
-        let digest = DocumentID.digest(of: body)
+        let ids = self.ids.delivery(digest: DocumentID.digest(of: body))
         var records: [SpoolRecord] = []
         records.reserveCapacity(delivery.events.count)
         for (position, event) in delivery.events.enumerated() {
@@ -135,7 +135,7 @@ public final class Ingestor: Sendable {
             }
             records.append(
                 SpoolRecord(
-                    id: ids.make(eventTime: event.time, digest: digest, position: position),
+                    id: ids.id(eventTime: event.time, position: position),
                     index: indices.pattern(for: event.type).name(eventTime: event.time), eventTime: event.time,
                     document: encoded))
         }

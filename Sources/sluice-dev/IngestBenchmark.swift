@@ -33,10 +33,13 @@ struct IngestBenchmark: AsyncParsableCommand {
         var ingest: [Double] = []
         var raw: [Double] = []
         var cpu: [Double] = []
+        var append: [Double] = []
         let client = HTTPClient.shared
         for run in 0..<runs {
             let base = "\(folder)/sluice-bench-ingest-\(getpid())-\(run)"
-            defer { for suffix in ["raw.sqlite", "spool.sqlite"] { Measure.removeDatabase(base + "-" + suffix) } }
+            defer {
+                for suffix in ["raw", "spool", "alone"] { Measure.removeDatabase("\(base)-\(suffix).sqlite") }
+            }
             let spool = try Spool.open(SpoolConfiguration(path: base + "-spool.sqlite", capBytes: 1 << 40))
             let ingestor = Ingestor(
                 spool: spool,
@@ -79,6 +82,10 @@ struct IngestBenchmark: AsyncParsableCommand {
 
             let database = try RawSQLite(path: base + "-raw.sqlite")
             raw.append(try Measure.rate(total) { try database.insert(rows) })
+
+            // The same records through Spool.append alone: the spool's share of ingest.
+            let alone = try Spool.open(SpoolConfiguration(path: base + "-alone.sqlite", capBytes: 1 << 40))
+            append.append(try Measure.rate(total) { for delivery in rows { try alone.append(delivery) } })
         }
 
         let rawRate = Measure.median(raw)
@@ -97,6 +104,10 @@ struct IngestBenchmark: AsyncParsableCommand {
         print(
             Measure.row(
                 "validate + documents only (no HTTP, no SQLite)", Measure.median(cpu), rawRate, "for comparison"))
+        print(
+            Measure.row(
+                "Spool.append of the same records only (no HTTP, no validation)", Measure.median(append), rawRate,
+                "for comparison"))
         let ratio = Measure.ratio(Measure.median(ingest), rawRate)
         Measure.summarize(
             "ingest: telemetry POST → committed spool → 200, against raw SQLite inserts",

@@ -96,6 +96,21 @@ struct IngestorTests {
         #expect(ids.allSatisfy { $0.utf8.count <= 64 })
     }
 
+    @Test func idsHaveTheirFixedShape() {
+        let ids = DocumentID(environment: "e1f2")
+        let cases: [(time: Int64, position: Int, id: String)] = [
+            (0, 0, "00000000000-e1f2-00aa11bb22cc33dd-0000"),
+            (1_764_072_000_001, 10, "19abae28a01-e1f2-00aa11bb22cc33dd-000a"),
+            (-5, 0xFFFF, "00000000000-e1f2-00aa11bb22cc33dd-ffff"),
+            (0xF_FFFF_FFFF_FFFF, 0x1_0000, "fffffffffffff-e1f2-00aa11bb22cc33dd-10000"),
+        ]
+        for (time, position, id) in cases {
+            #expect(ids.make(eventTime: time, digest: "00aa11bb22cc33dd", position: position) == id)
+        }
+        let delivery = ids.delivery(digest: "00aa11bb22cc33dd")
+        #expect(delivery.id(eventTime: 1_764_072_000_001, position: 10) == "19abae28a01-e1f2-00aa11bb22cc33dd-000a")
+    }
+
     @Test func aMalformedDeliveryIsRefusedCountedAndStoresNothing() throws {
         #expect(ingestor.ingest(TelemetryFixtures.logLines(3, marker: "ok")) == .accepted)
         for body in ["{", "[1,2]", #"[{"time":"2026-11-25T12:00:00Z","type":"function"}]"#] {
