@@ -7,8 +7,8 @@ public struct InvocationReport: Sendable {
     public let initialization: InitReport?
     /// How long the simulated handler ran.
     public let handlerDuration: Duration
-    /// From the runtime's response until the extension was back in `/next` (Lambda's
-    /// PostRuntimeExtensionsDuration); nil when it never came back in time.
+    /// From the runtime's response until the extension called `/next` again, zero if it already had
+    /// (Lambda's PostRuntimeExtensionsDuration); nil when it never came back in time.
     public let addedTime: Duration?
     /// The unique marker of every function log line this invocation wrote, in order.
     public let markers: [String]

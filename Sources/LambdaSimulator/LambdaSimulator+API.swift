@@ -96,6 +96,7 @@ extension LambdaSimulator {
             returning: .error(403, "Extension.InvalidExtensionState", "another /next call replaced this one"))
         return await withCheckedContinuation { continuation in
             instance?.pendingNext = continuation
+            instance?.nextSince = request.receivedAt
             signal.signal()
         }
     }

@@ -201,7 +201,11 @@ extension LambdaSimulator {
             back = instance?.generation == generation && instance?.inNext == true
         }
         let ended = clock.now
-        let addedTime = back ? ended - handlerEnded : nil
+        // Billed from the runtime's end to the extension's call of /next (nothing if it called
+        // before), timed when the call arrived: the platform's own work meanwhile is not the
+        // extension's.
+        let calledNext = instance?.nextSince ?? ended
+        let addedTime = back ? max(.zero, calledNext - handlerEnded) : nil
         let (status, errorType): (PhaseStatus, String?) =
             back
             ? (.success, nil) : (ended >= deadline ? (.timeout, "Sandbox.Timedout") : (.failure, "Extension.Crash"))
@@ -246,6 +250,7 @@ extension LambdaSimulator {
         guard var current = instance else { return }
         if let waiting = current.pendingNext {
             current.pendingNext = nil
+            current.nextSince = nil
             instance = current
             waiting.resume(
                 returning: .json(

@@ -19,6 +19,8 @@ public actor LambdaSimulator {
         var internalIdentifiers: Set<String> = []
         /// The extension waits in `/next` (its request is held in `pendingNext`).
         var pendingNext: CheckedContinuation<PlatformResponse, Never>?
+        /// When the held `/next` call arrived: the moment the extension was done, for the added time.
+        var nextSince: ContinuousClock.Instant?
         /// An event for its next `/next` call, when it was busy as the event came.
         var queuedEvent: JSON?
         var initError: String?

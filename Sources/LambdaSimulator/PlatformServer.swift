@@ -8,6 +8,8 @@ struct PlatformRequest: Sendable {
     let path: String
     let headers: HTTPHeaders
     let body: [UInt8]
+    /// When the whole request had arrived.
+    var receivedAt = ContinuousClock.now
 }
 
 /// The platform's answer.

@@ -97,7 +97,9 @@ public struct ForwarderConfiguration: Sendable {
         .init(name: "SLUICE_SPOOL_OVERFLOW", defaultValue: "drop-oldest", meaning: "drop-oldest or reject-new"),
         .init(name: "SLUICE_SPOOL_MAX_FILE_BYTES", defaultValue: "(none)", meaning: "hard limit on the spool file"),
         .init(name: "SLUICE_FLUSH", defaultValue: "background", meaning: "background, end or periodic:N"),
-        .init(name: "SLUICE_FLUSH_BUDGET_MS", defaultValue: "100", meaning: "how long policy end may hold /next"),
+        .init(
+            name: "SLUICE_FLUSH_BUDGET_MS", defaultValue: "100",
+            meaning: "the most a hold of policy end may add to an invocation"),
         .init(
             name: "SLUICE_SCHEMA_VERSION", defaultValue: "2022-12-13",
             meaning: "Telemetry API schema: 2022-07-01, 2022-12-13 or 2025-01-29"),

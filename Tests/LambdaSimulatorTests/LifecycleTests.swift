@@ -34,6 +34,23 @@ import Testing
         }
     }
 
+    @Test func addedTimeRunsFromTheRuntimesEndToTheExtensionsNextCall() async throws {
+        // Once: /next 600 ms after the INVOKE, past a 100 ms handler; afterwards at once.
+        let fixture = try MiniExtension(["MINI_ON_INVOKE": "late:600"])
+        try await LambdaSimulator.with(fixture.configuration, logger: fixture.logger) { simulator in
+            try await simulator.start()
+            let late = try await simulator.invoke(handlerDuration: .milliseconds(100))
+            let added = try #require(late.addedTime)
+            // The handler's end can come late on a loaded machine; the call to /next cannot come early.
+            #expect(added > .zero)
+            #expect(late.handlerDuration + added >= .milliseconds(590), "\(late.handlerDuration) + \(added)")
+            #expect(added < .seconds(2))
+            // Back in /next long before the handler ends: the extension adds nothing.
+            let prompt = try await simulator.invoke(handlerDuration: .milliseconds(300))
+            #expect(prompt.addedTime == .zero)
+        }
+    }
+
     @Test func anExtensionLateForNextTimesOutTheInvocationAndIsReset() async throws {
         let fixture = try MiniExtension(["MINI_ON_INVOKE": "late:900"]) {
             $0.functionTimeout = .milliseconds(500)

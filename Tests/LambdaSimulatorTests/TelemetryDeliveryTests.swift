@@ -19,7 +19,7 @@ import Testing
         LogShape(format: .json, schema: "2022-07-01", objects: false),
     ])
     func everyEventIsDeliveredAndTheLedgerIsWhatTheExtensionStored(_ shape: LogShape) async throws {
-        let fixture = try MiniExtension(["MINI_SCHEMA": shape.schema, "MINI_ON_SHUTDOWN": "drain:150"]) {
+        let fixture = try MiniExtension(["MINI_SCHEMA": shape.schema, "MINI_ON_SHUTDOWN": "drain:600"]) {
             $0.logFormat = shape.format
         }
         try await LambdaSimulator.with(fixture.configuration, logger: fixture.logger) { simulator in
@@ -99,7 +99,7 @@ import Testing
     }
 
     @Test func rejectedDeliveriesAreDeliveredAgainAndRawDeliveriesAreNotRecorded() async throws {
-        let fixture = try MiniExtension(["MINI_ACK_STATUSES": "500,503,429,200", "MINI_ON_SHUTDOWN": "drain:150"])
+        let fixture = try MiniExtension(["MINI_ACK_STATUSES": "500,503,429,200", "MINI_ON_SHUTDOWN": "drain:600"])
         try await LambdaSimulator.with(fixture.configuration, logger: fixture.logger) { simulator in
             try await simulator.start()
             let invocation = try await simulator.invoke(logLines: 5)
@@ -127,7 +127,7 @@ import Testing
     }
 
     @Test func aSubscriberThatFallsBehindGetsLogsDropped() async throws {
-        let fixture = try MiniExtension(["MINI_ON_SHUTDOWN": "drain:150"]) {
+        let fixture = try MiniExtension(["MINI_ON_SHUTDOWN": "drain:600"]) {
             $0.platformBufferLimitBytes = 16 << 10
         }
         try await LambdaSimulator.with(fixture.configuration, logger: fixture.logger) { simulator in
