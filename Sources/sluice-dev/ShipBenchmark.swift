@@ -96,7 +96,7 @@ struct ShipBenchmark: AsyncParsableCommand {
         let ratio = Measure.ratio(shipRate, directRate)
         Measure.summarize(
             "ship: spool → OpenSearch _bulk → settle, against direct bulk POSTs",
-            "\(ratio) of direct (\(Measure.format(shipRate)) against \(Measure.format(directRate)) docs/s)",
+            "\(Measure.fixed(ratio, places: 2)) of direct (\(Measure.format(shipRate)) against \(Measure.format(directRate)) docs/s)",
             target: "≥ 0.85 of direct", met: ratio >= 0.85)
     }
 
