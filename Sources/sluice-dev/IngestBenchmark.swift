@@ -111,7 +111,7 @@ struct IngestBenchmark: AsyncParsableCommand {
         let ratio = Measure.ratio(Measure.median(ingest), rawRate)
         Measure.summarize(
             "ingest: telemetry POST → committed spool → 200, against raw SQLite inserts",
-            "\(Measure.fixed(ratio, places: 2)) of raw (\(Measure.format(Measure.median(ingest))) against \(Measure.format(rawRate)) events/s)",
+            Measure.against(Measure.median(ingest), rawRate, of: "raw", unit: "events/s"),
             target: "≥ 0.50 of raw", met: ratio >= 0.50)
     }
 

@@ -72,7 +72,7 @@ struct InvokeBenchmark: AsyncParsableCommand {
                 + "| \(initTime ?? "-") | \(shutdown ?? "-") | \(left) | \(ledger.acknowledgedMarkers.count - indexed) |"
         )
         let missing = ledger.acknowledgedMarkers.count - indexed
-        let p99 = added.isEmpty ? Double.infinity : added[min(added.count - 1, Int(Double(added.count) * 0.99))]
+        let p99 = Measure.value(at: 0.99, of: added) ?? .infinity
         let value = "p50 \(at(0.5)), p99 \(at(0.99)); \(missing) missing"
         let figure = "added invocation time, \(policy) (runtime done → /next, \(invocations) invocations)"
         switch policy {

@@ -50,7 +50,7 @@ struct LifecycleBenchmark: AsyncParsableCommand {
         row(
             "SHUTDOWN: shipped of a \(Measure.format(Double(backlog))) backlog in a 1,700 ms budget, against direct "
                 + "bulk POSTs",
-            "\(Measure.format(Double(shipped))) against \(Measure.format(Double(direct))): \(Measure.fixed(ratio, places: 2)) of direct; \(exit)",
+            Measure.against(Double(shipped), Double(max(1, direct)), of: "direct", unit: "documents") + "; \(exit)",
             "≥ 0.85 of direct, exit before the deadline", met: ratio >= 0.85 && !exit.contains("killed"))
     }
 

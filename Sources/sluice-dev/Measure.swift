@@ -15,7 +15,7 @@ enum Measure {
 
     /// A table row with the rate against a baseline.
     static func row(_ name: String, _ value: Double, _ baseline: Double, _ target: String) -> String {
-        "| \(name) | \(format(value)) | \((value / baseline * 100).rounded() / 100) | \(target) |"
+        "| \(name) | \(format(value)) | \(fixed(ratio(value, baseline), places: 2)) | \(target) |"
     }
 
     /// A whole number with thousands separators.
@@ -51,9 +51,14 @@ enum Measure {
         Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
     }
 
-    /// The value at `share` (0.5: the median) of ascending `sorted` milliseconds, as text.
+    /// The value at `share` (0.5: the median) of ascending `sorted`, nil when there is none.
+    static func value(at share: Double, of sorted: [Double]) -> Double? {
+        sorted.isEmpty ? nil : sorted[min(sorted.count - 1, Int(Double(sorted.count) * share))]
+    }
+
+    /// The value at `share` of ascending `sorted` milliseconds, as text.
     static func percentile(_ sorted: [Double], _ share: Double) -> String {
-        sorted.isEmpty ? "-" : milliseconds(sorted[min(sorted.count - 1, Int(Double(sorted.count) * share))])
+        value(at: share, of: sorted).map(milliseconds) ?? "-"
     }
 
     /// One row of the summary table that `tools/bench` prints and writes into BENCHMARKS.md: appended,
@@ -68,8 +73,13 @@ enum Measure {
         fputs([figure, value, target, verdict].joined(separator: "\t") + "\n", file)
     }
 
-    /// `value / baseline` with two decimals.
+    /// `value / baseline` rounded to two decimals.
     static func ratio(_ value: Double, _ baseline: Double) -> Double { (value / baseline * 100).rounded() / 100 }
+
+    /// A summary's value for a figure against its baseline: `0.94 of direct (9,398 against 9,962 docs/s)`.
+    static func against(_ value: Double, _ baseline: Double, of name: String, unit: String) -> String {
+        "\(fixed(ratio(value, baseline), places: 2)) of \(name) (\(format(value)) against \(format(baseline)) \(unit))"
+    }
 
     /// Deletes an SQLite file with its WAL and shared-memory files.
     static func removeDatabase(_ path: String) {

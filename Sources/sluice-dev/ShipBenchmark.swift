@@ -92,11 +92,11 @@ struct ShipBenchmark: AsyncParsableCommand {
         print("| direct _bulk POSTs (encoded, gzip) | \(Int(directRate)) | \(perThousand(directTime.cpu)) | 1.00 | |")
         print(
             "| shipper: spool → _bulk → settle | \(Int(shipRate)) | \(perThousand(shipTime.cpu)) | "
-                + "\(Double(Int(shipRate / directRate * 100)) / 100) | ≥ 0.85 |")
+                + "\(Measure.fixed(Measure.ratio(shipRate, directRate), places: 2)) | ≥ 0.85 |")
         let ratio = Measure.ratio(shipRate, directRate)
         Measure.summarize(
             "ship: spool → OpenSearch _bulk → settle, against direct bulk POSTs",
-            "\(Measure.fixed(ratio, places: 2)) of direct (\(Measure.format(shipRate)) against \(Measure.format(directRate)) docs/s)",
+            Measure.against(shipRate, directRate, of: "direct", unit: "docs/s"),
             target: "≥ 0.85 of direct", met: ratio >= 0.85)
     }
 

@@ -96,8 +96,8 @@ struct SpoolBenchmark: ParsableCommand {
         let appendRatio = Measure.ratio(Measure.median(append), rawInsertRate)
         Measure.summarize(
             "spool append (dedup ids), against raw SQLite inserts",
-            "\(Measure.fixed(appendRatio, places: 2)) of raw (\(Measure.format(Measure.median(append))) against "
-                + "\(Measure.format(rawInsertRate)) records/s)", target: "≥ 0.60 of raw", met: appendRatio >= 0.60)
+            Measure.against(Measure.median(append), rawInsertRate, of: "raw", unit: "records/s"),
+            target: "≥ 0.60 of raw", met: appendRatio >= 0.60)
     }
 }
 
