@@ -35,6 +35,8 @@ let package = Package(
         .target(name: "CGlibcCompat"),
         // Wall-clock time in milliseconds and its text forms, without a calendar library.
         .target(name: "SluiceTime", swiftSettings: strict),
+        // JSON without a tree: the strict scanner, string escaping and hex, for every shipped module.
+        .target(name: "SluiceJSON", swiftSettings: strict),
         // Turns migrations/NNNN_name.sql into Swift source at build time; never shipped.
         .executableTarget(name: "migration-embedder", swiftSettings: strict),
         .plugin(
@@ -56,7 +58,7 @@ let package = Package(
         .target(
             name: "SluiceAWS",
             dependencies: [
-                "SluiceTime",
+                "SluiceTime", "SluiceJSON",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -64,11 +66,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // The OpenSearch client: bulk encoding, per-item outcomes, retry policy, index bootstrap, auth.
+        // A plain OpenSearch client, knowing nothing of Lambda: bulk encoding, per-item outcomes,
+        // retry policy, index creation, auth.
         .target(
             name: "SluiceOpenSearch",
             dependencies: [
-                "SluiceAWS", "SluiceTime", "CZlib",
+                "SluiceAWS", "SluiceTime", "SluiceJSON", "CZlib",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -82,7 +85,7 @@ let package = Package(
         .target(
             name: "SluiceLambda",
             dependencies: [
-                "SluiceTime",
+                "SluiceTime", "SluiceJSON",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -90,11 +93,31 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // Composes the Lambda side, the spool and the sink: ingest, shipper, flush policy, lifecycle.
+        // Ingest: a validated delivery becomes documents (fields, ids, index routing and mappings)
+        // stored in the spool in one transaction before it is answered.
+        .target(
+            name: "SluiceIngest",
+            dependencies: [
+                "SluiceLambda", "SluiceSpool", "SluiceJSON", "SluiceTime",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Shipping: the spool drained into OpenSearch, every record settled by its outcome.
+        .target(
+            name: "SluiceShipping",
+            dependencies: [
+                "SluiceSpool", "SluiceOpenSearch", "SluiceTime",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Composes the stages: configuration, wiring, the /next lifecycle and the SHUTDOWN drain.
         .target(
             name: "SluiceForwarder",
             dependencies: [
-                "SluiceSpool", "SluiceOpenSearch", "SluiceLambda",
+                "SluiceSpool", "SluiceOpenSearch", "SluiceLambda", "SluiceIngest", "SluiceShipping", "SluiceTime",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -104,7 +127,7 @@ let package = Package(
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "SluiceSpool", "SluiceTime", "SluiceForwarder", "SluiceLambda", "CGlibcCompat",
+                "SluiceSpool", "SluiceTime", "SluiceJSON", "SluiceForwarder", "SluiceLambda", "CGlibcCompat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -114,7 +137,8 @@ let package = Package(
         .executableTarget(
             name: "sluice-dev",
             dependencies: [
-                "SluiceSpool", "SluiceTime", "SluiceOpenSearch", "SluiceForwarder", "SluiceLambda", "LambdaSimulator",
+                "SluiceSpool", "SluiceTime", "SluiceOpenSearch", "SluiceIngest", "SluiceShipping", "SluiceForwarder",
+                "SluiceLambda", "LambdaSimulator",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -141,7 +165,7 @@ let package = Package(
         .target(
             name: "SluiceTestSupport",
             dependencies: [
-                "SluiceSpool", "SluiceAWS", "SluiceTime",
+                "SluiceSpool", "SluiceAWS", "SluiceTime", "SluiceJSON", "SluiceIngest",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -166,11 +190,32 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(name: "SluiceTimeTests", dependencies: ["SluiceTime"], swiftSettings: strict),
+        .testTarget(name: "SluiceJSONTests", dependencies: ["SluiceJSON"], swiftSettings: strict),
         .testTarget(
             name: "SluiceOpenSearchTests",
             dependencies: [
-                "SluiceOpenSearch", "SluiceAWS", "SluiceTime", "SluiceForwarder", "SluiceSpool", "SluiceTestSupport",
-                "CZlib",
+                "SluiceOpenSearch", "SluiceAWS", "SluiceTime", "SluiceTestSupport", "CZlib",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SluiceIngestTests",
+            dependencies: [
+                "SluiceIngest", "SluiceLambda", "SluiceSpool", "SluiceTestSupport", "SluiceTime",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SluiceShippingTests",
+            dependencies: [
+                "SluiceShipping", "SluiceIngest", "SluiceOpenSearch", "SluiceSpool", "SluiceAWS", "SluiceTestSupport",
+                "SluiceTime",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
@@ -189,7 +234,8 @@ let package = Package(
         .testTarget(
             name: "SluiceForwarderTests",
             dependencies: [
-                "SluiceForwarder", "SluiceOpenSearch", "SluiceSpool", "SluiceLambda", "SluiceTestSupport", "SluiceTime",
+                "SluiceForwarder", "SluiceIngest", "SluiceShipping", "SluiceOpenSearch", "SluiceSpool", "SluiceLambda",
+                "SluiceTestSupport", "SluiceTime",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,5 @@
 import Crypto
+import SluiceJSON
 import SluiceTime
 
 /// AWS Signature Version 4 for one service in one region (`es`, `aoss`, `secretsmanager`).
@@ -40,7 +41,7 @@ public struct SigV4Signer: Sendable {
         let target = RequestTarget(url)
         let amzDate = UTCTime.compact(milliseconds: milliseconds)
         let day = String(amzDate.prefix(8))
-        let payloadHash = Self.hex(SHA256.hash(data: body))
+        let payloadHash = Hex.encode(SHA256.hash(data: body))
 
         var signed: [String: String] = [:]
         for (name, value) in headers where !Self.unsigned.contains(name.lowercased()) {
@@ -64,14 +65,14 @@ public struct SigV4Signer: Sendable {
         ].joined(separator: "\n")
         let scope = "\(day)/\(region)/\(service)/aws4_request"
         let stringToSign = [
-            "AWS4-HMAC-SHA256", amzDate, scope, Self.hex(SHA256.hash(data: Array(canonicalRequest.utf8))),
+            "AWS4-HMAC-SHA256", amzDate, scope, Hex.encode(SHA256.hash(data: Array(canonicalRequest.utf8))),
         ].joined(separator: "\n")
 
         var key = SymmetricKey(data: Array("AWS4\(credentials.secretAccessKey)".utf8))
         for part in [day, region, service, "aws4_request"] {
             key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
         }
-        let signature = Self.hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
+        let signature = Hex.encode(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
 
         var added: [(name: String, value: String)] = [
             (
@@ -150,15 +151,5 @@ public struct SigV4Signer: Sendable {
 
     static func trimmed(_ value: String) -> String {
         value.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
-    }
-
-    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in digest {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0xF)])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

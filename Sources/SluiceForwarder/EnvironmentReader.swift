@@ -1,47 +1,116 @@
+import SluiceIngest
+
 /// Reads typed values from the environment, collecting one line per problem instead of stopping
-/// at the first: a user fixes them all in one deploy.
+/// at the first: a user fixes them all in one deploy. Each method reads one kind of
+/// `ConfigurationVariable`, with the default and range or choices the variable holds.
 struct EnvironmentReader {
     let environment: [String: String]
-    private(set) var problems: [String] = []
+    private(set) var problems: [ForwarderError] = []
 
     init(environment: [String: String]) { self.environment = environment }
 
-    mutating func problem(_ line: String) { problems.append(line) }
+    /// One line about `variable`, naming the value and the fix.
+    mutating func problem(_ variable: ConfigurationVariable, _ line: String) {
+        problems.append(ForwarderError(.configuration, line, variable: variable.name))
+    }
 
     /// The value, trimmed; nil when unset or blank.
-    func string(_ name: String) -> String? {
-        guard let raw = environment[name] else { return nil }
+    func string(_ variable: ConfigurationVariable) -> String? {
+        // A variable read but missing from `all` would be missing from the README and the template check.
+        assert(ConfigurationVariable.all.contains { $0.name == variable.name }, "\(variable.name) is not in `all`")
+        guard let raw = environment[variable.name] else { return nil }
         let value = String(raw.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
         return value.isEmpty ? nil : value
     }
 
-    mutating func integer(_ name: String, default fallback: Int, in range: ClosedRange<Int>) -> Int {
-        guard let text = string(name) else { return fallback }
+    /// `NAME=value` for a problem line; a secret's value is never shown.
+    private func setting(_ variable: ConfigurationVariable, _ text: String) -> String {
+        variable.isSecret ? "\(variable.name) (value hidden)" : "\(variable.name)=\(text)"
+    }
+
+    mutating func url(_ variable: ConfigurationVariable) -> String? {
+        guard case .requiredURL(let purpose, let example) = variable.kind else { wrongKind(variable, "a URL") }
+        guard let url = string(variable) else {
+            problem(variable, "\(variable.name) is not set: set it to \(purpose), e.g. \(example)")
+            return nil
+        }
+        if !(url.hasPrefix("https://") || url.hasPrefix("http://")) {
+            problem(variable, "\(setting(variable, url)) is not an http(s) URL: set it to e.g. \(example)")
+        }
+        return url
+    }
+
+    /// Text with a default.
+    func text(_ variable: ConfigurationVariable) -> String {
+        guard case .text(let fallback) = variable.kind else { wrongKind(variable, "text with a default") }
+        return string(variable) ?? fallback
+    }
+
+    /// Text that may be unset; for a derived default the caller supplies it.
+    func optionalText(_ variable: ConfigurationVariable) -> String? {
+        switch variable.kind {
+        case .optionalText, .derivedText: return string(variable)
+        default: wrongKind(variable, "optional text")
+        }
+    }
+
+    mutating func integer(_ variable: ConfigurationVariable) -> Int {
+        guard case .integer(let fallback, let range) = variable.kind else { wrongKind(variable, "an integer") }
+        guard let text = string(variable) else { return fallback }
         guard let value = Int(text.replacingUnderscores), range.contains(value) else {
             problem(
-                "\(name)=\(text) must be a whole number from \(range.lowerBound) to \(range.upperBound); unset it for the default \(fallback)"
+                variable,
+                "\(setting(variable, text)) must be a whole number from \(range.lowerBound) to \(range.upperBound); unset it for the default \(fallback)"
             )
             return fallback
         }
         return value
     }
 
-    mutating func boolean(_ name: String, default fallback: Bool) -> Bool {
-        guard let text = string(name) else { return fallback }
+    mutating func boolean(_ variable: ConfigurationVariable) -> Bool {
+        guard case .boolean(let fallback) = variable.kind else { wrongKind(variable, "a boolean") }
+        guard let text = string(variable) else { return fallback }
         switch text.lowercased() {
         case "true", "1", "yes", "on": return true
         case "false", "0", "no", "off": return false
         default:
-            problem("\(name)=\(text) must be true or false; unset it for the default \(fallback)")
+            problem(variable, "\(setting(variable, text)) must be true or false; unset it for the default \(fallback)")
             return fallback
         }
     }
 
-    mutating func choice(_ name: String, _ choices: [String], default fallback: String) -> String {
-        guard let text = string(name) else { return fallback }
+    /// One of the variable's choices, lowercased.
+    mutating func choice(_ variable: ConfigurationVariable) -> String {
+        guard case .choice(let choices, let fallback) = variable.kind else { wrongKind(variable, "a choice") }
+        return choice(variable, choices, default: fallback)
+    }
+
+    /// One of the variable's choices as `Value`, whose raw values the choices are.
+    mutating func choice<Value: RawRepresentable>(_ variable: ConfigurationVariable, as _: Value.Type) -> Value
+    where Value.RawValue == String {
+        let text = choice(variable)
+        guard let value = Value(rawValue: text) else {
+            preconditionFailure("\(variable.name): \(text) is not a \(Value.self)")
+        }
+        return value
+    }
+
+    /// One of the variable's choices; unset means `automatic`, chosen from the other variables.
+    mutating func choice(_ variable: ConfigurationVariable, automatic: String) -> String {
+        guard case .automaticChoice(let choices) = variable.kind else { wrongKind(variable, "an automatic choice") }
+        return choice(variable, choices, default: automatic)
+    }
+
+    private mutating func choice(
+        _ variable: ConfigurationVariable, _ choices: [String], default fallback: String
+    )
+        -> String
+    {
+        guard let text = string(variable) else { return fallback }
         guard let match = choices.first(where: { $0 == text.lowercased() }) else {
             problem(
-                "\(name)=\(text) must be one of \(choices.joined(separator: ", ")); unset it for the default \(fallback)"
+                variable,
+                "\(setting(variable, text)) must be one of \(choices.joined(separator: ", ")); unset it for the default \(fallback)"
             )
             return fallback
         }
@@ -49,17 +118,57 @@ struct EnvironmentReader {
     }
 
     /// A size: a whole number of bytes, or with a unit KiB, MiB, GiB (also KB, MB, GB, K, M, G as binary).
-    mutating func bytes(_ name: String, default fallback: Int, in range: ClosedRange<Int>) -> Int {
-        optionalBytes(name, in: range) ?? fallback
+    mutating func bytes(_ variable: ConfigurationVariable) -> Int {
+        guard case .bytes(let fallback, let range) = variable.kind else { wrongKind(variable, "a size") }
+        return bytes(variable, in: range) ?? fallback
     }
 
-    mutating func optionalBytes(_ name: String, in range: ClosedRange<Int>) -> Int? {
-        guard let text = string(name) else { return nil }
+    /// A size, or nil when unset.
+    mutating func optionalBytes(_ variable: ConfigurationVariable) -> Int? {
+        guard case .optionalBytes(let range) = variable.kind else { wrongKind(variable, "an optional size") }
+        return bytes(variable, in: range)
+    }
+
+    private mutating func bytes(_ variable: ConfigurationVariable, in range: ClosedRange<Int>) -> Int? {
+        guard let text = string(variable) else { return nil }
         guard let value = Self.parseBytes(text), range.contains(value) else {
-            problem("\(name)=\(text) must be a size from \(range.lowerBound) to \(range.upperBound) bytes, e.g. 64MiB")
+            problem(
+                variable,
+                "\(setting(variable, text)) must be a size from \(range.lowerBound) to \(range.upperBound) bytes, e.g. 64MiB"
+            )
             return nil
         }
         return value
+    }
+
+    /// An index name; one OpenSearch cannot take falls back to the default.
+    mutating func index(_ variable: ConfigurationVariable) -> IndexPattern {
+        guard case .indexPattern(let fallback) = variable.kind else { wrongKind(variable, "an index pattern") }
+        let pattern = IndexPattern(string(variable) ?? fallback)
+        if let problem = pattern.problem {
+            self.problem(variable, "\(setting(variable, pattern.pattern)) cannot name an OpenSearch index: \(problem)")
+            return IndexPattern(fallback)
+        }
+        return pattern
+    }
+
+    /// `end`, `background` or `periodic:N` (N whole seconds ≥ 1), exactly so: no other case.
+    mutating func flushPolicy(_ variable: ConfigurationVariable) -> ForwarderConfiguration.FlushPolicy {
+        guard case .flushPolicy(let fallback) = variable.kind else { wrongKind(variable, "a flush policy") }
+        guard let text = string(variable) else { return fallback }
+        switch text {
+        case "end": return .end
+        case "background": return .background
+        case let value where value.hasPrefix("periodic:"):
+            if let seconds = Int(value.dropFirst("periodic:".count)), seconds >= 1 {
+                return .periodic(seconds: seconds)
+            }
+            problem(
+                variable, "\(setting(variable, value)): write periodic:N with N whole seconds ≥ 1, e.g. periodic:60")
+        case let value:
+            problem(variable, "\(setting(variable, value)) is not a flush policy: use end, background or periodic:N")
+        }
+        return fallback
     }
 
     static func parseBytes(_ text: String) -> Int? {
@@ -76,6 +185,11 @@ struct EnvironmentReader {
         }
         let (value, overflow) = number.multipliedReportingOverflow(by: 1 << shift)
         return overflow ? nil : value
+    }
+
+    /// A variable read as a kind it is not: a mistake in `fromEnvironment`, caught by its tests.
+    private func wrongKind(_ variable: ConfigurationVariable, _ expected: String) -> Never {
+        preconditionFailure("\(variable.name) is \(variable.kind), not \(expected)")
     }
 }
 

@@ -1,11 +1,15 @@
 import AsyncHTTPClient
 public import Logging
+import SluiceIngest
 public import SluiceLambda
 import SluiceOpenSearch
+import SluiceShipping
 import SluiceSpool
+public import SluiceTime
 
 /// The extension's life: register, open the spool, listen, subscribe, then loop on `/next`
 /// (holding it per the flush policy), and on SHUTDOWN ship until the deadline and exit.
+/// This file wires the stages together; `+Lifecycle` follows `/next`, `+Shutdown` drains.
 ///
 /// Nothing goes on the network before the first `/next` except the Extensions and Telemetry API
 /// calls: the shipper (secret fetch, index bootstrap, bulk) starts after it.
@@ -18,11 +22,15 @@ public struct ForwarderExtension: Sendable {
     let listenerHost: String
     /// Stop shipping this long before the SHUTDOWN deadline, so the exit comes before SIGKILL.
     let shutdownMarginMilliseconds: Int64
+    /// The forwarder's one clock: the spool's times, the shipper's backoffs, holds and the drain.
+    let clock: WallClock
 
     public init(
         environment: [String: String], api: any ExtensionsAPI, listenerHost: String = "sandbox.localdomain",
-        shutdownMarginMilliseconds: Int64 = 200, makeLogger: @escaping @Sendable (Logger.Level) -> Logger
+        shutdownMarginMilliseconds: Int64 = 200, clock: WallClock = .system,
+        makeLogger: @escaping @Sendable (Logger.Level) -> Logger
     ) {
+        self.clock = clock
         self.environment = environment
         self.api = api
         self.listenerHost = listenerHost
@@ -32,7 +40,8 @@ public struct ForwarderExtension: Sendable {
 
     /// Runs the extension; returns the process exit status.
     public func run() async -> Int32 {
-        let (configuration, problems) = ForwarderConfiguration.fromEnvironment(environment)
+        var (configuration, problems) = ForwarderConfiguration.fromEnvironment(environment)
+        configuration.spool.clock = clock
         let logger = makeLogger(Logger.Level(rawValue: configuration.logLevel) ?? .info)
         var phases = InitPhases()
         let registration: Registration
@@ -44,10 +53,14 @@ public struct ForwarderExtension: Sendable {
             return 1
         }
         guard problems.isEmpty else {
-            for problem in problems { logger.error("configuration: \(problem)") }
+            for problem in problems {
+                logger.error(
+                    "configuration: \(problem.message)",
+                    metadata: ["error.code": "\(problem.code)", "variable": "\(problem.variable ?? "")"])
+            }
             return await failInit(
-                configuration, type: "Extension.ConfigurationError", message: problems.joined(separator: "; "),
-                logger: logger)
+                configuration,
+                ForwarderError(.configuration, problems.map(\.message).joined(separator: "; ")), logger: logger)
         }
 
         let spool: Spool
@@ -58,7 +71,7 @@ public struct ForwarderExtension: Sendable {
             phases.end("spool")
         } catch {
             logger.error("the spool cannot be opened: \(error)")
-            return await failInit(configuration, type: "Extension.SpoolError", message: "\(error)", logger: logger)
+            return await failInit(configuration, ForwarderError(.spool, "\(error)"), logger: logger)
         }
 
         let httpClient = OpenSearchClient.makeHTTPClient(configuration.openSearch)
@@ -81,10 +94,11 @@ public struct ForwarderExtension: Sendable {
         var phases = phases
         let client = OpenSearchClient(
             configuration: configuration.openSearch, httpClient: httpClient, environment: environment, logger: logger)
-        let platformIndex = configuration.platformIndex
-        let shipper = Shipper(spool: spool, client: client, logger: logger) { index in
-            platformIndex.matches(index) ? .platform : .logs
-        }
+        let routing = IndexRouting(
+            platform: configuration.platformIndex, function: configuration.functionIndex,
+            extension: configuration.extensionIndex)
+        let shipper = Shipper(
+            spool: spool, client: client, clock: clock, logger: logger, indexDefinition: routing.definition)
         let loop = ShippingLoop(shipper: shipper, logger: logger)
         let function = TelemetryDocument.Function(
             name: registration.functionName.isEmpty
@@ -94,17 +108,14 @@ public struct ForwarderExtension: Sendable {
             region: environment["AWS_REGION"] ?? "")
         let ingestor = Ingestor(
             spool: spool, document: TelemetryDocument(function: function), environmentID: environmentID,
-            indices: .init(
-                platform: configuration.platformIndex, function: configuration.functionIndex,
-                extension: configuration.extensionIndex),
-            logger: logger, onStored: { loop.wake() })
+            indices: routing, logger: logger, clock: clock, onStored: { loop.wake() })
 
         let listener: TelemetryListener
         do {
             listener = try await listen(configuration, ingestor: ingestor, logger: logger)
         } catch {
             logger.error("the telemetry listener cannot start: \(error)")
-            return await failInit(configuration, type: "Extension.ListenerError", message: "\(error)", logger: logger)
+            return await failInit(configuration, ForwarderError(.listener, "\(error)"), logger: logger)
         }
         let serving = Task { await listener.run() }
         defer { serving.cancel() }
@@ -121,8 +132,7 @@ public struct ForwarderExtension: Sendable {
             }
         } catch {
             logger.error("the Telemetry API subscription failed: \(error)")
-            return await failInit(
-                configuration, type: "Extension.SubscriptionError", message: "\(error)", logger: logger)
+            return await failInit(configuration, ForwarderError(.subscription, "\(error)"), logger: logger)
         }
         phases.end("subscribe")
         logger.info(
@@ -133,46 +143,13 @@ public struct ForwarderExtension: Sendable {
                 "init.ms": "\(phases)",
             ])
 
-        var planner = FlushPlanner(
-            policy: configuration.flushPolicy, budgetMilliseconds: configuration.flushBudgetMilliseconds,
-            minimumWaiting: configuration.dispatchMinBatchSize)
-        var shipping: Task<Void, Never>?
-        defer { shipping?.cancel() }
-        let clock = spool.configuration.clock
-        while true {
-            let event: LifecycleEvent
-            do {
-                event = try await api.next()
-            } catch {
-                logger.critical("event/next failed; exiting", metadata: ["error": "\(error)"])
-                try? await api.exitError(type: "Extension.NextFailed", message: "\(error)")
-                return 1
-            }
-            if shipping == nil {
-                shipping = Task { await loop.run() }
-                Self.verifyLater(spool, logger: logger)
-            }
-            switch event {
-            case .invoke:
-                loop.wake()
-                // `background` answers at once, without even waiting for the spool's lock.
-                if configuration.flushPolicy != .background,
-                    let until = planner.holdUntil(now: clock.now(), waiting: spool.waitingCount)
-                {
-                    await loop.settled(until: until)
-                }
-            case .shutdown(let reason, let deadline):
-                await shutDown(
-                    reason: reason, deadline: deadline, configuration: configuration, spool: spool, loop: loop,
-                    ingestor: ingestor, logger: logger)
-                return 0
-            }
-        }
+        return await follow(
+            configuration, spool: spool, loop: loop, ingestor: ingestor, logger: logger)
     }
 
     /// The spool's full check, which the open leaves out to keep it off the cold start: on its own
     /// connection, at background priority, once the first `/next` is answered.
-    private static func verifyLater(_ spool: Spool, logger: Logger) {
+    static func verifyLater(_ spool: Spool, logger: Logger) {
         Task.detached(priority: .background) {
             switch spool.verify() {
             case .sound: break
@@ -189,7 +166,7 @@ public struct ForwarderExtension: Sendable {
     /// Subscribes, trying again twice after a 5xx or no answer; a 4xx is final (the request is wrong).
     private func subscribe(
         _ subscription: TelemetrySubscription, logger: Logger
-    ) async throws(LambdaAPIError) -> SubscriptionOutcome {
+    ) async throws(LambdaError) -> SubscriptionOutcome {
         var attempt = 1
         while true {
             do {
@@ -197,7 +174,7 @@ public struct ForwarderExtension: Sendable {
             } catch {
                 guard attempt < 3, (error.status ?? 500) >= 500 else { throw error }
                 logger.warning("the Telemetry API subscription failed; trying again", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: .milliseconds(100 * attempt))
+                await clock.sleep(until: clock.now() + Int64(100 * attempt))
                 attempt += 1
             }
         }
@@ -222,10 +199,10 @@ public struct ForwarderExtension: Sendable {
     /// A setup failure: `closed` reports `init/error` and exits; `open` (the default) logs and keeps
     /// answering the platform without shipping, so the function never fails because of telemetry.
     private func failInit(
-        _ configuration: ForwarderConfiguration, type: String, message: String, logger: Logger
+        _ configuration: ForwarderConfiguration, _ failure: ForwarderError, logger: Logger
     ) async -> Int32 {
         if configuration.failMode == .closed {
-            try? await api.initError(type: type, message: message)
+            try? await api.initError(type: failure.code.platformErrorType, message: failure.message)
             return 1
         }
         logger.error("sluice is not shipping telemetry (SLUICE_FAIL_MODE=open); fix the problems above")
@@ -236,81 +213,5 @@ public struct ForwarderExtension: Sendable {
                 return 1
             }
         }
-    }
-
-    /// Ships until the spool is empty and no late delivery came for a while, or until the deadline
-    /// minus the margin; counts what is left and logs one summary line.
-    private func shutDown(
-        reason: String, deadline: Int64, configuration: ForwarderConfiguration, spool: Spool, loop: ShippingLoop,
-        ingestor: Ingestor, logger: Logger
-    ) async {
-        let clock = spool.configuration.clock
-        let started = clock.now()
-        let stopBy = deadline - shutdownMarginMilliseconds
-        let shippedBefore = loop.report.shipped
-        // The platform may still deliver what it buffered: wait that long after the last delivery.
-        let quiet = Int64(configuration.bufferTimeoutMilliseconds) + 100
-        var lastDeliveries = ingestor.tallies.deliveries
-        var lastChange = started
-        // A backoff would outlast the environment: everything waiting goes now.
-        _ = try? spool.makeRetriesDue()
-        await loop.shipper.hurry()
-        loop.wake()
-        while clock.now() < stopBy {
-            await loop.settled(until: stopBy)
-            let now = clock.now()
-            let deliveries = ingestor.tallies.deliveries
-            if deliveries != lastDeliveries {
-                lastDeliveries = deliveries
-                lastChange = now
-            }
-            guard now < stopBy else { break }
-            // Done when nothing more can ship before the deadline and no late delivery is expected.
-            var done = false
-            switch loop.phase {
-            case .idle: done = spool.waitingCount == 0
-            case .paused(let until): done = until >= stopBy
-            case .working: done = false
-            }
-            if done && now - lastChange >= quiet { break }
-            if loop.phase != .working {
-                try? await Task.sleep(for: .milliseconds(min(10, stopBy - now)))
-            }
-        }
-        let left = (try? spool.recordShutdown()) ?? spool.waitingCount
-        let report = loop.report
-        let tallies = ingestor.tallies
-        logger.info(
-            "sluice shut down",
-            metadata: [
-                "shutdown.reason": "\(reason)", "shutdown.ms": "\(clock.now() - started)",
-                "shipped.at_shutdown": "\(report.shipped - shippedBefore)", "shipped.total": "\(report.shipped)",
-                "dead_lettered": "\(report.deadLettered)", "left_in_spool": "\(left)",
-                "deliveries": "\(tallies.deliveries)", "deliveries.refused": "\(tallies.malformed + tallies.failed)",
-            ])
-    }
-}
-
-/// How long each step of init took, from the start of `run()`; logged once when init is done, so a
-/// slow cold start says where its time went.
-struct InitPhases: CustomStringConvertible, Sendable {
-    private let clock = ContinuousClock()
-    private var last: ContinuousClock.Instant
-    private var steps: [(name: String, milliseconds: Double)] = []
-
-    init() { last = clock.now }
-
-    mutating func end(_ name: String) {
-        let now = clock.now
-        let elapsed = last.duration(to: now).components
-        steps.append((name, Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15))
-        last = now
-    }
-
-    var description: String {
-        steps.map { step in
-            let tenths = Int((step.milliseconds * 10).rounded())
-            return "\(step.name):\(tenths / 10).\(tenths % 10)"
-        }.joined(separator: ",")
     }
 }

@@ -2,15 +2,15 @@
 /// API subscription, behind one protocol so the extension loop can be driven by a test.
 public protocol ExtensionsAPI: Sendable {
     /// Registers for INVOKE and SHUTDOWN. Must happen before anything else.
-    func register() async throws(LambdaAPIError) -> Registration
+    func register() async throws(LambdaError) -> Registration
     /// Blocks until the next lifecycle event; there is no timeout (a freeze can last hours).
-    func next() async throws(LambdaAPIError) -> LifecycleEvent
+    func next() async throws(LambdaError) -> LifecycleEvent
     /// Subscribes the listener at `destination` to the Telemetry API.
-    func subscribe(_ subscription: TelemetrySubscription) async throws(LambdaAPIError) -> SubscriptionOutcome
+    func subscribe(_ subscription: TelemetrySubscription) async throws(LambdaError) -> SubscriptionOutcome
     /// Reports a failed init (`Extension.Something`); the platform then resets the environment.
-    func initError(type: String, message: String) async throws(LambdaAPIError)
+    func initError(type: String, message: String) async throws(LambdaError)
     /// Reports a failure before exiting.
-    func exitError(type: String, message: String) async throws(LambdaAPIError)
+    func exitError(type: String, message: String) async throws(LambdaError)
 }
 
 /// The platform's answer to `register`.
@@ -46,18 +46,4 @@ public enum SubscriptionOutcome: Sendable, Equatable {
     case subscribed
     /// 202: this platform has no Telemetry API (local emulators); nothing will be delivered.
     case unsupported
-}
-
-/// A failed call to the Extensions or Telemetry API.
-public struct LambdaAPIError: Error, Sendable, CustomStringConvertible {
-    /// The HTTP status, when the platform answered.
-    public let status: Int?
-    public let message: String
-
-    public init(status: Int?, message: String) {
-        self.status = status
-        self.message = message
-    }
-
-    public var description: String { message }
 }

@@ -2,6 +2,7 @@ public import AsyncHTTPClient
 import FoundationEssentials
 import NIOCore
 import NIOHTTP1
+import SluiceJSON
 import Synchronization
 
 /// The Extensions API and Telemetry API of `AWS_LAMBDA_RUNTIME_API`, over HTTP.
@@ -27,17 +28,16 @@ public final class ExtensionsClient: ExtensionsAPI {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: settings)
     }
 
-    public func register() async throws(LambdaAPIError) -> Registration {
+    public func register() async throws(LambdaError) -> Registration {
         let (status, headers, body) = try await call(
             .POST, "/2020-01-01/extension/register", body: #"{"events":["INVOKE","SHUTDOWN"]}"#,
             headers: [("Lambda-Extension-Name", name), ("Lambda-Extension-Accept-Feature", "accountId")],
             identified: false)
         guard status == 200, let identifier = headers.first(name: "Lambda-Extension-Identifier") else {
-            throw LambdaAPIError(
-                status: status,
-                message:
-                    "register was refused (HTTP \(status)): \(Self.text(body)); the extension's file name must be \(name)"
-            )
+            throw LambdaError(
+                .refused,
+                "register was refused (HTTP \(status)): \(Self.text(body)); the extension's file name must be \(name)",
+                status: status)
         }
         self.identifier.withLock { $0 = identifier }
         struct Answer: Decodable {
@@ -53,10 +53,10 @@ public final class ExtensionsClient: ExtensionsAPI {
             handler: answer.handler ?? "", accountID: answer.accountId)
     }
 
-    public func next() async throws(LambdaAPIError) -> LifecycleEvent {
+    public func next() async throws(LambdaError) -> LifecycleEvent {
         let (status, _, body) = try await call(.GET, "/2020-01-01/extension/event/next", body: nil)
         guard status == 200 else {
-            throw LambdaAPIError(status: status, message: "event/next failed (HTTP \(status)): \(Self.text(body))")
+            throw LambdaError(.refused, "event/next failed (HTTP \(status)): \(Self.text(body))", status: status)
         }
         struct Event: Decodable {
             var eventType: String
@@ -65,7 +65,8 @@ public final class ExtensionsClient: ExtensionsAPI {
             var shutdownReason: String?
         }
         guard let event = try? JSONDecoder().decode(Event.self, from: Data(body)) else {
-            throw LambdaAPIError(status: status, message: "event/next sent an unreadable event: \(Self.text(body))")
+            throw LambdaError(
+                .unreadableAnswer, "event/next sent an unreadable event: \(Self.text(body))", status: status)
         }
         switch event.eventType.uppercased() {
         case "INVOKE":
@@ -73,45 +74,46 @@ public final class ExtensionsClient: ExtensionsAPI {
         case "SHUTDOWN":
             return .shutdown(reason: (event.shutdownReason ?? "spindown").lowercased(), deadline: event.deadlineMs ?? 0)
         default:
-            throw LambdaAPIError(status: status, message: "event/next sent an unknown event type \(event.eventType)")
+            throw LambdaError(
+                .unreadableAnswer, "event/next sent an unknown event type \(event.eventType)", status: status)
         }
     }
 
-    public func subscribe(_ subscription: TelemetrySubscription) async throws(LambdaAPIError) -> SubscriptionOutcome {
+    public func subscribe(_ subscription: TelemetrySubscription) async throws(LambdaError) -> SubscriptionOutcome {
         let (status, _, body) = try await call(
             .PUT, "/2022-07-01/telemetry", body: subscription.body, headers: [("Content-Type", "application/json")])
         switch status {
         case 200: return .subscribed
         case 202: return .unsupported
         default:
-            throw LambdaAPIError(
-                status: status,
-                message: "the Telemetry API refused the subscription (HTTP \(status)): \(Self.text(body))")
+            throw LambdaError(
+                .refused, "the Telemetry API refused the subscription (HTTP \(status)): \(Self.text(body))",
+                status: status)
         }
     }
 
-    public func initError(type: String, message: String) async throws(LambdaAPIError) {
+    public func initError(type: String, message: String) async throws(LambdaError) {
         try await report("/2020-01-01/extension/init/error", type: type, message: message)
     }
 
-    public func exitError(type: String, message: String) async throws(LambdaAPIError) {
+    public func exitError(type: String, message: String) async throws(LambdaError) {
         try await report("/2020-01-01/extension/exit/error", type: type, message: message)
     }
 
-    private func report(_ path: String, type: String, message: String) async throws(LambdaAPIError) {
+    private func report(_ path: String, type: String, message: String) async throws(LambdaError) {
         let body =
-            #"{"errorMessage":"# + Self.quoted(message) + #","errorType":"# + Self.quoted(type)
+            #"{"errorMessage":"# + JSONText.quoted(message) + #","errorType":"# + JSONText.quoted(type)
             + #","stackTrace":[]}"#
         let (status, _, answer) = try await call(
             .POST, path, body: body, headers: [("Lambda-Extension-Function-Error-Type", type)])
         guard (200..<300).contains(status) else {
-            throw LambdaAPIError(status: status, message: "\(path) failed (HTTP \(status)): \(Self.text(answer))")
+            throw LambdaError(.refused, "\(path) failed (HTTP \(status)): \(Self.text(answer))", status: status)
         }
     }
 
     private func call(
         _ method: HTTPMethod, _ path: String, body: String?, headers: [(String, String)] = [], identified: Bool = true
-    ) async throws(LambdaAPIError) -> (Int, HTTPHeaders, [UInt8]) {
+    ) async throws(LambdaError) -> (Int, HTTPHeaders, [UInt8]) {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
@@ -125,27 +127,12 @@ public final class ExtensionsClient: ExtensionsAPI {
             return (Int(response.status.code), response.headers, Array(buffer: data))
         } catch {
             let reason = (error as? HTTPClientError)?.shortDescription ?? "\(error)"
-            throw LambdaAPIError(status: nil, message: "\(method) \(base)\(path) failed: \(reason)")
+            throw LambdaError(.unreachable, "\(method) \(base)\(path) failed: \(reason)")
         }
     }
 
     static func text(_ body: [UInt8]) -> String {
         let text = String(decoding: body.prefix(300), as: UTF8.self)
         return text.isEmpty ? "(no body)" : text
-    }
-
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case _ where scalar.value < 0x20:
-                out += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

@@ -1,18 +1,5 @@
+public import SluiceJSON
 import SluiceTime
-
-/// Why a Telemetry API delivery was refused: one line fit for the 400 answer and a counter.
-public struct DeliveryError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let message: String
-    /// Byte offset in the body where the problem was found.
-    public let offset: Int
-
-    public init(message: String, offset: Int) {
-        self.message = message
-        self.offset = offset
-    }
-
-    public var description: String { "\(message) (at byte \(offset))" }
-}
 
 /// One POST of the Telemetry API, validated: a JSON array of objects, each with a `time` string in
 /// ISO 8601, a `type` string and a `record`. Events point into `body` rather than copying it.
@@ -39,27 +26,24 @@ public struct TelemetryDelivery: Sendable {
     }
 
     /// What a JSON value is.
-    public enum ValueKind: Sendable, Equatable {
-        case object, array, string, number, literal
-
-        init(_ kind: JSONScanner.Kind) {
-            switch kind {
-            case .object: self = .object
-            case .array: self = .array
-            case .string: self = .string
-            case .number: self = .number
-            case .literal: self = .literal
-            }
-        }
-    }
+    public typealias ValueKind = JSONScanner.Kind
 
     public let body: [UInt8]
     public let events: [Event]
 
-    /// Validates `body`; throws a `DeliveryError` naming the first problem.
-    public init(validating body: [UInt8]) throws(DeliveryError) {
+    /// Validates `body`; throws a `LambdaError` (`.malformedDelivery`) naming the first problem and
+    /// its byte offset.
+    public init(validating body: [UInt8]) throws(LambdaError) {
         self.body = body
-        self.events = try body.withUnsafeBufferPointer { (buffer) throws(DeliveryError) -> [Event] in
+        do {
+            self.events = try Self.events(body)
+        } catch {
+            throw LambdaError(.malformedDelivery, error.message, offset: error.offset)
+        }
+    }
+
+    private static func events(_ body: [UInt8]) throws(JSONSyntaxError) -> [Event] {
+        try body.withUnsafeBufferPointer { (buffer) throws(JSONSyntaxError) -> [Event] in
             var scanner = JSONScanner(buffer)
             try scanner.expect(UInt8(ascii: "["), "a JSON array of telemetry events")
             var events: [Event] = []
@@ -75,7 +59,7 @@ public struct TelemetryDelivery: Sendable {
         }
     }
 
-    private static func event(_ scanner: inout JSONScanner, number: Int) throws(DeliveryError) -> Event {
+    private static func event(_ scanner: inout JSONScanner, number: Int) throws(JSONSyntaxError) -> Event {
         scanner.skipWhitespace()
         guard !scanner.atEnd, scanner.bytes[scanner.position] == UInt8(ascii: "{") else {
             throw scanner.failure("event \(number) is not a JSON object")
@@ -111,14 +95,14 @@ public struct TelemetryDelivery: Sendable {
             } while scanner.take(UInt8(ascii: ","))
             try scanner.expect(UInt8(ascii: "}"), "',' or '}' in event \(number)")
         }
-        guard let time else { throw DeliveryError(message: "event \(number) has no time", offset: start) }
-        guard let type else { throw DeliveryError(message: "event \(number) has no type", offset: start) }
-        guard let record else { throw DeliveryError(message: "event \(number) has no record", offset: start) }
+        guard let time else { throw JSONSyntaxError(message: "event \(number) has no time", offset: start) }
+        guard let type else { throw JSONSyntaxError(message: "event \(number) has no type", offset: start) }
+        guard let record else { throw JSONSyntaxError(message: "event \(number) has no record", offset: start) }
         let buffer = scanner.bytes
         let timeText = String(
             decoding: UnsafeBufferPointer(rebasing: buffer[time.dropFirst().dropLast()]), as: UTF8.self)
         guard let milliseconds = UTCTime.parseISO8601(timeText) else {
-            throw DeliveryError(
+            throw JSONSyntaxError(
                 message: "event \(number): time \"\(timeText)\" is not an ISO 8601 time", offset: time.lowerBound)
         }
         var requestId: Range<Int>?
@@ -149,13 +133,14 @@ public struct TelemetryDelivery: Sendable {
         return Event(
             time: milliseconds, timeToken: time,
             type: String(decoding: UnsafeBufferPointer(rebasing: buffer[type.dropFirst().dropLast()]), as: UTF8.self),
-            record: record.range, recordKind: ValueKind(record.kind), recordNeedsCompacting: recordWhitespace,
-            requestIdToken: requestId, message: message?.range, messageKind: message.map { ValueKind($0.kind) },
+            record: record.range, recordKind: record.kind, recordNeedsCompacting: recordWhitespace,
+            requestIdToken: requestId, message: message?.range, messageKind: message?.kind,
             levelToken: level)
     }
 
-    private static func field(_ name: String, _ expected: String, _ number: Int, _ value: Range<Int>) -> DeliveryError {
-        DeliveryError(message: "event \(number): \(name) must be \(expected)", offset: value.lowerBound)
+    private static func field(_ name: String, _ expected: String, _ number: Int, _ value: Range<Int>) -> JSONSyntaxError
+    {
+        JSONSyntaxError(message: "event \(number): \(name) must be \(expected)", offset: value.lowerBound)
     }
 
     /// Appends the JSON text at `range` to `out`, compacted when `compacting` (no newline may stay

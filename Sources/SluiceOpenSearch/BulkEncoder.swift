@@ -1,3 +1,4 @@
+import SluiceJSON
 /// Writes the NDJSON body of a `_bulk` request: one `create` action per document, so that a document
 /// sent twice is refused (409) rather than indexed twice.
 public struct BulkEncoder: Sendable {
@@ -77,26 +78,5 @@ public struct BulkEncoder: Sendable {
         if !empty { out.append(UInt8(ascii: ",")) }
         out += rest
         return out
-    }
-}
-
-/// JSON string literals written straight into a byte buffer.
-enum JSONText {
-    static func appendString(_ text: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
-            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
-            case UInt8(ascii: "\n"): out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
-            case UInt8(ascii: "\r"): out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
-            case UInt8(ascii: "\t"): out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
-            case 0..<0x20:
-                let digits = Array("0123456789abcdef".utf8)
-                out += Array("\\u00".utf8) + [digits[Int(byte >> 4)], digits[Int(byte & 0xF)]]
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 }

@@ -5,11 +5,12 @@ import NIOCore
 public import NIOHTTP1
 import NIOSSL
 import SluiceAWS
+import SluiceJSON
 import SluiceTime
 
 /// Talks to OpenSearch: `_bulk` with per-document outcomes, index bootstrap, authentication.
 ///
-/// Never throws for a failed request: every failure is a `BulkFailure` value, so that a caller
+/// Never throws for a failed request: every failure is a `OpenSearchError` value, so that a caller
 /// cannot lose a batch by forgetting a `catch`.
 public final class OpenSearchClient: Sendable {
     public let configuration: OpenSearchConfiguration
@@ -62,8 +63,8 @@ public final class OpenSearchClient: Sendable {
         public let body: [UInt8]
 
         /// What a non-2xx answer means for the request as a whole.
-        var failure: BulkFailure {
-            BulkFailure.from(status: status, body: body, retryAfter: headers.first(name: "retry-after"))
+        var failure: OpenSearchError {
+            OpenSearchError.from(status: status, body: body, retryAfter: headers.first(name: "retry-after"))
         }
     }
 
@@ -86,12 +87,12 @@ public final class OpenSearchClient: Sendable {
 
     /// Creates an index (or, for data streams, an index template) with `definition` unless it
     /// exists. Returns nil on success, including "already exists".
-    public func ensureIndex(_ name: String, definition: [UInt8]) async -> BulkFailure? {
+    public func ensureIndex(_ name: String, definition: [UInt8]) async -> OpenSearchError? {
         let path: String
         let body: [UInt8]
         if configuration.dataStreams {
             path = "/_index_template/sluice-\(name)"
-            body = IndexDefinition.dataStreamTemplate(index: name, definition: definition)
+            body = Self.dataStreamTemplate(index: name, definition: definition)
         } else {
             path = "/\(name)"
             body = definition
@@ -107,11 +108,21 @@ public final class OpenSearchClient: Sendable {
         }
     }
 
+    /// An index template that makes `index` a data stream with the settings and mappings of `definition`.
+    static func dataStreamTemplate(index: String, definition: [UInt8]) -> [UInt8] {
+        var out = Array(#"{"index_patterns":["#.utf8)
+        JSONText.appendString(index, to: &out)
+        out += Array(#"],"data_stream":{},"priority":200,"template":"#.utf8)
+        out += definition
+        out += Array("}".utf8)
+        return out
+    }
+
     /// One request with authentication, compression, a retry on a dead pooled connection and one
     /// credential refresh after 401/403.
     public func send(
         method: HTTPMethod, path: String, query: String, body: [UInt8], contentType: String
-    ) async -> Result<Answer, BulkFailure> {
+    ) async -> Result<Answer, OpenSearchError> {
         let compressed = configuration.compress && body.count > 1024 ? Gzip.compress(body) : nil
         return await send(
             method: method, path: path, query: query, payload: compressed ?? body, gzipped: compressed != nil,
@@ -121,7 +132,7 @@ public final class OpenSearchClient: Sendable {
     /// One request with `payload` as it goes on the wire (`gzipped`: already compressed).
     private func send(
         method: HTTPMethod, path: String, query: String, payload: [UInt8], gzipped: Bool, contentType: String
-    ) async -> Result<Answer, BulkFailure> {
+    ) async -> Result<Answer, OpenSearchError> {
         let url = base + path + (query.isEmpty ? "" : "?" + query)
         var refreshed = false
         var reconnected = false
@@ -134,7 +145,10 @@ public final class OpenSearchClient: Sendable {
                 headers += try await credentials.headers(
                     method: method.rawValue, url: url, headers: headers, body: payload)
             } catch {
-                return .failure(BulkFailure(.unauthorized, "credentials for OpenSearch: \(error)"))
+                return .failure(
+                    OpenSearchError(
+                        .credentials, "credentials for OpenSearch: \(error)",
+                        awsCode: (error as? AWSError)?.code.description))
             }
             var request = HTTPClientRequest(url: url)
             request.method = method
@@ -152,14 +166,14 @@ public final class OpenSearchClient: Sendable {
                     continue
                 }
                 return .failure(
-                    BulkFailure(.transport, "OpenSearch at \(base) did not answer: \(Self.describe(error))"))
+                    OpenSearchError(.transport, "OpenSearch at \(base) did not answer: \(Self.describe(error))"))
             }
             let data: ByteBuffer
             do {
                 data = try await response.body.collect(upTo: 64 << 20)
             } catch {
                 return .failure(
-                    BulkFailure(
+                    OpenSearchError(
                         .unreadable, "the answer from OpenSearch broke off: \(Self.describe(error))",
                         status: Int(response.status.code)))
             }

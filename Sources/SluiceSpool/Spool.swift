@@ -66,7 +66,7 @@ public final class Spool: Sendable {
     let logger: Logger
 
     var path: String { configuration.path }
-    var clock: SpoolClock { configuration.clock }
+    var clock: WallClock { configuration.clock }
 
     private init(
         connection: SQLiteConnection, configuration: SpoolConfiguration, access: Access,

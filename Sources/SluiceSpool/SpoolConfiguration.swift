@@ -1,4 +1,4 @@
-import SluiceTime
+public import SluiceTime
 
 /// How a spool is stored and bounded. Every field has the default the extension uses.
 public struct SpoolConfiguration: Sendable {
@@ -20,7 +20,7 @@ public struct SpoolConfiguration: Sendable {
     /// How long a call waits for another connection's lock (the CLI, say) before failing.
     public var busyTimeoutMilliseconds: Int32
     /// The wall clock; tests pass a manual one.
-    public var clock: SpoolClock
+    public var clock: WallClock
 
     public init(
         path: String = SpoolConfiguration.defaultPath,
@@ -29,7 +29,7 @@ public struct SpoolConfiguration: Sendable {
         maxFileBytes: Int? = nil,
         leaseMilliseconds: Int64 = 60_000,
         busyTimeoutMilliseconds: Int32 = 5_000,
-        clock: SpoolClock = .system
+        clock: WallClock = .system
     ) {
         self.path = path
         self.capBytes = capBytes
@@ -48,17 +48,4 @@ public enum OverflowPolicy: String, Sendable, CaseIterable {
     case dropOldest = "drop-oldest"
     /// Keep what is stored; drop the new records that do not fit.
     case rejectNew = "reject-new"
-}
-
-/// Milliseconds since the Unix epoch, from the system or from a test.
-public struct SpoolClock: Sendable {
-    private let read: @Sendable () -> Int64
-
-    public init(_ read: @escaping @Sendable () -> Int64) { self.read = read }
-
-    /// Now, in milliseconds since the Unix epoch.
-    public func now() -> Int64 { read() }
-
-    /// The system's real-time clock.
-    public static let system = SpoolClock { UTCTime.nowMilliseconds() }
 }

@@ -4,6 +4,7 @@ import FoundationEssentials
 import LambdaSimulator
 import NIOCore
 import NIOHTTP1
+import SluiceIngest
 import SluiceOpenSearch
 
 #if canImport(Glibc)

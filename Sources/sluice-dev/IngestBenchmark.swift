@@ -2,7 +2,7 @@ import ArgumentParser
 import AsyncHTTPClient
 import Logging
 import NIOCore
-import SluiceForwarder
+import SluiceIngest
 import SluiceLambda
 import SluiceOpenSearch
 import SluiceSpool

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import FoundationEssentials
 import LambdaSimulator
 import Logging
+import SluiceIngest
 import SluiceOpenSearch
 import SluiceSpool
 import SluiceTime

@@ -2,8 +2,9 @@ import ArgumentParser
 import AsyncHTTPClient
 import Logging
 import NIOCore
-import SluiceForwarder
+import SluiceIngest
 import SluiceOpenSearch
+import SluiceShipping
 import SluiceSpool
 import SluiceTime
 
@@ -38,7 +39,9 @@ struct ShipBenchmark: AsyncParsableCommand {
         defer { for end in ["", "-wal", "-shm"] { unlink(path + end) } }
 
         let spool = try Spool.open(SpoolConfiguration(path: path, capBytes: 1 << 40))
-        let shipper = Shipper(spool: spool, client: client, logger: logger)
+        let shipper = Shipper(spool: spool, client: client, clock: .system, logger: logger) { _ in
+            IndexDefinition.body(.logs)
+        }
         _ = await client.ensureIndex(directIndex, definition: IndexDefinition.body(.logs))
         _ = await client.ensureIndex(spoolIndex, definition: IndexDefinition.body(.logs))
 

@@ -172,7 +172,7 @@ struct ExtensionLifecycleTests {
             Logger(label: "sluice") { _ in SwiftLogNoOpLogHandler() }
         }.run()
         #expect(status == 1)
-        #expect(await platform.errors.map(\.type) == ["Extension.ConfigurationError"])
+        #expect(await platform.errors.map(\.type) == [ForwarderError.Code.configuration.platformErrorType])
         #expect(await platform.errors.map(\.path) == ["init/error"])
         #expect(await platform.nextCalls == 0)
     }

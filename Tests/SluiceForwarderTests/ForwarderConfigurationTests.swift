@@ -1,12 +1,14 @@
+import Foundation
 import SluiceForwarder
 import SluiceOpenSearch
 import SluiceSpool
+import SluiceTestSupport
 import Testing
 
 @Suite struct ForwarderConfigurationTests {
     let base = ["URL": "https://search-logs.eu-west-1.es.amazonaws.com", "AWS_REGION": "eu-west-1"]
 
-    func read(_ extra: [String: String]) -> (ForwarderConfiguration, [String]) {
+    func read(_ extra: [String: String]) -> (ForwarderConfiguration, [ForwarderError]) {
         ForwarderConfiguration.fromEnvironment(base.merging(extra) { $1 })
     }
 
@@ -81,14 +83,61 @@ import Testing
             ("SLUICE_BUFFER_MAX_ITEMS", "1000 to 10000"), ("SLUICE_USERNAME", "set both"),
             ("SLUICE_TLS_VERIFY", "true or false"),
         ] {
-            #expect(problems.contains { $0.contains(variable) && $0.contains(fix) }, "\(variable)")
+            #expect(
+                problems.contains {
+                    $0.code == .configuration && $0.message.contains(variable) && $0.message.contains(fix)
+                },
+                "\(variable)")
         }
-        #expect(!problems.joined().contains("hunter2"), "no password in a problem line")
-        #expect(!problems.contains { $0.contains("\n") })
+        #expect(!problems.map(\.message).joined().contains("hunter2"), "no password in a problem line")
+        #expect(!problems.contains { $0.message.contains("\n") })
         // What was wrong falls back to its default; the rest still applies.
         #expect(configuration.platformIndex.pattern == "lambda-platform")
         #expect(configuration.dispatchMinBatchSize == 1)
         #expect(configuration.bufferMaxItems == 1_000)
+    }
+
+    @Test func theProblemLinesAreTheseInThisOrder() {
+        let example = "https://search-logs-abc123.eu-west-1.es.amazonaws.com"
+        let (_, missing) = ForwarderConfiguration.fromEnvironment([
+            "PLATFORM_INDEX": "Platform", "DISPATCH_MIN_BATCH_SIZE": "many", "SLUICE_SPOOL_CAP": "lots",
+            "SLUICE_FLUSH": "sometimes", "SLUICE_BUFFER_MAX_ITEMS": "10", "SLUICE_AUTH": "basic",
+            "SLUICE_TLS_VERIFY": "maybe", "SLUICE_PASSWORD": "hunter2",
+        ])
+        #expect(
+            missing.map(\.message).filter { !$0.hasPrefix("PLATFORM_INDEX=Platform cannot name an OpenSearch index: ") }
+                == [
+                    "URL is not set: set it to your OpenSearch endpoint, e.g. \(example)",
+                    "SLUICE_AUTH=basic needs SLUICE_USERNAME and SLUICE_PASSWORD: set both",
+                    "SLUICE_TLS_VERIFY=maybe must be true or false; unset it for the default true",
+                    "SLUICE_SPOOL_CAP=lots must be a size from 1048576 to 10737418240 bytes, e.g. 64MiB",
+                    "SLUICE_FLUSH=sometimes is not a flush policy: use end, background or periodic:N",
+                    "DISPATCH_MIN_BATCH_SIZE=many must be a whole number from 0 to 1000000; unset it for the default 1",
+                    "SLUICE_BUFFER_MAX_ITEMS=10 must be a whole number from 1000 to 10000; unset it for the default 1000",
+                ])
+        #expect(missing.map(\.variable)[5] == "PLATFORM_INDEX")
+
+        let (configuration, wrong) = ForwarderConfiguration.fromEnvironment([
+            "URL": "ftp://logs", "SLUICE_AUTH": "kerberos", "AUTH_SECRET": "os", "SLUICE_COMPRESSION": "Brotli",
+            "SLUICE_SPOOL_MAX_FILE_BYTES": "1K", "SLUICE_FLUSH": "periodic:0",
+        ])
+        #expect(
+            wrong.map(\.message) == [
+                "URL=ftp://logs is not an http(s) URL: set it to e.g. \(example)",
+                "SLUICE_AUTH=kerberos must be one of none, basic, secret, sigv4; unset it for the default secret",
+                "SLUICE_COMPRESSION=Brotli must be one of gzip, none; unset it for the default gzip",
+                "SLUICE_SPOOL_MAX_FILE_BYTES=1K must be a size from 1048576 to 10737418240 bytes, e.g. 64MiB",
+                "SLUICE_FLUSH=periodic:0: write periodic:N with N whole seconds ≥ 1, e.g. periodic:60",
+            ])
+        #expect(
+            wrong.map(\.variable) == [
+                "URL", "SLUICE_AUTH", "SLUICE_COMPRESSION", "SLUICE_SPOOL_MAX_FILE_BYTES", "SLUICE_FLUSH",
+            ])
+        // An unknown mode falls back to the automatic one.
+        #expect(configuration.openSearch.auth == .secret(id: "os"))
+
+        let (_, noSecret) = read(["SLUICE_AUTH": "secret"])
+        #expect(noSecret.map(\.message) == ["SLUICE_AUTH=secret needs AUTH_SECRET: set it to the secret's name or ARN"])
     }
 
     @Test func theDocumentedVariablesAreTheOnesRead() {
@@ -101,16 +150,56 @@ import Testing
         }
         // A typo in a documented name would leave it unread: every documented SLUICE_ variable has an effect.
         for variable in ForwarderConfiguration.variables where variable.name.hasPrefix("SLUICE_") {
+            // Free text takes any value.
+            switch variable.kind {
+            case .text, .optionalText, .derivedText: continue
+            default: break
+            }
             // SIGV4 settings are read only when SigV4 is the auth mode.
             var environment = ["SLUICE_AUTH": "sigv4"]
             environment[variable.name] = "definitely-not-valid-!"
             let (_, problems) = read(environment)
-            let accepted = [
-                "SLUICE_SPOOL_PATH", "SLUICE_ID_FIELD", "SLUICE_USERNAME", "SLUICE_PASSWORD", "SLUICE_SIGV4_REGION",
-            ]
-            if !accepted.contains(variable.name) {
-                #expect(problems.contains { $0.contains(variable.name) }, "\(variable.name) is not validated")
-            }
+            #expect(problems.contains { $0.variable == variable.name }, "\(variable.name) is not validated")
         }
+    }
+
+    @Test func eachDefaultIsWhatAnUnsetVariableReadsAs() {
+        let (unset, _) = read([:])
+        let explicit = Dictionary(
+            uniqueKeysWithValues: ForwarderConfiguration.variables.compactMap { variable in
+                variable.explicitDefault.map { (variable.name, $0) }
+            })
+        let (configuration, problems) = read(explicit)
+        #expect(problems.isEmpty)
+        #expect(configuration.openSearch.retry == unset.openSearch.retry)
+        #expect(configuration.openSearch.maxBatchBytes == unset.openSearch.maxBatchBytes)
+        #expect(configuration.openSearch.requestTimeoutMilliseconds == unset.openSearch.requestTimeoutMilliseconds)
+        #expect(configuration.openSearch.verifyTLS == unset.openSearch.verifyTLS)
+        #expect(configuration.platformIndex == unset.platformIndex)
+        #expect(configuration.spool.path == unset.spool.path)
+        #expect(configuration.spool.capBytes == unset.spool.capBytes)
+        #expect(configuration.flushPolicy == unset.flushPolicy)
+        #expect(configuration.bufferMaxBytes == unset.bufferMaxBytes)
+        #expect(configuration.logLevel == unset.logLevel)
+    }
+
+    @Test func theReadmeTableIsTheVariablesTable() throws {
+        let readme = try String(contentsOf: packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let lines = readme.split(separator: "\n", omittingEmptySubsequences: false)
+        let start = try #require(lines.firstIndex(of: "| variable | default | meaning |"), "README has no table")
+        let table = lines[start...].prefix { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        let rendered = ForwarderConfiguration.markdownTable()
+        #expect(
+            table.joined(separator: "\n") == rendered,
+            "README.md's table under ## Configuration is not ForwarderConfiguration.markdownTable(); replace it with:\n\(rendered)"
+        )
+    }
+
+    @Test func meaningsNameTheRangesAndChoicesOfTheirKind() {
+        #expect(ConfigurationVariable.bufferMaxItems.meaning == "Telemetry API buffering, 1000-10000")
+        #expect(ConfigurationVariable.compression.meaning == "gzip or none for request bodies")
+        #expect(ConfigurationVariable.batchMaxBytes.defaultValue == "5MiB")
+        #expect(ConfigurationVariable.spoolMaxFileBytes.defaultValue == "(none)")
+        #expect(ConfigurationVariable.password.isSecret)
     }
 }

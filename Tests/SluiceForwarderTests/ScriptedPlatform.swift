@@ -30,28 +30,28 @@ actor ScriptedPlatform: ExtensionsAPI {
         }
     }
 
-    func register() async throws(LambdaAPIError) -> Registration {
+    func register() async throws(LambdaError) -> Registration {
         Registration(
             identifier: "ext-1", functionName: "orders", functionVersion: "$LATEST", handler: "bootstrap",
             accountID: "123456789012")
     }
 
-    func next() async throws(LambdaAPIError) -> LifecycleEvent {
+    func next() async throws(LambdaError) -> LifecycleEvent {
         nextCalls += 1
         if !queue.isEmpty { return queue.removeFirst() }
         return await withCheckedContinuation { waiter = $0 }
     }
 
-    func subscribe(_ subscription: TelemetrySubscription) async throws(LambdaAPIError) -> SubscriptionOutcome {
+    func subscribe(_ subscription: TelemetrySubscription) async throws(LambdaError) -> SubscriptionOutcome {
         self.subscription = subscription
         return subscribeAnswer
     }
 
-    func initError(type: String, message: String) async throws(LambdaAPIError) {
+    func initError(type: String, message: String) async throws(LambdaError) {
         errors.append(("init/error", type))
     }
 
-    func exitError(type: String, message: String) async throws(LambdaAPIError) {
+    func exitError(type: String, message: String) async throws(LambdaError) {
         errors.append(("exit/error", type))
     }
 }

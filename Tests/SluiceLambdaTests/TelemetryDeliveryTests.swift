@@ -60,7 +60,7 @@ struct TelemetryDeliveryTests {
         let prefix = Array(#"[{"time":"2026-11-25T10:00:00Z","type":"function","record":""#.utf8)
         let suffix = Array(#""}]"#.utf8)
         for bad: [UInt8] in [[0xC0, 0x80], [0xED, 0xA0, 0x80], [0xFF], [0xE2, 0x82], [0x0A]] {
-            #expect(throws: DeliveryError.self) { try TelemetryDelivery(validating: prefix + bad + suffix) }
+            #expect(throws: LambdaError.self) { try TelemetryDelivery(validating: prefix + bad + suffix) }
         }
         #expect(throws: Never.self) {
             try TelemetryDelivery(validating: prefix + Array("é€😀\\u00e9\\n".utf8) + suffix)
@@ -82,7 +82,7 @@ struct TelemetryDeliveryTests {
             #expect(throws: Never.self, "\(good)") { try TelemetryDelivery(validating: record(good)) }
         }
         for bad in ["-", "1.", ".5", "1e", "+1", "0x10"] {
-            #expect(throws: DeliveryError.self, "\(bad)") { try TelemetryDelivery(validating: record(bad)) }
+            #expect(throws: LambdaError.self, "\(bad)") { try TelemetryDelivery(validating: record(bad)) }
         }
     }
 

@@ -39,12 +39,8 @@ import Testing
             }
             // URL, the sign-in mode and service come from the template's parameters.
             if value.hasPrefix("!") { continue }
-            switch variable.defaultValue {
-            case "(none)", "(auto)", "$AWS_REGION", "(required)":
-                #expect(value == "", "\(variable.name) is unset by default: an empty value")
-            default:
-                #expect(value == variable.defaultValue, "\(variable.name)")
-            }
+            // Unset by default (required, none, auto or derived): an empty value.
+            #expect(value == variable.explicitDefault ?? "", "\(variable.name)")
         }
     }
 

@@ -1,7 +1,6 @@
 import CZlib
 import Foundation
 import SluiceTestSupport
-import SluiceTime
 import Testing
 
 @testable import SluiceOpenSearch
@@ -43,8 +42,8 @@ import Testing
         let source = try #require(try JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as? [String: Any])
         #expect(source["@timestamp"] as? String == "2026-11-25T12:00:00.000Z")
 
-        let template = IndexDefinition.dataStreamTemplate(
-            index: "logs-lambda", definition: IndexDefinition.body(.logs))
+        let template = OpenSearchClient.dataStreamTemplate(
+            index: "logs-lambda", definition: Array(#"{"mappings":{"properties":{"message":{"type":"text"}}}}"#.utf8))
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(template)) as? [String: Any])
         #expect(parsed["index_patterns"] as? [String] == ["logs-lambda"])
         #expect(parsed["data_stream"] is [String: Any])
@@ -83,29 +82,29 @@ import Testing
             Issue.record("an answer for fewer documents was read")
             return
         }
-        #expect(short.kind == .unreadable)
+        #expect(short.code == .unreadable)
         guard case .failed(let cut) = BulkResponse.parse(Array(answer.utf8.prefix(60)), expected: 3) else {
             Issue.record("a truncated answer was read")
             return
         }
-        #expect(cut.kind == .unreadable)
+        #expect(cut.code == .unreadable)
     }
 
     @Test func requestFailuresKeepStatusTypeAndRetryAfter() {
-        let throttled = BulkFailure.from(
+        let throttled = OpenSearchError.from(
             status: 429, body: Array(#"{"error":{"type":"es_rejected_execution_exception","reason":"busy"}}"#.utf8),
             retryAfter: "3")
-        #expect(throttled.kind == .throttled)
+        #expect(throttled.code == .throttled)
         #expect(throttled.retryAfterMilliseconds == 3_000)
         #expect(throttled.message == "HTTP 429: es_rejected_execution_exception: busy")
-        #expect(BulkFailure.from(status: 413, body: [], retryAfter: nil).kind == .tooLarge)
-        #expect(BulkFailure.from(status: 403, body: [], retryAfter: nil).kind == .unauthorized)
-        #expect(BulkFailure.from(status: 502, body: Array("<html>".utf8), retryAfter: nil).kind == .unavailable)
-        let stream = BulkFailure.from(
+        #expect(OpenSearchError.from(status: 413, body: [], retryAfter: nil).code == .tooLarge)
+        #expect(OpenSearchError.from(status: 403, body: [], retryAfter: nil).code == .unauthorized)
+        #expect(OpenSearchError.from(status: 502, body: Array("<html>".utf8), retryAfter: nil).code == .unavailable)
+        let stream = OpenSearchError.from(
             status: 400,
             body: Array(#"{"error":{"type":"unsupported_operation_exception","reason":"data streams"}}"#.utf8),
             retryAfter: nil)
-        #expect(stream.kind == .rejected)
+        #expect(stream.code == .rejected)
         #expect(stream.errorType == "unsupported_operation_exception")
     }
 
@@ -162,7 +161,7 @@ import Testing
     }
 }
 
-@Suite struct RetryAndIndexTests {
+@Suite struct RetryPolicyTests {
     @Test func backoffIsFullJitterUnderAGrowingCeiling() {
         let policy = RetryPolicy(baseMilliseconds: 100, capMilliseconds: 1_000, maxAttempts: 5)
         var generator = SystemRandomNumberGenerator()
@@ -181,30 +180,5 @@ import Testing
         #expect(!policy.givesUp(attempts: 2, receivedAt: 0, now: 59_999))
         #expect(policy.givesUp(attempts: 3, receivedAt: 0, now: 1))
         #expect(policy.givesUp(attempts: 1, receivedAt: 0, now: 60_000))
-    }
-
-    @Test func datePatternsFillFromTheEventTimeInUTC() throws {
-        let time = try #require(UTCTime.parseISO8601("2026-11-25T23:59:59.999Z"))
-        #expect(IndexPattern("lambda-function-%Y.%m.%d").name(eventTime: time) == "lambda-function-2026.11.25")
-        #expect(IndexPattern("logs-%Y-%m-%d-%H").name(eventTime: time + 1) == "logs-2026-11-26-00")
-        #expect(IndexPattern("plain").name(eventTime: time) == "plain")
-        #expect(IndexPattern("odd-%q-%%").name(eventTime: time) == "odd-%q-%")
-        #expect(IndexPattern("Upper").problem != nil)
-        #expect(IndexPattern("_hidden").problem != nil)
-        #expect(IndexPattern("a b").problem != nil)
-        #expect(IndexPattern("lambda-%Y").problem == nil)
-    }
-
-    @Test func telemetryTimesParse() {
-        #expect(UTCTime.parseISO8601("2026-11-25T13:15:18.123Z") == 1_795_612_518_123)
-        #expect(UTCTime.parseISO8601("2026-11-25T13:15:18Z") == 1_795_612_518_000)
-        #expect(UTCTime.parseISO8601("2026-11-25T14:15:18.1+01:00") == 1_795_612_518_100)
-        #expect(UTCTime.parseISO8601("2026-11-25T13:15:18.123456Z") == 1_795_612_518_123)
-        #expect(UTCTime.parseISO8601("2026-11-25") == nil)
-        #expect(UTCTime.parseISO8601("2026-13-25T13:15:18Z") == nil)
-        #expect(UTCTime.parseISO8601("2026-11-25T13:15:18.123Zjunk") == nil)
-        for milliseconds: Int64 in [0, 1_795_612_518_123, 951_782_400_000] {
-            #expect(UTCTime.parseISO8601(UTCTime.iso8601(milliseconds: milliseconds)) == milliseconds)
-        }
     }
 }

@@ -1,5 +1,6 @@
 public import Foundation
 public import SluiceSpool
+public import SluiceTime
 import Synchronization
 
 /// A folder of its own for one test, removed when the test ends.
@@ -17,17 +18,59 @@ public final class TemporaryFolder: Sendable {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
-/// A clock the test moves by hand.
+/// A clock the test moves by hand. Sleeps on it (`wallClock`) end when `advance` passes their
+/// deadline, so a test moves waits and deadlines together instead of waiting out real time.
 public final class ManualClock: Sendable {
-    private let value: Mutex<Int64>
+    private struct State {
+        var now: Int64
+        var nextSleeper = 0
+        var sleepers: [Int: (deadline: Int64, continuation: CheckedContinuation<Void, Never>)] = [:]
+    }
 
-    public init(_ start: Int64 = 1_764_000_000_000) { value = Mutex(start) }
+    private let state: Mutex<State>
 
-    public var now: Int64 { value.withLock { $0 } }
+    public init(_ start: Int64 = 1_764_000_000_000) { state = Mutex(State(now: start)) }
 
-    public func advance(by milliseconds: Int64) { value.withLock { $0 += milliseconds } }
+    public var now: Int64 { state.withLock { $0.now } }
 
-    public var spoolClock: SpoolClock { SpoolClock { [self] in self.now } }
+    /// How many tasks sleep on this clock now.
+    public var sleeping: Int { state.withLock { $0.sleepers.count } }
+
+    /// Moves the clock and wakes every sleep whose deadline it passed.
+    public func advance(by milliseconds: Int64) {
+        let due = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.now += milliseconds
+            let now = state.now
+            let due = state.sleepers.filter { $0.value.deadline <= now }
+            for key in due.keys { state.sleepers.removeValue(forKey: key) }
+            return due.values.map(\.continuation)
+        }
+        for continuation in due { continuation.resume() }
+    }
+
+    /// This clock for the spool and the forwarder.
+    public var wallClock: WallClock {
+        WallClock(now: { [self] in self.now }, sleep: { [self] deadline in await self.sleep(until: deadline) })
+    }
+
+    private func sleep(until deadline: Int64) async {
+        let id = state.withLock { state in
+            defer { state.nextSleeper += 1 }
+            return state.nextSleeper
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let due = state.withLock { state in
+                    guard state.now < deadline, !Task.isCancelled else { return true }
+                    state.sleepers[id] = (deadline, continuation)
+                    return false
+                }
+                if due { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.sleepers.removeValue(forKey: id) }?.continuation.resume()
+        }
+    }
 }
 
 /// `count` records with ids that keep batches apart by `prefix`, about `bytes` each.
@@ -52,7 +95,7 @@ public func openSpool(
     try Spool.open(
         SpoolConfiguration(
             path: folder.file(name), capBytes: capBytes, overflowPolicy: policy, maxFileBytes: maxFileBytes,
-            leaseMilliseconds: 30_000, clock: clock.spoolClock))
+            leaseMilliseconds: 30_000, clock: clock.wallClock))
 }
 
 /// The package's root folder, from this file's place in it.
@@ -125,7 +168,8 @@ public func fileSize(_ path: String) -> Int {
     (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
 }
 
-/// Polls `condition` every 10 ms for at most `seconds`; true as soon as it holds.
+/// Polls `condition` every 10 ms for at most `seconds`; true as soon as it holds. For synchronous
+/// tests that own their thread; async tests use `waitFor`, which never blocks one.
 public func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {

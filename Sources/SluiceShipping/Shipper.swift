@@ -1,6 +1,7 @@
 public import Logging
 public import SluiceOpenSearch
 public import SluiceSpool
+public import SluiceTime
 
 /// Drains the spool into OpenSearch: leases a batch, makes sure its indices exist, sends one
 /// `_bulk`, and settles every record by what OpenSearch said about it. Nothing leaves the spool
@@ -8,7 +9,10 @@ public import SluiceSpool
 public actor Shipper {
     public let spool: Spool
     public let client: OpenSearchClient
-    let indexKind: @Sendable (String) -> IndexDefinition.Kind
+    /// The forwarder's clock: backoffs, pauses and give-up ages are measured on it.
+    public let clock: WallClock
+    /// The body of `PUT /<index>` for a new index.
+    let indexDefinition: @Sendable (String) -> [UInt8]
     let logger: Logger
     var policy: RetryPolicy { client.configuration.retry }
 
@@ -20,15 +24,16 @@ public actor Shipper {
     private var hurried = false
     private var generator = SystemRandomNumberGenerator()
 
-    /// `indexKind` says which mappings a new index gets.
+    /// `indexDefinition` gives the settings and mappings a new index is created with.
     public init(
-        spool: Spool, client: OpenSearchClient, logger: Logger,
-        indexKind: @escaping @Sendable (String) -> IndexDefinition.Kind = { _ in .logs }
+        spool: Spool, client: OpenSearchClient, clock: WallClock, logger: Logger,
+        indexDefinition: @escaping @Sendable (String) -> [UInt8]
     ) {
         self.spool = spool
         self.client = client
+        self.clock = clock
         self.logger = logger
-        self.indexKind = indexKind
+        self.indexDefinition = indexDefinition
     }
 
     /// What one call did.
@@ -82,11 +87,12 @@ public actor Shipper {
     /// asks for a pause that outlasts the deadline.
     public func drain(until deadline: Int64) async throws -> Report {
         var total = Report()
-        while spool.configuration.clock.now() < deadline {
-            let now = spool.configuration.clock.now()
+        while clock.now() < deadline {
+            let now = clock.now()
             if pausedUntil > now {
                 guard pausedUntil < deadline else { break }
-                try await Task.sleep(for: .milliseconds(pausedUntil - now))
+                await clock.sleep(until: pausedUntil)
+                try Task.checkCancellation()
                 continue
             }
             let report = try await shipBatch()
@@ -147,7 +153,7 @@ public actor Shipper {
                 }
             }
             try spool.settle(settlements)
-        case .failed(let failure) where failure.kind == .tooLarge:
+        case .failed(let failure) where failure.code == .tooLarge:
             consecutiveFailures = 0
             guard records.count > 1 else {
                 report.deadLettered += 1
@@ -170,7 +176,7 @@ public actor Shipper {
             logger.warning(
                 "bulk request failed; records kept for a retry",
                 metadata: [
-                    "bulk.documents": "\(records.count)", "bulk.failure": "\(failure.kind.rawValue)",
+                    "bulk.documents": "\(records.count)", "bulk.failure": "\(failure.code.description)",
                     "error": "\(failure.message)",
                 ])
             let retryAt = nextAttempt(for: records, retryAfter: failure.retryAfterMilliseconds)
@@ -186,14 +192,14 @@ public actor Shipper {
     private func nextAttempt(for records: [StoredRecord], retryAfter: Int64?) -> Int64 {
         let attempts = (records.map(\.attempts).max() ?? 0) + 1
         let delay = policy.delay(afterAttempt: attempts, retryAfterMilliseconds: retryAfter, using: &generator)
-        return spool.configuration.clock.now() + (hurried ? min(delay, Self.hurriedBackoffMilliseconds) : delay)
+        return clock.now() + (hurried ? min(delay, Self.hurriedBackoffMilliseconds) : delay)
     }
 
     /// A retry at `at`, or a dead letter once attempts or age run out.
     private func retryOrGiveUp(
         _ record: StoredRecord, error: String, at retryAt: Int64, _ report: inout Report
     ) -> Settlement {
-        let now = spool.configuration.clock.now()
+        let now = clock.now()
         let attempts = record.attempts + 1
         if policy.givesUp(attempts: attempts, receivedAt: record.receivedAt, now: now) {
             report.deadLettered += 1
@@ -205,25 +211,25 @@ public actor Shipper {
         return .retry(at: retryAt, error: error)
     }
 
-    private func pause(after failure: BulkFailure) {
+    private func pause(after failure: OpenSearchError) {
         consecutiveFailures += 1
         let delay = policy.delay(
             afterAttempt: consecutiveFailures, retryAfterMilliseconds: failure.retryAfterMilliseconds,
             using: &generator)
-        pausedUntil = spool.configuration.clock.now() + (hurried ? min(delay, Self.hurriedBackoffMilliseconds) : delay)
+        pausedUntil = clock.now() + (hurried ? min(delay, Self.hurriedBackoffMilliseconds) : delay)
     }
 
     /// Creates the indices not known to exist. Returns a failure worth waiting for (429, 5xx, no
     /// answer); a refusal (403 on index creation, say) is logged and the bulk request goes ahead,
     /// since the index may exist already.
-    private func bootstrap(_ indices: Set<String>) async -> BulkFailure? {
+    private func bootstrap(_ indices: Set<String>) async -> OpenSearchError? {
         for index in indices.sorted() where !bootstrapped.contains(index) {
-            let definition = IndexDefinition.body(indexKind(index))
+            let definition = indexDefinition(index)
             guard let failure = await client.ensureIndex(index, definition: definition) else {
                 bootstrapped.insert(index)
                 continue
             }
-            switch failure.kind {
+            switch failure.code {
             case .throttled, .unavailable, .transport, .unreadable:
                 logger.warning(
                     "could not create index; will try again",

@@ -1,7 +1,7 @@
 public import Logging
 public import SluiceLambda
-public import SluiceOpenSearch
 public import SluiceSpool
+public import SluiceTime
 import Synchronization
 
 /// Turns one Telemetry API delivery into spool records and stores them in one transaction before
@@ -14,33 +14,11 @@ public final class Ingestor: Sendable {
     let spool: Spool
     let document: TelemetryDocument
     let ids: DocumentID
-    let indices: Indices
+    let indices: IndexRouting
     let logger: Logger
+    let clock: WallClock
     let onStored: @Sendable () -> Void
     private let counts = Mutex(Tallies())
-
-    /// Where each type of event goes.
-    public struct Indices: Sendable {
-        public var platform: IndexPattern
-        public var function: IndexPattern
-        public var `extension`: IndexPattern
-
-        public init(platform: IndexPattern, function: IndexPattern, extension: IndexPattern) {
-            self.platform = platform
-            self.function = function
-            self.extension = `extension`
-        }
-
-        /// `function` and `extension` log lines to their indices; platform events, and any type
-        /// Lambda adds later, to the platform index.
-        public func pattern(for type: String) -> IndexPattern {
-            switch type {
-            case "function": function
-            case "extension": `extension`
-            default: platform
-            }
-        }
-    }
 
     /// What the ingestor did since it started.
     public struct Tallies: Sendable, Equatable {
@@ -57,9 +35,10 @@ public final class Ingestor: Sendable {
 
     /// `onStored` runs after each delivery that stored something (to wake the shipper).
     public init(
-        spool: Spool, document: TelemetryDocument, environmentID: String, indices: Indices, logger: Logger,
-        onStored: @escaping @Sendable () -> Void = {}
+        spool: Spool, document: TelemetryDocument, environmentID: String, indices: IndexRouting, logger: Logger,
+        clock: WallClock = .system, onStored: @escaping @Sendable () -> Void = {}
     ) {
+        self.clock = clock
         self.spool = spool
         self.document = document
         self.ids = DocumentID(environment: environmentID)
@@ -101,50 +80,22 @@ public final class Ingestor: Sendable {
 
     /// The spool records of a validated delivery.
     public func records(_ delivery: TelemetryDelivery) -> [SpoolRecord] {
-        let body = delivery.body
-        let ids = self.ids.delivery(digest: DocumentID.digest(of: body))
+        let ids = self.ids.delivery(digest: DocumentID.digest(of: delivery.body))
         var records: [SpoolRecord] = []
         records.reserveCapacity(delivery.events.count)
         for (position, event) in delivery.events.enumerated() {
-            var message: ArraySlice<UInt8>?
-            var level: ArraySlice<UInt8>?
-            if TelemetryDocument.isLog(event.type) {
-                if event.recordKind == .string {
-                    message = body[event.record]
-                } else if let range = event.message, let kind = event.messageKind {
-                    if kind == .string {
-                        message = body[range]
-                    } else {
-                        var text: [UInt8] = []
-                        delivery.append(range, compacting: true, to: &text)
-                        message = TelemetryDocument.stringToken(String(decoding: text, as: UTF8.self))[...]
-                    }
-                    level = event.levelToken.map { body[$0] }
-                } else if event.recordKind != .object {
-                    var text: [UInt8] = []
-                    delivery.append(event.record, compacting: true, to: &text)
-                    message = TelemetryDocument.stringToken(String(decoding: text, as: UTF8.self))[...]
-                }
-            }
-            let encoded = document.encode(
-                timeToken: body[event.timeToken], type: event.type,
-                requestIdToken: event.requestIdToken.map { body[$0] },
-                messageToken: message, levelToken: level
-            ) { out in
-                delivery.append(event.record, compacting: event.recordNeedsCompacting, to: &out)
-            }
             records.append(
                 SpoolRecord(
                     id: ids.id(eventTime: event.time, position: position),
                     index: indices.pattern(for: event.type).name(eventTime: event.time), eventTime: event.time,
-                    document: encoded))
+                    document: document.encode(event, of: delivery)))
         }
         return records
     }
 
     /// Logs a refusal unless one was logged in the last minute; then says how many were not.
     private func refused(_ message: Logger.Message, _ reason: String) {
-        let now = spool.configuration.clock.now()
+        let now = clock.now()
         let skipped: Int? = counts.withLock { tallies in
             guard now - tallies.lastLogged >= 60_000 else {
                 tallies.unlogged += 1

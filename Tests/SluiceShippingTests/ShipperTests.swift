@@ -1,8 +1,9 @@
 import AsyncHTTPClient
 import Foundation
 import InMemoryLogging
-import SluiceForwarder
+import SluiceIngest
 import SluiceOpenSearch
+import SluiceShipping
 import SluiceSpool
 import SluiceTestSupport
 import SluiceTime

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import SluiceJSON
 
 /// Any JSON value, as telemetry records carry them (strings, objects, anything in between).
 public enum JSONValue: Sendable, Equatable, Decodable {

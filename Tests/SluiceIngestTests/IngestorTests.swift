@@ -1,9 +1,8 @@
 import Foundation
 import InMemoryLogging
 import Logging
-import SluiceForwarder
+import SluiceIngest
 import SluiceLambda
-import SluiceOpenSearch
 import SluiceSpool
 import SluiceTestSupport
 import SluiceTime

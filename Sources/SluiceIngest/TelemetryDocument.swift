@@ -1,3 +1,6 @@
+import SluiceJSON
+public import SluiceLambda
+
 /// Builds the OpenSearch document of one telemetry event.
 ///
 /// The AWS sample's fields stay as they were (`time`, `type`, `record`), so existing dashboards
@@ -38,7 +41,43 @@ public struct TelemetryDocument: Sendable {
     /// Whether events of `type` are log lines (`function`, `extension`) rather than platform events.
     public static func isLog(_ type: String) -> Bool { type == "function" || type == "extension" }
 
-    /// The same document as `encode(time:type:record:)`, from JSON text the caller has validated:
+    /// The document of `event` of a validated `delivery`. A log line gets `message` (the text of a
+    /// string record, or a JSON record's `message`, as text) and `level` (a JSON record's string
+    /// `level`); every record gets `requestId` when it is an object with a string there.
+    public func encode(_ event: TelemetryDelivery.Event, of delivery: TelemetryDelivery) -> [UInt8] {
+        let body = delivery.body
+        var message: ArraySlice<UInt8>?
+        var level: ArraySlice<UInt8>?
+        if Self.isLog(event.type) {
+            if event.recordKind == .string {
+                message = body[event.record]
+            } else if let range = event.message, let kind = event.messageKind {
+                if kind == .string {
+                    message = body[range]
+                } else {
+                    message = Self.textToken(range, of: delivery)[...]
+                }
+                level = event.levelToken.map { body[$0] }
+            } else if event.recordKind != .object {
+                message = Self.textToken(event.record, of: delivery)[...]
+            }
+        }
+        return encode(
+            timeToken: body[event.timeToken], type: event.type, requestIdToken: event.requestIdToken.map { body[$0] },
+            messageToken: message, levelToken: level
+        ) { out in
+            delivery.append(event.record, compacting: event.recordNeedsCompacting, to: &out)
+        }
+    }
+
+    /// A JSON value that is not a string, as a string token of its compact JSON text.
+    private static func textToken(_ range: Range<Int>, of delivery: TelemetryDelivery) -> [UInt8] {
+        var text: [UInt8] = []
+        delivery.append(range, compacting: true, to: &text)
+        return JSONText.stringToken(String(decoding: text, as: UTF8.self))
+    }
+
+    /// The document, from JSON text the caller has validated:
     /// `timeToken`, `requestIdToken`, `messageToken` and `levelToken` are JSON string tokens (quotes
     /// included), and `appendRecord` writes the record's JSON value without a newline in it. This is
     /// the ingest path: nothing is decoded, a record goes into its document as the bytes it came in.
@@ -73,13 +112,6 @@ public struct TelemetryDocument: Sendable {
         return out
     }
 
-    /// A JSON string token for `text`, quotes included.
-    public static func stringToken(_ text: String) -> [UInt8] {
-        var out: [UInt8] = []
-        JSONText.appendString(text, to: &out)
-        return out
-    }
-
     private static let timestampKey = Array(#"{"@timestamp":"#.utf8)
     private static let timeKey = Array(#","time":"#.utf8)
     private static let typeKey = Array(#","type":"#.utf8)
@@ -87,55 +119,4 @@ public struct TelemetryDocument: Sendable {
     private static let messageKey = Array(#","message":"#.utf8)
     private static let levelKey = Array(#","level":"#.utf8)
     private static let recordKey = Array(#","record":"#.utf8)
-
-    /// The document for an event with `time` (as Lambda sent it), `type` and `record`.
-    public func encode(time: String, type: String, record: JSONValue) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(256)
-        func field(_ name: String, _ first: Bool = false) {
-            if !first { out.append(UInt8(ascii: ",")) }
-            JSONText.appendString(name, to: &out)
-            out.append(UInt8(ascii: ":"))
-        }
-        out.append(UInt8(ascii: "{"))
-        field("@timestamp", true)
-        JSONText.appendString(time, to: &out)
-        field("time")
-        JSONText.appendString(time, to: &out)
-        field("type")
-        JSONText.appendString(type, to: &out)
-        field("functionName")
-        JSONText.appendString(function.name, to: &out)
-        field("functionVersion")
-        JSONText.appendString(function.version, to: &out)
-        field("region")
-        JSONText.appendString(function.region, to: &out)
-        if let requestId = record["requestId"]?.string {
-            field("requestId")
-            JSONText.appendString(requestId, to: &out)
-        }
-        if Self.isLog(type) {
-            switch record {
-            case .string(let line):
-                field("message")
-                JSONText.appendString(line, to: &out)
-            case .object:
-                if let message = record["message"] {
-                    field("message")
-                    JSONText.appendString(message.string ?? message.text, to: &out)
-                }
-                if let level = record["level"]?.string {
-                    field("level")
-                    JSONText.appendString(level, to: &out)
-                }
-            default:
-                field("message")
-                JSONText.appendString(record.text, to: &out)
-            }
-        }
-        field("record")
-        record.write(to: &out)
-        out.append(UInt8(ascii: "}"))
-        return out
-    }
 }

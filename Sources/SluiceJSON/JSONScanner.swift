@@ -1,32 +1,51 @@
+/// Where a JSON text breaks the grammar: one line and the byte offset.
+public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let message: String
+    /// Byte offset in the text where the problem was found.
+    public let offset: Int
+
+    @inlinable
+    public init(message: String, offset: Int) {
+        self.message = message
+        self.offset = offset
+    }
+
+    public var description: String { "\(message) (at byte \(offset))" }
+}
+
 /// A strict JSON (RFC 8259) validator that walks a buffer once and reports where values are,
 /// without building a tree: a delivery's records are copied into documents as the bytes they came
 /// in, so the only work per byte is checking it.
-struct JSONScanner: ~Copyable {
+public struct JSONScanner: ~Copyable {
     /// What a value is, from its first byte.
-    enum Kind: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
         case object, array, string, number, literal
     }
 
     /// Deeper nesting is refused rather than recursed into.
-    static let maxDepth = 256
+    public static let maxDepth = 256
 
-    let bytes: UnsafeBufferPointer<UInt8>
-    var position = 0
+    public let bytes: UnsafeBufferPointer<UInt8>
+    public var position = 0
     /// Set when insignificant whitespace was skipped since the last reset: a value without any can
     /// be copied as it is, one with some is copied compacted (NDJSON allows no newline in a document).
-    var sawWhitespace = false
+    public var sawWhitespace = false
 
-    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+    @inlinable
+    public init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
     }
 
-    var atEnd: Bool { position >= bytes.count }
+    @inlinable
+    public var atEnd: Bool { position >= bytes.count }
 
-    func failure(_ message: String) -> DeliveryError {
-        DeliveryError(message: message, offset: position)
+    @inlinable
+    public func failure(_ message: String) -> JSONSyntaxError {
+        JSONSyntaxError(message: message, offset: position)
     }
 
-    mutating func skipWhitespace() {
+    @inlinable
+    public mutating func skipWhitespace() {
         while position < bytes.count {
             switch bytes[position] {
             case 0x20, 0x09, 0x0A, 0x0D:
@@ -38,14 +57,16 @@ struct JSONScanner: ~Copyable {
     }
 
     /// Skips whitespace and consumes `byte`, or throws `expected`.
-    mutating func expect(_ byte: UInt8, _ expected: String) throws(DeliveryError) {
+    @inlinable
+    public mutating func expect(_ byte: UInt8, _ expected: String) throws(JSONSyntaxError) {
         skipWhitespace()
         guard position < bytes.count, bytes[position] == byte else { throw failure("expected \(expected)") }
         position += 1
     }
 
     /// Skips whitespace and consumes `byte` if it is next.
-    mutating func take(_ byte: UInt8) -> Bool {
+    @inlinable
+    public mutating func take(_ byte: UInt8) -> Bool {
         skipWhitespace()
         guard position < bytes.count, bytes[position] == byte else { return false }
         position += 1
@@ -53,7 +74,8 @@ struct JSONScanner: ~Copyable {
     }
 
     /// Validates the next value; returns its kind and its range (whitespace around it excluded).
-    mutating func value(depth: Int = 0) throws(DeliveryError) -> (kind: Kind, range: Range<Int>) {
+    @inlinable
+    public mutating func value(depth: Int = 0) throws(JSONSyntaxError) -> (kind: Kind, range: Range<Int>) {
         skipWhitespace()
         guard position < bytes.count else { throw failure("unexpected end of JSON") }
         let start = position
@@ -104,7 +126,8 @@ struct JSONScanner: ~Copyable {
     }
 
     /// Validates a string token at `position` (which must be a quote), escapes and UTF-8 included.
-    mutating func string() throws(DeliveryError) {
+    @inlinable
+    public mutating func string() throws(JSONSyntaxError) {
         guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw failure("expected a string") }
         position += 1
         while position < bytes.count {
@@ -140,7 +163,8 @@ struct JSONScanner: ~Copyable {
     }
 
     /// Validates one multi-byte UTF-8 sequence (no overlongs, no surrogates, at most U+10FFFF).
-    private mutating func utf8Sequence() throws(DeliveryError) {
+    @inlinable
+    mutating func utf8Sequence() throws(JSONSyntaxError) {
         let lead = bytes[position]
         let length: Int
         var low: UInt8 = 0x80
@@ -172,7 +196,8 @@ struct JSONScanner: ~Copyable {
         position += length
     }
 
-    private mutating func number() throws(DeliveryError) {
+    @inlinable
+    mutating func number() throws(JSONSyntaxError) {
         if bytes[position] == UInt8(ascii: "-") { position += 1 }
         guard position < bytes.count, Self.isDigit(bytes[position]) else { throw failure("invalid number") }
         if bytes[position] == UInt8(ascii: "0") {
@@ -195,7 +220,8 @@ struct JSONScanner: ~Copyable {
         }
     }
 
-    private mutating func literal(_ word: StaticString) throws(DeliveryError) {
+    @inlinable
+    mutating func literal(_ word: StaticString) throws(JSONSyntaxError) {
         let count = word.utf8CodeUnitCount
         guard position + count <= bytes.count else { throw failure("invalid literal") }
         for offset in 0..<count where bytes[position + offset] != word.utf8Start[offset] {
@@ -205,7 +231,8 @@ struct JSONScanner: ~Copyable {
     }
 
     /// Whether the string token at `range` equals `key` byte for byte (keys Lambda sends are plain ASCII).
-    func token(_ range: Range<Int>, is key: StaticString) -> Bool {
+    @inlinable
+    public func token(_ range: Range<Int>, is key: StaticString) -> Bool {
         let count = key.utf8CodeUnitCount
         guard range.count == count + 2 else { return false }
         for offset in 0..<count where bytes[range.lowerBound + 1 + offset] != key.utf8Start[offset] {
@@ -214,18 +241,23 @@ struct JSONScanner: ~Copyable {
         return true
     }
 
+    @inlinable
     static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 
+    @inlinable
     static func isHexDigit(_ byte: UInt8) -> Bool {
         isDigit(byte) || (byte | 0x20 >= UInt8(ascii: "a") && byte | 0x20 <= UInt8(ascii: "f"))
     }
 
-    static func printable(_ byte: UInt8) -> String {
+    @inlinable
+    public static func printable(_ byte: UInt8) -> String {
         byte >= 0x20 && byte < 0x7F ? String(UnicodeScalar(byte)) : "\\x" + String(byte, radix: 16)
     }
 
     /// Appends the JSON text at `range` of `bytes` to `out` without insignificant whitespace.
-    static func appendCompacted(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, to out: inout [UInt8]) {
+    @inlinable
+    public static func appendCompacted(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, to out: inout [UInt8])
+    {
         var inString = false
         var escaped = false
         for index in range {

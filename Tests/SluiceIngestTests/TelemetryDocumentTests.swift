@@ -1,6 +1,5 @@
 import Foundation
-import SluiceForwarder
-import SluiceOpenSearch
+import SluiceIngest
 import SluiceSpool
 import SluiceTestSupport
 import SluiceTime
@@ -48,30 +47,5 @@ import Testing
     @Test func numbersSurviveExactly() throws {
         let value = try JSONValue.parse(Array(#"{"big":9007199254740993,"half":0.5,"neg":-3,"t":true,"n":null}"#.utf8))
         #expect(value.text == #"{"big":9007199254740993,"half":0.5,"n":null,"neg":-3,"t":true}"#)
-    }
-}
-
-@Suite(.timeLimit(.minutes(2))) struct TelemetryIndexingTests {
-    @Test func everyEventTypeIndexesWithoutAMappingConflict() async throws {
-        try await ShippingRig.with(indexKind: { $0.hasSuffix("-platform") ? .platform : .logs }) { rig in
-            let builder = TelemetryDocument(function: .init(name: "orders", version: "$LATEST", region: "eu-west-1"))
-            var records: [SpoolRecord] = []
-            for (number, event) in (TelemetryFixtures.events + TelemetryFixtures.events.reversed()).enumerated() {
-                let index = TelemetryDocument.isLog(event.type) ? "\(rig.index)-logs" : "\(rig.index)-platform"
-                records.append(
-                    SpoolRecord(
-                        id: "e-\(number)", index: index, eventTime: 0,
-                        document: builder.encode(
-                            time: "2026-11-25T12:00:00.123Z", type: event.type,
-                            record: try JSONValue.parse(Array(event.record.utf8)))))
-            }
-            try rig.spool.append(records)
-            let report = try await rig.drainCompletely()
-            #expect(report.deadLettered == 0)
-            #expect(report.indexed == records.count)
-            let logs = TelemetryFixtures.events.filter { TelemetryDocument.isLog($0.type) }.count * 2
-            #expect(try await rig.probe.count("\(rig.index)-logs") == logs)
-            #expect(try await rig.probe.count("\(rig.index)-platform") == records.count - logs)
-        }
     }
 }

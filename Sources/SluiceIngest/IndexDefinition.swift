@@ -40,14 +40,4 @@ public enum IndexDefinition {
             return Array(#"{"mappings":{"properties":{\#(common),\#(record)}}}"#.utf8)
         }
     }
-
-    /// An index template that makes `index` a data stream with the mappings of `definition`.
-    static func dataStreamTemplate(index: String, definition: [UInt8]) -> [UInt8] {
-        var out = Array(#"{"index_patterns":["#.utf8)
-        JSONText.appendString(index, to: &out)
-        out += Array(#"],"data_stream":{},"priority":200,"template":"#.utf8)
-        out += definition
-        out += Array("}".utf8)
-        return out
-    }
 }

@@ -2,8 +2,9 @@ import AsyncHTTPClient
 import Foundation
 import InMemoryLogging
 import Logging
-import SluiceForwarder
+import SluiceIngest
 import SluiceOpenSearch
+import SluiceShipping
 import SluiceSpool
 import SluiceTestSupport
 import SluiceTime
@@ -24,7 +25,7 @@ struct ShippingRig {
     static func with(
         _ configure: (inout OpenSearchConfiguration) -> Void = { _ in },
         environment: [String: String] = [:],
-        indexKind: @escaping @Sendable (String) -> IndexDefinition.Kind = { _ in .logs },
+        indexDefinition: @escaping @Sendable (String) -> [UInt8] = { _ in IndexDefinition.body(.logs) },
         logHandler: InMemoryLogHandler? = nil,
         _ body: (ShippingRig) async throws -> Void
     ) async throws {
@@ -46,7 +47,9 @@ struct ShippingRig {
             }
             let client = OpenSearchClient(
                 configuration: configuration, httpClient: httpClient, environment: environment, logger: logger)
-            let shipper = Shipper(spool: spool, client: client, logger: logger, indexKind: indexKind)
+            let shipper = Shipper(
+                spool: spool, client: client, clock: spool.configuration.clock, logger: logger,
+                indexDefinition: indexDefinition)
             let rig = ShippingRig(
                 opensearch: opensearch, proxy: proxy, spool: spool, shipper: shipper,
                 probe: OpenSearchProbe(url: opensearch.url, client: controlClient), folder: folder,

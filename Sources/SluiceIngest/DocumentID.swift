@@ -1,4 +1,5 @@
 import Crypto
+import SluiceJSON
 
 /// Deterministic document ids: `<event time><environment><delivery digest><position>`, all hex.
 ///
@@ -26,7 +27,7 @@ public struct DocumentID: Sendable {
     public static func digest(of body: [UInt8]) -> String {
         var hash = SHA256()
         hash.update(data: body)
-        return hex(hash.finalize().prefix(8))
+        return Hex.encode(hash.finalize().prefix(8))
     }
 
     /// The id of the event at `position` of a delivery with `digest`.
@@ -51,38 +52,15 @@ public struct DocumentID: Sendable {
         public func id(eventTime: Int64, position: Int) -> String {
             let time = UInt64(max(0, eventTime))
             let place = UInt64(max(0, position))
-            let timeDigits = max(11, Self.hexDigits(time))
-            let placeDigits = max(4, Self.hexDigits(place))
+            let timeDigits = max(11, Hex.digitCount(time))
+            let placeDigits = max(4, Hex.digitCount(place))
             let count = timeDigits + middle.count + placeDigits
             return String(unsafeUninitializedCapacity: count) { buffer in
-                Self.writeHex(time, digits: timeDigits, into: buffer, at: 0)
+                Hex.write(time, digits: timeDigits, into: buffer, at: 0)
                 for (offset, byte) in middle.enumerated() { buffer[timeDigits + offset] = byte }
-                Self.writeHex(place, digits: placeDigits, into: buffer, at: timeDigits + middle.count)
+                Hex.write(place, digits: placeDigits, into: buffer, at: timeDigits + middle.count)
                 return count
             }
         }
-
-        static func hexDigits(_ value: UInt64) -> Int { value == 0 ? 1 : (67 - value.leadingZeroBitCount) / 4 }
-
-        static func writeHex(
-            _ value: UInt64, digits: Int, into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int
-        ) {
-            var rest = value
-            for index in stride(from: start + digits - 1, through: start, by: -1) {
-                let nibble = UInt8(truncatingIfNeeded: rest & 0xF)
-                buffer[index] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
-                rest >>= 4
-            }
-        }
-    }
-
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -1,0 +1,50 @@
+import Logging
+import SluiceIngest
+import SluiceLambda
+import SluiceShipping
+import SluiceSpool
+
+extension ForwarderExtension {
+    /// Follows `/next` until SHUTDOWN: each invoke wakes the shipper and, per the flush policy,
+    /// holds `/next` until the spool is drained or the budget is spent; the shipper starts at the
+    /// first `/next`, so nothing but the platform's own calls happens during init.
+    func follow(
+        _ configuration: ForwarderConfiguration, spool: Spool, loop: ShippingLoop, ingestor: Ingestor, logger: Logger
+    ) async -> Int32 {
+        var planner = FlushPlanner(
+            policy: configuration.flushPolicy, budgetMilliseconds: configuration.flushBudgetMilliseconds,
+            minimumWaiting: configuration.dispatchMinBatchSize)
+        var shipping: Task<Void, Never>?
+        defer { shipping?.cancel() }
+        while true {
+            let event: LifecycleEvent
+            do {
+                event = try await api.next()
+            } catch {
+                logger.critical("event/next failed; exiting", metadata: ["error": "\(error)"])
+                let failure = ForwarderError(.next, "\(error)")
+                try? await api.exitError(type: failure.code.platformErrorType, message: failure.message)
+                return 1
+            }
+            if shipping == nil {
+                shipping = Task { await loop.run() }
+                Self.verifyLater(spool, logger: logger)
+            }
+            switch event {
+            case .invoke:
+                loop.wake()
+                // `background` answers at once, without even waiting for the spool's lock.
+                if configuration.flushPolicy != .background,
+                    let until = planner.holdUntil(now: clock.now(), waiting: spool.waitingCount)
+                {
+                    await loop.settled(until: until)
+                }
+            case .shutdown(let reason, let deadline):
+                await shutDown(
+                    reason: reason, deadline: deadline, configuration: configuration, spool: spool, loop: loop,
+                    ingestor: ingestor, logger: logger)
+                return 0
+            }
+        }
+    }
+}

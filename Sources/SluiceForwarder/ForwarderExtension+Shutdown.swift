@@ -1,0 +1,61 @@
+import Logging
+import SluiceIngest
+import SluiceShipping
+import SluiceSpool
+
+extension ForwarderExtension {
+    /// Ships until the spool is empty and no late delivery came for a while, or until the deadline
+    /// minus the margin; counts what is left and logs one summary line.
+    func shutDown(
+        reason: String, deadline: Int64, configuration: ForwarderConfiguration, spool: Spool, loop: ShippingLoop,
+        ingestor: Ingestor, logger: Logger
+    ) async {
+        let started = clock.now()
+        let stopBy = deadline - shutdownMarginMilliseconds
+        let shippedBefore = loop.report.shipped
+        // The platform may still deliver what it buffered: wait that long after the last delivery.
+        let quiet = Int64(configuration.bufferTimeoutMilliseconds) + 100
+        var lastDeliveries = ingestor.tallies.deliveries
+        var lastChange = started
+        // A backoff would outlast the environment: everything waiting goes now.
+        _ = try? spool.makeRetriesDue()
+        await loop.shipper.hurry()
+        loop.wake()
+        while clock.now() < stopBy {
+            let generation = loop.generation
+            await loop.settled(until: stopBy)
+            let now = clock.now()
+            let deliveries = ingestor.tallies.deliveries
+            if deliveries != lastDeliveries {
+                lastDeliveries = deliveries
+                lastChange = now
+            }
+            guard now < stopBy else { break }
+            // Done when nothing more can ship before the deadline and no late delivery is expected.
+            var done = false
+            switch loop.phase {
+            case .idle: done = spool.waitingCount == 0
+            case .paused(let until): done = until >= stopBy
+            case .working: done = false
+            }
+            if done && now - lastChange >= quiet { break }
+            // Asleep until the loop changes phase or a delivery wakes it, the pause ends, or the
+            // quiet time after the last delivery has passed.
+            var wakeAt = stopBy
+            if done { wakeAt = min(wakeAt, lastChange + quiet) }
+            if case .paused(let until) = loop.phase { wakeAt = min(wakeAt, max(until, now + 1)) }
+            if loop.phase != .working { await loop.changed(after: generation, until: wakeAt) }
+        }
+        let left = (try? spool.recordShutdown()) ?? spool.waitingCount
+        let report = loop.report
+        let tallies = ingestor.tallies
+        logger.info(
+            "sluice shut down",
+            metadata: [
+                "shutdown.reason": "\(reason)", "shutdown.ms": "\(clock.now() - started)",
+                "shipped.at_shutdown": "\(report.shipped - shippedBefore)", "shipped.total": "\(report.shipped)",
+                "dead_lettered": "\(report.deadLettered)", "left_in_spool": "\(left)",
+                "deliveries": "\(tallies.deliveries)", "deliveries.refused": "\(tallies.malformed + tallies.failed)",
+            ])
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import SluiceTestSupport
+import Testing
+
+/// The stages stay apart: a leaf module imports no sibling, so that the tree reads
+/// listener → ingest → spool → ship and a change to one stage cannot reach into another.
+@Suite struct ModuleGraphTests {
+    /// What each module may import of Sluice's own modules. Only `SluiceForwarder` (and the
+    /// executables) compose the stages.
+    static let allowed: [String: Set<String>] = [
+        "SluiceTime": [],
+        "SluiceJSON": [],
+        "SluiceSpool": ["SluiceTime"],
+        "SluiceAWS": ["SluiceTime", "SluiceJSON"],
+        // The OpenSearch client signs with SigV4 and reads secrets: it may use the AWS leaf.
+        "SluiceOpenSearch": ["SluiceTime", "SluiceJSON", "SluiceAWS"],
+        "SluiceLambda": ["SluiceTime", "SluiceJSON"],
+        "SluiceIngest": ["SluiceTime", "SluiceJSON", "SluiceLambda", "SluiceSpool"],
+        "SluiceShipping": ["SluiceTime", "SluiceSpool", "SluiceOpenSearch"],
+        // An emulator that shared the extension's code would share its mistakes.
+        "LambdaSimulator": [],
+    ]
+
+    /// The Sluice modules each source file of `module` imports.
+    static func imports(of module: String) throws -> Set<String> {
+        let folder = packageRoot.appendingPathComponent("Sources/\(module)")
+        let files = try #require(FileManager.default.enumerator(atPath: folder.path)).compactMap { $0 as? String }
+        var found: Set<String> = []
+        for file in files where file.hasSuffix(".swift") {
+            let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
+            for line in text.split(separator: "\n") {
+                let words = line.split(separator: " ").filter { !$0.hasPrefix("@") }
+                guard let at = words.firstIndex(of: "import"), at + 1 < words.count else { continue }
+                guard words[..<at].allSatisfy({ ["public", "internal", "package"].contains($0) }) else { continue }
+                let name = String(words[at + 1])
+                if name.hasPrefix("Sluice") || name == "LambdaSimulator" { found.insert(name) }
+            }
+        }
+        return found
+    }
+
+    @Test(arguments: allowed.keys.sorted())
+    func aLeafImportsNoSibling(module: String) throws {
+        let extra = try Self.imports(of: module).subtracting(Self.allowed[module, default: []]).subtracting([module])
+        #expect(extra.isEmpty, "\(module) imports \(extra.sorted())")
+    }
+
+    @Test func everyModuleOfTheTreeIsCovered() throws {
+        let modules = try FileManager.default.contentsOfDirectory(
+            atPath: packageRoot.appendingPathComponent("Sources").path)
+        let library = modules.filter { $0.hasPrefix("Sluice") && $0 != "SluiceForwarder" }
+        #expect(Set(library).subtracting(Self.allowed.keys).isEmpty, "a new module needs its rule here")
+    }
+}

@@ -1,0 +1,67 @@
+import AsyncHTTPClient
+import Logging
+import SluiceOpenSearch
+import SluiceShipping
+import SluiceSpool
+import SluiceTestSupport
+import SluiceTime
+import Testing
+
+/// The loop's waits (its nap, a pause after a failure, a hold) run on the forwarder's clock: a
+/// test clock moves them, and nothing waits out wall-clock time.
+@Suite(.timeLimit(.minutes(1))) struct ShippingLoopTests {
+    @Test func aPauseAfterAFailureEndsWhenTheForwardersClockSaysSoNotTheWallClock() async throws {
+        let folder = try TemporaryFolder()
+        let clock = ManualClock()
+        let spool = try openSpool(folder, clock: clock)
+        // Nothing listens on port 1: each request fails at once. A minute's backoff on the wall
+        // clock would outlast this test; on the test clock it ends when the test says.
+        let configuration = OpenSearchConfiguration(
+            endpoint: "http://127.0.0.1:1", retry: RetryPolicy(baseMilliseconds: 60_000, capMilliseconds: 60_000))
+        let httpClient = OpenSearchClient.makeHTTPClient(configuration)
+        defer { Task { try? await httpClient.shutdown() } }
+        let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        let client = OpenSearchClient(
+            configuration: configuration, httpClient: httpClient, environment: [:], logger: logger)
+        let shipper = Shipper(
+            spool: spool, client: client, clock: clock.wallClock, logger: logger,
+            indexDefinition: { _ in Array(#"{"mappings":{}}"#.utf8) })
+        let loop = ShippingLoop(shipper: shipper, logger: logger)
+        _ = try spool.append(makeRecords(3))
+        let running = Task { await loop.run() }
+        defer { running.cancel() }
+
+        #expect(await waitFor(seconds: 20) { loop.report.failedRequests == 1 && loop.phase != .working })
+        guard case .paused(let until) = loop.phase else {
+            Issue.record("a failed request pauses the loop, found \(loop.phase)")
+            return
+        }
+        #expect(await waitFor(seconds: 20) { clock.sleeping > 0 }, "asleep on the test clock")
+        // A hold returns at once while the loop is paused: nothing more can ship now.
+        await loop.settled(until: clock.now + 3_600_000)
+        #expect(loop.report.failedRequests == 1)
+
+        clock.advance(by: until - clock.now)
+        #expect(await waitFor(seconds: 20) { loop.report.failedRequests == 2 }, "the pause ended with the clock")
+        #expect(spool.waitingCount == 3, "a failure keeps every record")
+    }
+
+    @Test func aHoldEndsAtItsDeadlineOnTheForwardersClock() async throws {
+        let clock = ManualClock()
+        let signal = ChangeSignal()
+        let generation = signal.generation
+        let waiting = Task { await signal.wait(after: generation, until: clock.now + 5_000, on: clock.wallClock) }
+        #expect(await waitFor(seconds: 20) { clock.sleeping == 1 })
+        clock.advance(by: 4_999)
+        #expect(clock.sleeping == 1, "not yet")
+        clock.advance(by: 1)
+        await waiting.value
+        #expect(clock.sleeping == 0)
+
+        let early = Task { await signal.wait(after: generation, until: clock.now + 5_000, on: clock.wallClock) }
+        #expect(await waitFor(seconds: 20) { clock.sleeping == 1 })
+        signal.signal()
+        await early.value
+        #expect(await waitFor(seconds: 20) { clock.sleeping == 0 }, "a signal cancels the deadline's sleep")
+    }
+}
