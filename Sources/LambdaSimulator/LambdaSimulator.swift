@@ -132,7 +132,7 @@ public actor LambdaSimulator {
 
     /// Kills the extension with SIGKILL at once, whatever it is doing. The environment is not
     /// otherwise touched (its `/tmp` stays, undelivered telemetry stays buffered); the next
-    /// ``invoke(logLines:logLinePadding:handlerDuration:)`` initialises it again, as after a reset.
+    /// invocation initialises it again, as after a reset.
     public func kill9() async {
         guard let current = instance else { return }
         current.process.send(SIGCONT)
@@ -217,7 +217,7 @@ public actor LambdaSimulator {
             "AWS_LAMBDA_FUNCTION_NAME": configuration.functionName,
             "AWS_LAMBDA_FUNCTION_VERSION": configuration.functionVersion,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": String(configuration.memorySizeMB),
-            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": configuration.initializationType,
             "AWS_ACCESS_KEY_ID": configuration.accessKeyId,
             "AWS_SECRET_ACCESS_KEY": configuration.secretAccessKey,
             "AWS_SESSION_TOKEN": configuration.sessionToken,

@@ -5,7 +5,16 @@ public struct AcknowledgedEvent: Sendable, Hashable {
     public let record: JSON
     /// The marker of a function log line.
     public let marker: String?
+    /// The invocation the event belongs to, whatever its rendered form shows: for a function line the
+    /// owning invocation's request id even when the line carries none (a `print` line, or one written
+    /// after `platform.runtimeDone`); nil for lines written during init or shutdown.
     public let requestId: String?
+    /// The phase a function line was written in; nil for other events.
+    public let phase: FunctionPhase?
+    /// The level a function line was written at; nil for a `print` line and for other events.
+    public let level: String?
+    /// Which acknowledged delivery carried it: 1 for the first delivery the extension acknowledged, and so on.
+    public let delivery: Int
 
     /// The event as it was delivered: `{time, type, record}`.
     public var delivered: JSON { ["time": .string(time), "type": .string(type), "record": record] }
@@ -34,6 +43,9 @@ public struct PlatformLedger: Sendable {
 
     /// The markers of the function log lines the extension acknowledged.
     public var acknowledgedMarkers: Set<String> { Set(acknowledged.compactMap(\.marker)) }
+
+    /// The acknowledged function log line with `marker`, if any.
+    public func acknowledged(marker: String) -> AcknowledgedEvent? { acknowledged.first { $0.marker == marker } }
 
     public func acknowledged(type: String) -> [AcknowledgedEvent] { acknowledged.filter { $0.type == type } }
 }

@@ -10,4 +10,6 @@ public struct ShutdownReport: Sendable {
     public let eventDelivered: Bool
     /// The `Lambda-Extension-Function-Error-Type` it sent to `/exit/error`, if it did.
     public let reportedError: String?
+    /// The markers of the function log lines written during the shutdown phase (no request id).
+    public let markers: [String]
 }

@@ -44,6 +44,18 @@ public struct SimulatorConfiguration: Sendable {
     /// Freeze the extension with SIGSTOP between invocations, as Lambda freezes the environment.
     public var freezesBetweenInvocations = true
     public var logFormat: LogFormat = .text
+    /// SnapStart: every init is a restore from a snapshot, reported as `platform.restoreStart`,
+    /// `platform.restoreRuntimeDone` and `platform.restoreReport` (the extension sees
+    /// `AWS_LAMBDA_INITIALIZATION_TYPE=snap-start`), and the first report after it carries
+    /// `restoreDurationMs` instead of `initDurationMs`.
+    public var snapStart = false
+    /// Lines the function writes during every init (its module-level code), with no request id:
+    /// after the extension registered, before `platform.initRuntimeDone`.
+    public var initLogLines: [FunctionLogLine] = []
+    /// Lines the function writes when the environment shuts down (its SIGTERM handler), with no
+    /// request id: at ``LambdaSimulator/shutdown(reason:)``, before the extension gets SHUTDOWN.
+    /// A reset writes none: the runtime was killed.
+    public var shutdownLogLines: [FunctionLogLine] = []
 
     public init(extensionPath: String) { self.extensionPath = extensionPath }
 
@@ -52,6 +64,9 @@ public struct SimulatorConfiguration: Sendable {
 
     /// The deadline the extension is given at SHUTDOWN, counted from its start.
     public var extensionShutdownTime: Duration { shutdownBudget - runtimeShutdownReserve }
+
+    /// `AWS_LAMBDA_INITIALIZATION_TYPE` and the records' `initializationType`.
+    var initializationType: String { snapStart ? "snap-start" : "on-demand" }
 
     var functionArn: String { "arn:aws:lambda:\(region):\(accountId):function:\(functionName)" }
 }

@@ -32,6 +32,9 @@ actor TelemetryPlatform {
     private var failuresInARow = 0
     private var nextSequence = 0
     private var acknowledgedSequences: Set<Int> = []
+    private var acknowledgedDeliveries = 0
+    /// Events up to this sequence go out without waiting for the buffering limits (see `flush`).
+    private var flushThrough: Int?
     private var ledger = PlatformLedger()
     private var frozenSince: ContinuousClock.Instant?
     private var frozenTotal: Duration = .zero
@@ -63,11 +66,12 @@ actor TelemetryPlatform {
     /// Buffers an event for the subscriber if its type is wanted; returns the event as buffered.
     @discardableResult
     func emit(
-        _ type: String, _ content: TelemetryEvent.Content, marker: String? = nil, requestId: String? = nil
+        _ type: String, _ content: TelemetryEvent.Content, marker: String? = nil, requestId: String? = nil,
+        phase: FunctionPhase? = nil
     ) -> TelemetryEvent {
         let event = TelemetryEvent(
             sequence: nextSequence, type: type, milliseconds: PlatformTime.nowMilliseconds(), content: content,
-            marker: marker, requestId: requestId)
+            marker: marker, requestId: requestId, phase: phase)
         nextSequence += 1
         if let subscription {
             guard subscription.wants(event) else { return event }
@@ -117,6 +121,20 @@ actor TelemetryPlatform {
         discardBuffer()
         keepsEarlyEvents = true
         signal.signal()
+    }
+
+    /// Sends `event` and everything buffered before it without waiting for the buffering limits, and
+    /// returns once they have left the buffer (or at `deadline`): what is emitted afterwards goes in a
+    /// later delivery, as when a buffering timeout falls between two events. Returns at once when the
+    /// event was not buffered (nobody subscribed to it).
+    func flush(through event: TelemetryEvent, until deadline: ContinuousClock.Instant) async {
+        flushThrough = max(flushThrough ?? event.sequence, event.sequence)
+        signal.signal()
+        while !stopped {
+            let generation = signal.generation
+            guard clock.now < deadline, buffer.contains(where: { $0.event.sequence <= event.sequence }) else { return }
+            await signal.wait(after: generation, until: deadline)
+        }
     }
 
     func freeze() {
@@ -185,14 +203,14 @@ actor TelemetryPlatform {
                     logsDropped(
                         records: droppedRecords + Int(record["droppedRecords"]?.numberValue ?? 0),
                         bytes: droppedBytes + Int(record["droppedBytes"]?.numberValue ?? 0))),
-                marker: nil, requestId: nil)
+                marker: nil, requestId: nil, phase: nil)
             buffer[waiting] = Buffered(event: updated, bytes: old.bytes, since: old.since)
         } else {
             append(
                 TelemetryEvent(
                     sequence: nextSequence, type: "platform.logsDropped", milliseconds: PlatformTime.nowMilliseconds(),
                     content: .platform(logsDropped(records: droppedRecords, bytes: droppedBytes)), marker: nil,
-                    requestId: nil))
+                    requestId: nil, phase: nil))
             nextSequence += 1
         }
     }
@@ -225,7 +243,8 @@ actor TelemetryPlatform {
                 }
                 let flushAt = oldest.since + .milliseconds(subscription.timeoutMs)
                 let full = buffer.count >= subscription.maxItems || bufferBytes >= subscription.maxBytes
-                guard full || clock.now >= flushAt else {
+                let flushed = flushThrough.map { oldest.event.sequence <= $0 } ?? false
+                guard full || flushed || clock.now >= flushAt else {
                     await signal.wait(after: generation, until: flushAt)
                     continue
                 }
@@ -269,6 +288,8 @@ actor TelemetryPlatform {
         let batch = buffer.prefix(count).map(\.event)
         buffer.removeFirst(count)
         bufferBytes -= bytes
+        // A flush waits for its events to leave the buffer.
+        signal.signal()
         return batch
     }
 
@@ -276,12 +297,15 @@ actor TelemetryPlatform {
         inFlight = nil
         retryAt = nil
         failuresInARow = 0
+        acknowledgedDeliveries += 1
         for event in batch where acknowledgedSequences.insert(event.sequence).inserted {
             let rendered = render(event)
+            var level: String?
+            if event.type == "function", case .logLine(_, let lineLevel, _, _, _) = event.content { level = lineLevel }
             ledger.acknowledged.append(
                 AcknowledgedEvent(
                     type: event.type, time: event.time, record: rendered["record"] ?? .null, marker: event.marker,
-                    requestId: event.requestId))
+                    requestId: event.requestId, phase: event.phase, level: level, delivery: acknowledgedDeliveries))
         }
         signal.signal()
     }

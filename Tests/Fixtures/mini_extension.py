@@ -6,8 +6,8 @@ with a small HTTP listener, loop on /next, exit on SHUTDOWN) and writes down eve
 so a test can compare it with the simulator's ledger. Environment variables choose misbehaviour.
 
 Records (in $MINI_OUT, one JSON object per line, appended):
-  events.jsonl      {"pid", "event"} for every event of every delivery it acknowledged (written
-                    before the 2xx)
+  events.jsonl      {"pid", "event", "delivery"} for every event of every delivery it acknowledged
+                    (written before the 2xx; "delivery" numbers the deliveries this process received)
   deliveries.jsonl  {"pid", "count", "status"} per delivery received
   lifecycle.jsonl   {"pid", "step": "register"|"subscribe"|"event", ...} (answers and /next events)
   probes.jsonl      {"pid", "kind", "request", "status", "body"} for each probe request
@@ -103,7 +103,7 @@ class Listener(BaseHTTPRequestHandler):
             time.sleep(delay / 1000)
         if 200 <= status < 300:
             for event in events:
-                record("events.jsonl", {"event": event})
+                record("events.jsonl", {"event": event, "delivery": number})
         if os.environ.get("MINI_PRINT_PER_DELIVERY") == "1":
             print(f"delivery {number}: {len(events)} events", flush=True)
         self.send_response(status)
