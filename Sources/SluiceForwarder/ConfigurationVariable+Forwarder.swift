@@ -19,6 +19,9 @@ extension ConfigurationVariable {
         "FUNCTION_INDEX", .indexPattern(default: "lambda-function"), "index for function log lines")
     public static let extensionIndex = ConfigurationVariable(
         "EXTENSION_INDEX", .indexPattern(default: "lambda-extension"), "index for extension log lines")
+    public static let invocationIndex = ConfigurationVariable(
+        "INVOCATION_INDEX", .optionalIndexPattern(default: "lambda-invocations"),
+        "index for one summary document per invocation; empty: no summaries")
     public static let dispatchMinBatchSize = ConfigurationVariable(
         "DISPATCH_MIN_BATCH_SIZE", .integer(default: 1, in: 0...1_000_000),
         "hold /next (policy end) only when at least this many events wait")
@@ -110,7 +113,7 @@ extension ConfigurationVariable {
 
     /// Every variable, in the README's order.
     public static let all: [ConfigurationVariable] = [
-        url, authSecret, platformIndex, functionIndex, extensionIndex, dispatchMinBatchSize,
+        url, authSecret, platformIndex, functionIndex, extensionIndex, invocationIndex, dispatchMinBatchSize,
         auth, username, password, sigV4Service, sigV4Region,
         idField, dataStreams,
         tlsVerify, compression, batchMaxBytes, batchMaxDocs, requestTimeout,

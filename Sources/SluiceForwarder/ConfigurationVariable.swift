@@ -27,6 +27,8 @@ public struct ConfigurationVariable: Sendable {
         case automaticChoice(_ choices: [String])
         /// An index name, optionally dated (`%Y %m %d %H`).
         case indexPattern(default: String)
+        /// An index name as above; set to an empty value, the documents it would hold are not written.
+        case optionalIndexPattern(default: String)
         /// `background`, `end` or `periodic:N`.
         case flushPolicy(default: ForwarderConfiguration.FlushPolicy)
     }
@@ -103,7 +105,7 @@ public struct ConfigurationVariable: Sendable {
         case .bytes(let fallback, _): Self.size(fallback)
         case .boolean(let fallback): String(fallback)
         case .choice(_, let fallback): fallback
-        case .indexPattern(let fallback): fallback
+        case .indexPattern(let fallback), .optionalIndexPattern(let fallback): fallback
         case .flushPolicy(let fallback): fallback.environmentValue
         }
     }
@@ -133,7 +135,7 @@ extension ConfigurationVariable.Kind {
         case .boolean: "true or false"
         case .choice(let choices, _), .automaticChoice(let choices): ConfigurationVariable.list(choices)
         case .flushPolicy: "background, end or periodic:N"
-        case .requiredURL, .text, .optionalText, .derivedText, .indexPattern:
+        case .requiredURL, .text, .optionalText, .derivedText, .indexPattern, .optionalIndexPattern:
             preconditionFailure("\(self) has no range or choices to name in its meaning")
         }
     }

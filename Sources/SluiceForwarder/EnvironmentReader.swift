@@ -152,6 +152,21 @@ struct EnvironmentReader {
         return pattern
     }
 
+    /// An index name, or nil when the variable is set to an empty value (that kind of document is
+    /// then not written); one OpenSearch cannot take falls back to the default.
+    mutating func optionalIndex(_ variable: ConfigurationVariable) -> IndexPattern? {
+        guard case .optionalIndexPattern(let fallback) = variable.kind else {
+            wrongKind(variable, "an optional index pattern")
+        }
+        if let raw = environment[variable.name], raw.allSatisfy({ $0 == " " }) { return nil }
+        let pattern = IndexPattern(string(variable) ?? fallback)
+        if let problem = pattern.problem {
+            self.problem(variable, "\(setting(variable, pattern.pattern)) cannot name an OpenSearch index: \(problem)")
+            return IndexPattern(fallback)
+        }
+        return pattern
+    }
+
     /// `end`, `background` or `periodic:N` (N whole seconds ≥ 1), exactly so: no other case.
     mutating func flushPolicy(_ variable: ConfigurationVariable) -> ForwarderConfiguration.FlushPolicy {
         guard case .flushPolicy(let fallback) = variable.kind else { wrongKind(variable, "a flush policy") }

@@ -29,6 +29,8 @@ public struct ForwarderConfiguration: Sendable {
     public var platformIndex: IndexPattern
     public var functionIndex: IndexPattern
     public var extensionIndex: IndexPattern
+    /// Where invocation summaries go; nil: none are written.
+    public var invocationIndex: IndexPattern?
     /// Hold `/next` (policy `end`) only when at least this many events wait.
     public var dispatchMinBatchSize: Int
     public var flushPolicy: FlushPolicy
@@ -118,6 +120,7 @@ public struct ForwarderConfiguration: Sendable {
             platformIndex: reader.index(.platformIndex),
             functionIndex: reader.index(.functionIndex),
             extensionIndex: reader.index(.extensionIndex),
+            invocationIndex: reader.optionalIndex(.invocationIndex),
             dispatchMinBatchSize: reader.integer(.dispatchMinBatchSize),
             flushPolicy: flush,
             flushBudgetMilliseconds: Int64(reader.integer(.flushBudget)),

@@ -17,6 +17,10 @@ extension ForwarderExtension {
         let quiet = Int64(configuration.bufferTimeoutMilliseconds) + 100
         var lastDeliveries = ingestor.tallies.deliveries
         var lastChange = started
+        // Lines from now on are the shutdown phase's, whatever invocation came last.
+        ingestor.shutdownBegan()
+        // Invocations whose report never came are summarised once the platform has gone quiet.
+        var summarised = false
         // A backoff would outlast the environment: everything waiting goes now.
         _ = try? spool.makeRetriesDue()
         await loop.shipper.hurry()
@@ -38,7 +42,12 @@ extension ForwarderExtension {
             case .paused(let until): done = until >= stopBy
             case .working: done = false
             }
-            if done && now - lastChange >= quiet { break }
+            if done && now - lastChange >= quiet {
+                guard !summarised else { break }
+                summarised = true
+                if ingestor.closeOpenInvocations() > 0 { continue }
+                break
+            }
             // Asleep until the loop changes phase or a delivery wakes it, the pause ends, or the
             // quiet time after the last delivery has passed.
             var wakeAt = stopBy
@@ -46,6 +55,7 @@ extension ForwarderExtension {
             if case .paused(let until) = loop.phase { wakeAt = min(wakeAt, max(until, now + 1)) }
             if loop.phase != .working { await loop.changed(after: generation, until: wakeAt) }
         }
+        if !summarised { ingestor.closeOpenInvocations() }
         let left = (try? spool.recordShutdown()) ?? spool.waitingCount
         let report = loop.report
         let tallies = ingestor.tallies

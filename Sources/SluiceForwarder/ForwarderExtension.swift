@@ -96,9 +96,10 @@ public struct ForwarderExtension: Sendable {
             configuration: configuration.openSearch, httpClient: httpClient, environment: environment, logger: logger)
         let routing = IndexRouting(
             platform: configuration.platformIndex, function: configuration.functionIndex,
-            extension: configuration.extensionIndex)
-        let shipper = Shipper(
-            spool: spool, client: client, clock: clock, logger: logger, indexDefinition: routing.definition)
+            extension: configuration.extensionIndex, invocation: configuration.invocationIndex)
+        let shipper = Shipper(spool: spool, client: client, clock: clock, logger: logger) { index, cluster in
+            routing.definition(forIndex: index, flatObject: cluster.hasFlatObject)
+        }
         let loop = ShippingLoop(shipper: shipper, logger: logger)
         let function = TelemetryDocument.Function(
             name: registration.functionName.isEmpty

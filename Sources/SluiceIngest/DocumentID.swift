@@ -35,6 +35,19 @@ public struct DocumentID: Sendable {
         Delivery(environment: environment, digest: digest).id(eventTime: eventTime, position: position)
     }
 
+    /// The id of an invocation's summary: its start time (as the other ids begin, so they sort by
+    /// it) and its request id. Asynchronous retries reuse a request id, never with the same start.
+    public static func invocation(requestId: String, startedAt: Int64) -> String {
+        let time = UInt64(max(0, startedAt))
+        let digits = max(11, Hex.digitCount(time))
+        let tail = Array("-inv-\(requestId)".utf8)
+        return String(unsafeUninitializedCapacity: digits + tail.count) { buffer in
+            Hex.write(time, digits: digits, into: buffer, at: 0)
+            for (offset, byte) in tail.enumerated() { buffer[digits + offset] = byte }
+            return digits + tail.count
+        }
+    }
+
     /// The ids of one delivery's events, with the part they share built once.
     public func delivery(digest: String) -> Delivery { Delivery(environment: environment, digest: digest) }
 

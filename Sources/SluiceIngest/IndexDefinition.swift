@@ -3,8 +3,12 @@
 /// Field names follow the AWS sample (`time`, `type`, `record`) plus `@timestamp`, the function's
 /// name, version and region, and `requestId`. Log records are strings (text format) or objects
 /// (JSON format, whose `message` may itself be anything): in the log indices `record` is kept in
-/// `_source` but not indexed, so no record can conflict with another, and its searchable parts
-/// are copied to top-level `message` (text), `level` and `requestId` (keywords).
+/// `_source` exactly as sent but not indexed, so no record can conflict with another, and its
+/// searchable parts are copied to top-level `message` (text), `level`, `requestId`, `traceId` and
+/// `phase` (keywords). A JSON record's object is indexed a second time as `fields`, a
+/// `flat_object` (OpenSearch 2.7 and later): every path in it searchable (`fields.orderId:123`)
+/// with one mapping entry, whatever the functions log, and left out of `_source` so it is not
+/// stored twice. `flat_object` refuses a string, so text records, which have none, cannot break it.
 public enum IndexDefinition {
     /// Which telemetry an index holds.
     public enum Kind: Sendable {
@@ -12,6 +16,8 @@ public enum IndexDefinition {
         case platform
         /// `function` and `extension` log lines.
         case logs
+        /// One summary document per invocation (`type: "sluice.invocation"`).
+        case invocations
     }
 
     static let common = """
@@ -28,16 +34,39 @@ public enum IndexDefinition {
         {"fractions":{"match_mapping_type":"double","mapping":{"type":"double"}}}]
         """
 
-    /// The body of `PUT /index` for an index of `kind`.
-    public static func body(_ kind: Kind) -> [UInt8] {
+    /// Every field of a summary, explicitly; numbers `double` for the same reason as above.
+    static let invocationFields: String = {
+        let keywords = [
+            "requestId", "traceId", "status", "errorType", "initType", "functionName", "functionVersion",
+            "region", "type", "event_id",
+        ]
+        let flags = ["coldStart", "outOfMemory", "timedOut"]
+        let numbers = InvocationSummary.numberFields + ["logLines", "logBytes", "errorLines"]
+        var fields = [#""@timestamp":{"type":"date"}"#, #""end":{"type":"date"}"#]
+        fields += keywords.map { #""\#($0)":{"type":"keyword"}"# }
+        fields += flags.map { #""\#($0)":{"type":"boolean"}"# }
+        fields += numbers.map { #""\#($0)":{"type":"double"}"# }
+        return fields.joined(separator: ",")
+    }()
+
+    /// The body of `PUT /index` for an index of `kind`. `flatObject`: the cluster has the
+    /// `flat_object` type; without it (before 2.7) a JSON record's `fields` are kept out of the
+    /// index as `record` is.
+    public static func body(_ kind: Kind, flatObject: Bool = true) -> [UInt8] {
         switch kind {
         case .platform:
             let record = #""record":{"type":"object","dynamic":true}"#
             return Array(#"{"mappings":{\#(numbersAsDouble),"properties":{\#(common),\#(record)}}}"#.utf8)
         case .logs:
-            let record =
-                #""record":{"type":"object","enabled":false},"message":{"type":"text"},"level":{"type":"keyword"}"#
-            return Array(#"{"mappings":{"properties":{\#(common),\#(record)}}}"#.utf8)
+            let fields = flatObject ? #"{"type":"flat_object"}"# : #"{"type":"object","enabled":false}"#
+            let record = """
+                "record":{"type":"object","enabled":false},"message":{"type":"text"},"level":{"type":"keyword"},\
+                "traceId":{"type":"keyword"},"phase":{"type":"keyword"},"fields":\(fields)
+                """
+            return Array(
+                #"{"mappings":{"_source":{"excludes":["fields"]},"properties":{\#(common),\#(record)}}}"#.utf8)
+        case .invocations:
+            return Array(#"{"mappings":{"dynamic":false,"properties":{\#(invocationFields)}}}"#.utf8)
         }
     }
 }

@@ -3,11 +3,16 @@ public struct IndexRouting: Sendable {
     public var platform: IndexPattern
     public var function: IndexPattern
     public var `extension`: IndexPattern
+    /// One summary document per invocation; nil when summaries are off.
+    public var invocation: IndexPattern?
 
-    public init(platform: IndexPattern, function: IndexPattern, extension: IndexPattern) {
+    public init(
+        platform: IndexPattern, function: IndexPattern, extension: IndexPattern, invocation: IndexPattern? = nil
+    ) {
         self.platform = platform
         self.function = function
         self.extension = `extension`
+        self.invocation = invocation
     }
 
     /// `function` and `extension` log lines to their indices; platform events, and any type
@@ -21,8 +26,11 @@ public struct IndexRouting: Sendable {
     }
 
     /// The settings and mappings a new index named `name` is created with: the platform index's
-    /// for names the platform pattern makes, the log indices' for the rest.
-    public func definition(forIndex name: String) -> [UInt8] {
-        platform.matches(name) ? IndexDefinition.body(.platform) : IndexDefinition.body(.logs)
+    /// for names the platform pattern makes, the summaries' for the invocation index, the log
+    /// indices' for the rest. `flatObject`: the cluster has the `flat_object` type (2.7 and later).
+    public func definition(forIndex name: String, flatObject: Bool = true) -> [UInt8] {
+        if platform.matches(name) { return IndexDefinition.body(.platform) }
+        if let invocation, invocation.matches(name) { return IndexDefinition.body(.invocations) }
+        return IndexDefinition.body(.logs, flatObject: flatObject)
     }
 }

@@ -1,4 +1,5 @@
 public import Logging
+import SluiceJSON
 public import SluiceLambda
 public import SluiceSpool
 public import SluiceTime
@@ -7,6 +8,10 @@ import Synchronization
 /// Turns one Telemetry API delivery into spool records and stores them in one transaction before
 /// the delivery is answered: 200 once committed, 400 for a malformed delivery (nothing stored),
 /// 503 when the spool cannot take it (the platform delivers it again).
+///
+/// Each delivery also moves the invocation view: the phase marks that tie every log line to its
+/// invocation, and the join of each invocation's platform events into one summary document, kept
+/// in the spool and changed in the same transaction as the delivery (`InvocationTracker`).
 ///
 /// It never logs per delivery: its own log lines come back to it as `extension` events, and a line
 /// per delivery would feed itself. Refusals are logged at most once a minute, with counts.
@@ -19,6 +24,8 @@ public final class Ingestor: Sendable {
     let clock: WallClock
     let onStored: @Sendable () -> Void
     private let counts = Mutex(Tallies())
+    /// The invocation view's state; held for the whole of a delivery, so deliveries apply in order.
+    private let tracker: Mutex<InvocationTracker>
 
     /// What the ingestor did since it started.
     public struct Tallies: Sendable, Equatable {
@@ -45,7 +52,19 @@ public final class Ingestor: Sendable {
         self.indices = indices
         self.logger = logger
         self.onStored = onStored
+        var state = InvocationState()
+        do {
+            state = try spool.invocationState()
+        } catch {
+            logger.error(
+                "the invocation state cannot be read; lines are tied to invocations from the next start on",
+                metadata: ["error": "\(error)"])
+        }
+        self.tracker = Mutex(InvocationTracker(state))
     }
+
+    /// The invocations whose summary is not written yet.
+    public var openInvocations: [InvocationSummary] { tracker.withLock { $0.openInvocations } }
 
     public var tallies: Tallies { counts.withLock { $0 } }
 
@@ -60,9 +79,17 @@ public final class Ingestor: Sendable {
             refused("refused a malformed telemetry delivery", error.description)
             return DeliveryAnswer(status: 400, reason: error.description)
         }
-        let records = self.records(delivery)
+        let records: [SpoolRecord]
+        let result: AppendResult
         do {
-            let result = try spool.append(records)
+            (records, result) = try tracker.withLock { tracker in
+                var next = tracker
+                let records = self.records(delivery, tracker: &next)
+                let (changes, _) = next.finish()
+                let result = try spool.append(records, invocations: changes)
+                tracker = next
+                return (records, result)
+            }
             counts.withLock {
                 $0.deliveries += 1
                 $0.events += records.count
@@ -78,19 +105,117 @@ public final class Ingestor: Sendable {
         }
     }
 
-    /// The spool records of a validated delivery.
+    /// The spool records of a validated delivery, as the next delivery would get them (the state
+    /// is not changed).
     public func records(_ delivery: TelemetryDelivery) -> [SpoolRecord] {
-        let ids = self.ids.delivery(digest: DocumentID.digest(of: delivery.body))
+        var copy = tracker.withLock { $0 }
+        return records(delivery, tracker: &copy)
+    }
+
+    /// The records of `delivery` and, in `tracker`, the changes it makes to the invocation view:
+    /// first the boundaries it announces (inits, starts), so that each line finds its invocation
+    /// by time wherever it sits in the delivery; then every event's document, counting each
+    /// function line into its invocation; last the outcomes (runtimeDone, report), so that a
+    /// report's summary counts the lines delivered with it.
+    func records(_ delivery: TelemetryDelivery, tracker: inout InvocationTracker) -> [SpoolRecord] {
+        let body = delivery.body
+        let digest = DocumentID.digest(of: body)
+        let ids = self.ids.delivery(digest: digest)
+        let applying = tracker.begin(delivery: digest)
+        let reader = JSONReader(body)
+        var hasPlatform = false
+        for event in delivery.events where !TelemetryDocument.isLog(event.type) {
+            hasPlatform = true
+            guard applying else { break }
+            tracker.observeBoundary(
+                type: event.type, time: event.time, timeToken: reader.text(event.timeToken), record: event.record,
+                in: reader)
+        }
         var records: [SpoolRecord] = []
-        records.reserveCapacity(delivery.events.count)
+        records.reserveCapacity(delivery.events.count + 1)
         for (position, event) in delivery.events.enumerated() {
+            var context: LineContext?
+            if TelemetryDocument.isLog(event.type) {
+                let own = event.requestIdToken.map { reader.text($0) }
+                let found = tracker.context(at: event.time, ownRequestId: own)
+                context = found
+                if applying, event.type == "function", let requestId = found.requestId {
+                    let level =
+                        event.recordKind == .string
+                        ? LogLevel.inTextToken(body[event.record])
+                        : event.levelToken.flatMap { LogLevel(name: body[$0].dropFirst().dropLast()) }
+                    tracker.countLine(requestId: requestId, bytes: event.record.count, isError: level?.isError == true)
+                }
+            }
             records.append(
                 SpoolRecord(
                     id: ids.id(eventTime: event.time, position: position),
                     index: indices.pattern(for: event.type).name(eventTime: event.time), eventTime: event.time,
-                    document: document.encode(event, of: delivery)))
+                    document: document.encode(event, of: delivery, context: context)))
         }
+        if applying && hasPlatform {
+            for event in delivery.events where event.type == "platform.runtimeDone" || event.type == "platform.report" {
+                tracker.observeOutcome(
+                    type: event.type, time: event.time, timeToken: reader.text(event.timeToken), record: event.record,
+                    in: reader)
+            }
+        }
+        records += summaries(tracker.completed)
         return records
+    }
+
+    /// The summary documents of completed invocations; none when the invocation index is off.
+    func summaries(_ completed: [InvocationSummary]) -> [SpoolRecord] {
+        guard let pattern = indices.invocation else { return [] }
+        return completed.map { summary in
+            SpoolRecord(
+                id: DocumentID.invocation(requestId: summary.requestId, startedAt: summary.startedAt),
+                index: pattern.name(eventTime: summary.startedAt), eventTime: summary.startedAt,
+                document: summary.document(functionFields: document.functionFields))
+        }
+    }
+
+    /// SHUTDOWN reached the extension: lines from now on are phase `shutdown`.
+    public func shutdownBegan() {
+        let now = clock.now()
+        do {
+            try tracker.withLock { tracker in
+                var next = tracker
+                _ = next.begin(delivery: "shutdown-\(now)")
+                next.observeShutdown(at: now)
+                var (changes, _) = next.finish()
+                changes.appliedDelivery = nil
+                try spool.apply(changes)
+                tracker = next
+            }
+        } catch {
+            logger.warning("could not note SHUTDOWN in the spool", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The environment ends: every invocation still open gets its summary with what is known
+    /// (`status: incomplete` where no report came). Returns how many were written.
+    @discardableResult
+    public func closeOpenInvocations() -> Int {
+        do {
+            let written = try tracker.withLock { tracker -> Int in
+                var next = tracker
+                _ = next.begin(delivery: "close-\(clock.now())")
+                next.closeAll()
+                let (changes, completed) = next.finish()
+                guard !completed.isEmpty else { return 0 }
+                var unapplied = changes
+                unapplied.appliedDelivery = nil
+                let result = try spool.append(summaries(completed), invocations: unapplied)
+                tracker = next
+                return result.stored
+            }
+            if written > 0 { onStored() }
+            return written
+        } catch {
+            logger.warning("could not write the summaries of open invocations", metadata: ["error": "\(error)"])
+            return 0
+        }
     }
 
     /// Logs a refusal unless one was logged in the last minute; then says how many were not.

@@ -6,7 +6,9 @@ public import SluiceLambda
 /// The AWS sample's fields stay as they were (`time`, `type`, `record`), so existing dashboards
 /// keep working; Sluice adds `@timestamp` (for data streams and time-based views), the function's
 /// name, version and region, and `requestId` when the record has one. Log events (`function`,
-/// `extension`) also get `message` and `level` at top level: see `IndexDefinition` for why.
+/// `extension`) also get `message` and `level` at top level, where they belong (`requestId`,
+/// `traceId`, `phase`: the invocation context), and a JSON record's object again as `fields`, a
+/// `flat_object` searchable by path: see `IndexDefinition` for why.
 public struct TelemetryDocument: Sendable {
     /// What every document of one function carries.
     public struct Function: Sendable, Equatable {
@@ -24,7 +26,7 @@ public struct TelemetryDocument: Sendable {
     public let function: Function
 
     /// `,"functionName":…,"functionVersion":…,"region":…`, the same for every document.
-    private let functionFields: [UInt8]
+    public let functionFields: [UInt8]
 
     public init(function: Function) {
         self.function = function
@@ -44,7 +46,9 @@ public struct TelemetryDocument: Sendable {
     /// The document of `event` of a validated `delivery`. A log line gets `message` (the text of a
     /// string record, or a JSON record's `message`, as text) and `level` (a JSON record's string
     /// `level`); every record gets `requestId` when it is an object with a string there.
-    public func encode(_ event: TelemetryDelivery.Event, of delivery: TelemetryDelivery) -> [UInt8] {
+    public func encode(
+        _ event: TelemetryDelivery.Event, of delivery: TelemetryDelivery, context: LineContext? = nil
+    ) -> [UInt8] {
         let body = delivery.body
         var message: ArraySlice<UInt8>?
         var level: ArraySlice<UInt8>?
@@ -62,13 +66,31 @@ public struct TelemetryDocument: Sendable {
                 message = Self.textToken(event.record, of: delivery)[...]
             }
         }
+        var requestId = event.requestIdToken.map { body[$0] }
+        var traceId: [UInt8]?
+        var phase: [UInt8]?
+        if let context {
+            if requestId == nil, let own = context.requestId { requestId = JSONText.stringToken(own)[...] }
+            traceId = context.traceId.map(JSONText.stringToken)
+            phase = context.phase.map { Self.phaseTokens[$0] ?? JSONText.stringToken($0.rawValue) }
+        }
+        let isObjectLog = Self.isLog(event.type) && event.recordKind == .object
         return encode(
-            timeToken: body[event.timeToken], type: event.type, requestIdToken: event.requestIdToken.map { body[$0] },
-            messageToken: message, levelToken: level
+            timeToken: body[event.timeToken], type: event.type, requestIdToken: requestId, messageToken: message,
+            levelToken: level, traceIdToken: traceId?[...], phaseToken: phase?[...]
         ) { out in
             delivery.append(event.record, compacting: event.recordNeedsCompacting, to: &out)
+            if isObjectLog {
+                out += Self.fieldsKey
+                delivery.append(event.record, compacting: event.recordNeedsCompacting, to: &out)
+            }
         }
     }
+
+    private static let phaseTokens: [LineContext.Phase: [UInt8]] = [
+        .initialization: JSONText.stringToken("init"), .invoke: JSONText.stringToken("invoke"),
+        .shutdown: JSONText.stringToken("shutdown"),
+    ]
 
     /// A JSON value that is not a string, as a string token of its compact JSON text.
     private static func textToken(_ range: Range<Int>, of delivery: TelemetryDelivery) -> [UInt8] {
@@ -79,11 +101,12 @@ public struct TelemetryDocument: Sendable {
 
     /// The document, from JSON text the caller has validated:
     /// `timeToken`, `requestIdToken`, `messageToken` and `levelToken` are JSON string tokens (quotes
-    /// included), and `appendRecord` writes the record's JSON value without a newline in it. This is
+    /// included), and `appendRecord` writes the record's JSON value without a newline in it (and any member after it). This is
     /// the ingest path: nothing is decoded, a record goes into its document as the bytes it came in.
     public func encode(
         timeToken: ArraySlice<UInt8>, type: String, requestIdToken: ArraySlice<UInt8>?,
-        messageToken: ArraySlice<UInt8>?, levelToken: ArraySlice<UInt8>?, appendRecord: (inout [UInt8]) -> Void
+        messageToken: ArraySlice<UInt8>?, levelToken: ArraySlice<UInt8>?, traceIdToken: ArraySlice<UInt8>? = nil,
+        phaseToken: ArraySlice<UInt8>? = nil, appendRecord: (inout [UInt8]) -> Void
     ) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256)
@@ -97,6 +120,14 @@ public struct TelemetryDocument: Sendable {
         if let requestIdToken {
             out += Self.requestIdKey
             out += requestIdToken
+        }
+        if let traceIdToken {
+            out += Self.traceIdKey
+            out += traceIdToken
+        }
+        if let phaseToken {
+            out += Self.phaseKey
+            out += phaseToken
         }
         if let messageToken {
             out += Self.messageKey
@@ -116,6 +147,9 @@ public struct TelemetryDocument: Sendable {
     private static let timeKey = Array(#","time":"#.utf8)
     private static let typeKey = Array(#","type":"#.utf8)
     private static let requestIdKey = Array(#","requestId":"#.utf8)
+    private static let traceIdKey = Array(#","traceId":"#.utf8)
+    private static let phaseKey = Array(#","phase":"#.utf8)
+    private static let fieldsKey = Array(#","fields":"#.utf8)
     private static let messageKey = Array(#","message":"#.utf8)
     private static let levelKey = Array(#","level":"#.utf8)
     private static let recordKey = Array(#","record":"#.utf8)

@@ -108,6 +108,23 @@ public final class OpenSearchClient: Sendable {
         }
     }
 
+    /// What the cluster is (`GET /`). A failure worth waiting for (no answer, 429, 5xx) is returned
+    /// as such; an answer that says no version is `.unknown`.
+    public func clusterInfo() async -> Result<ClusterInfo, OpenSearchError> {
+        switch await send(method: .GET, path: "/", query: "", body: [], contentType: "application/json") {
+        case .failure(let failure):
+            return .failure(failure)
+        case .success(let answer) where (200..<300).contains(answer.status):
+            return .success(ClusterInfo.parse(answer.body) ?? .unknown)
+        case .success(let answer):
+            let failure = answer.failure
+            switch failure.code {
+            case .throttled, .unavailable: return .failure(failure)
+            default: return .success(.unknown)
+            }
+        }
+    }
+
     /// An index template that makes `index` a data stream with the settings and mappings of `definition`.
     static func dataStreamTemplate(index: String, definition: [UInt8]) -> [UInt8] {
         var out = Array(#"{"index_patterns":["#.utf8)

@@ -11,13 +11,15 @@ public actor Shipper {
     public let client: OpenSearchClient
     /// The forwarder's clock: backoffs, pauses and give-up ages are measured on it.
     public let clock: WallClock
-    /// The body of `PUT /<index>` for a new index.
-    let indexDefinition: @Sendable (String) -> [UInt8]
+    /// The body of `PUT /<index>` for a new index on a cluster that is what `ClusterInfo` says.
+    let indexDefinition: @Sendable (String, ClusterInfo) -> [UInt8]
     let logger: Logger
     var policy: RetryPolicy { client.configuration.retry }
 
     /// Indices known to exist (created, or found to exist).
     private var bootstrapped: Set<String> = []
+    /// What the cluster is, once asked (before the first index is created).
+    private var cluster: ClusterInfo?
     /// After a failed request, no new request before this time (ms since the epoch).
     private var pausedUntil: Int64 = 0
     private var consecutiveFailures = 0
@@ -27,7 +29,7 @@ public actor Shipper {
     /// `indexDefinition` gives the settings and mappings a new index is created with.
     public init(
         spool: Spool, client: OpenSearchClient, clock: WallClock, logger: Logger,
-        indexDefinition: @escaping @Sendable (String) -> [UInt8]
+        indexDefinition: @escaping @Sendable (_ index: String, _ cluster: ClusterInfo) -> [UInt8]
     ) {
         self.spool = spool
         self.client = client
@@ -224,7 +226,20 @@ public actor Shipper {
     /// since the index may exist already.
     private func bootstrap(_ indices: Set<String>) async -> OpenSearchError? {
         for index in indices.sorted() where !bootstrapped.contains(index) {
-            let definition = indexDefinition(index)
+            if cluster == nil {
+                switch await client.clusterInfo() {
+                case .success(let info):
+                    cluster = info
+                    logger.debug(
+                        "cluster", metadata: ["cluster.version": "\(info.distribution) \(info.major).\(info.minor)"])
+                case .failure(let failure):
+                    logger.warning(
+                        "could not ask the cluster what it is; will try again",
+                        metadata: ["error": "\(failure.message)"])
+                    return failure
+                }
+            }
+            let definition = indexDefinition(index, cluster ?? .unknown)
             guard let failure = await client.ensureIndex(index, definition: definition) else {
                 bootstrapped.insert(index)
                 continue

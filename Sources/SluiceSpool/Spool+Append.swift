@@ -10,6 +10,11 @@ extension Spool {
     /// Throws `SpoolError` (`.diskFull` among others) with nothing of the delivery written.
     @discardableResult
     public func append(_ records: [SpoolRecord]) throws -> AppendResult {
+        try append(records, also: nil)
+    }
+
+    /// `append(_:)`, with `also` run in the same transaction after the records are written.
+    func append(_ records: [SpoolRecord], also: ((SQLiteConnection) throws -> Void)?) throws -> AppendResult {
         let now = clock.now()
         let cap = configuration.capBytes
         let policy = configuration.overflowPolicy
@@ -53,6 +58,7 @@ extension Spool {
             try Self.bump(connection, "stored", by: result.stored)
             try Self.bump(connection, "duplicate", by: result.duplicates)
             try Self.bump(connection, "dropped", by: result.rejected + result.evicted)
+            try also?(connection)
             return result
         }
     }

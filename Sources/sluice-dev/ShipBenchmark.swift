@@ -39,7 +39,7 @@ struct ShipBenchmark: AsyncParsableCommand {
         defer { for end in ["", "-wal", "-shm"] { unlink(path + end) } }
 
         let spool = try Spool.open(SpoolConfiguration(path: path, capBytes: 1 << 40))
-        let shipper = Shipper(spool: spool, client: client, clock: .system, logger: logger) { _ in
+        let shipper = Shipper(spool: spool, client: client, clock: .system, logger: logger) { _, _ in
             IndexDefinition.body(.logs)
         }
         _ = await client.ensureIndex(directIndex, definition: IndexDefinition.body(.logs))

@@ -32,9 +32,19 @@ struct IngestorTests {
         let records = ingestor.records(delivery)
         #expect(records.count == TelemetryFixtures.events.count)
         let encoder = TelemetryDocument(function: function)
+        // Every fixture has one time; the restore that comes after the start in the delivery is the
+        // newest mark: lines of their own are an init's, a JSON line's own request id wins.
+        let trace = "1-62e900b2-710d76f009d6e7785905449a"
         for (record, fixture) in zip(records, TelemetryFixtures.events) {
             let value = try JSONDecoder().decode(JSONValue.self, from: Data(fixture.record.utf8))
-            let expected = encoder.encode(time: TelemetryFixtures.time, type: fixture.type, record: value)
+            var context: LineContext?
+            if TelemetryDocument.isLog(fixture.type) {
+                context =
+                    value["requestId"]?.string.map { LineContext(requestId: $0, traceId: trace, phase: .invoke) }
+                    ?? LineContext(phase: .initialization)
+            }
+            let expected = encoder.encode(
+                time: TelemetryFixtures.time, type: fixture.type, record: value, context: context)
             #expect(try parsed(record.document) == parsed(expected), "\(fixture.type): \(fixture.record)")
             #expect(!record.document.contains(UInt8(ascii: "\n")))
             switch fixture.type {

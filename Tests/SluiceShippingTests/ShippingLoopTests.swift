@@ -14,10 +14,15 @@ import Testing
         let folder = try TemporaryFolder()
         let clock = ManualClock()
         let spool = try openSpool(folder, clock: clock)
-        // Nothing listens on port 1: each request fails at once. A minute's backoff on the wall
-        // clock would outlast this test; on the test clock it ends when the test says.
+        let opensearch = try await startOpenSearch()
+        defer { opensearch.stop() }
+        let proxy = try await FaultProxy.start(upstream: opensearch.url, client: HTTPClient.shared)
+        defer { proxy.stop() }
+        // Every request answered 503 at once. A minute's backoff on the wall clock would outlast
+        // this test; on the test clock it ends when the test says.
+        try await proxy.inject([["kind": "status", "status": 503, "count": 1_000]])
         let configuration = OpenSearchConfiguration(
-            endpoint: "http://127.0.0.1:1", retry: RetryPolicy(baseMilliseconds: 60_000, capMilliseconds: 60_000))
+            endpoint: proxy.url, retry: RetryPolicy(baseMilliseconds: 60_000, capMilliseconds: 60_000))
         let httpClient = OpenSearchClient.makeHTTPClient(configuration)
         defer { Task { try? await httpClient.shutdown() } }
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
@@ -25,24 +30,31 @@ import Testing
             configuration: configuration, httpClient: httpClient, environment: [:], logger: logger)
         let shipper = Shipper(
             spool: spool, client: client, clock: clock.wallClock, logger: logger,
-            indexDefinition: { _ in Array(#"{"mappings":{}}"#.utf8) })
-        let loop = ShippingLoop(shipper: shipper, logger: logger)
+            indexDefinition: { _, _ in Array(#"{"mappings":{}}"#.utf8) })
+        // A tick of 1 ms: the loop naps between passes on the test clock, never inside a pass.
+        let loop = ShippingLoop(shipper: shipper, logger: logger, tickMilliseconds: 1)
         _ = try spool.append(makeRecords(3))
         let running = Task { await loop.run() }
         defer { running.cancel() }
 
-        #expect(await waitFor(seconds: 20) { loop.report.failedRequests == 1 && loop.phase != .working })
+        #expect(
+            await waitFor(seconds: 30) {
+                guard case .paused = loop.phase else { return false }
+                return clock.sleeping > 0
+            }, "a failed request pauses the loop, asleep on the test clock")
         guard case .paused(let until) = loop.phase else {
             Issue.record("a failed request pauses the loop, found \(loop.phase)")
             return
         }
-        #expect(await waitFor(seconds: 20) { clock.sleeping > 0 }, "asleep on the test clock")
+        let failed = loop.report.failedRequests
+        #expect(failed >= 1)
         // A hold returns at once while the loop is paused: nothing more can ship now.
         await loop.settled(until: clock.now + 3_600_000)
-        #expect(loop.report.failedRequests == 1)
+        #expect(loop.report.failedRequests == failed, "no request while the test clock stands still")
 
-        clock.advance(by: until - clock.now)
-        #expect(await waitFor(seconds: 20) { loop.report.failedRequests == 2 }, "the pause ended with the clock")
+        clock.advance(by: max(1, until - clock.now))
+        #expect(
+            await waitFor(seconds: 30) { loop.report.failedRequests > failed }, "the pause ended with the clock")
         #expect(spool.waitingCount == 3, "a failure keeps every record")
     }
 

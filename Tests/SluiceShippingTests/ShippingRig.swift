@@ -25,7 +25,7 @@ struct ShippingRig {
     static func with(
         _ configure: (inout OpenSearchConfiguration) -> Void = { _ in },
         environment: [String: String] = [:],
-        indexDefinition: @escaping @Sendable (String) -> [UInt8] = { _ in IndexDefinition.body(.logs) },
+        indexDefinition: @escaping @Sendable (String, ClusterInfo) -> [UInt8] = { _, _ in IndexDefinition.body(.logs) },
         logHandler: InMemoryLogHandler? = nil,
         _ body: (ShippingRig) async throws -> Void
     ) async throws {

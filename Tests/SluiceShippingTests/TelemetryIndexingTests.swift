@@ -9,8 +9,8 @@ import Testing
 
 @Suite(.timeLimit(.minutes(2))) struct TelemetryIndexingTests {
     @Test func everyEventTypeIndexesWithoutAMappingConflict() async throws {
-        try await ShippingRig.with(indexDefinition: {
-            IndexDefinition.body($0.hasSuffix("-platform") ? .platform : .logs)
+        try await ShippingRig.with(indexDefinition: { index, cluster in
+            IndexDefinition.body(index.hasSuffix("-platform") ? .platform : .logs, flatObject: cluster.hasFlatObject)
         }) { rig in
             let builder = TelemetryDocument(function: .init(name: "orders", version: "$LATEST", region: "eu-west-1"))
             var records: [SpoolRecord] = []

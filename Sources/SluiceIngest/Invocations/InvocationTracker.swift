@@ -1,0 +1,281 @@
+import SluiceJSON
+public import SluiceSpool
+import SluiceTime
+
+/// Where a log line belongs: its invocation's request id and trace id, and the phase.
+public struct LineContext: Sendable, Equatable {
+    public enum Phase: String, Sendable {
+        case initialization = "init"
+        case invoke
+        case shutdown
+    }
+
+    public var requestId: String?
+    public var traceId: String?
+    public var phase: Phase?
+
+    public init(requestId: String? = nil, traceId: String? = nil, phase: Phase? = nil) {
+        self.requestId = requestId
+        self.traceId = traceId
+        self.phase = phase
+    }
+}
+
+/// The invocation view's state in memory, a mirror of what the spool holds: the phase marks that
+/// say where a line belongs, the invocations whose summary is not written yet, and the deliveries
+/// already applied. Each delivery works on a copy; the copy replaces this one only once the spool
+/// committed the delivery and the changes together.
+public struct InvocationTracker: Sendable {
+    /// Oldest first; among marks of one time, in the order they came.
+    private(set) var marks: [InvocationMark]
+    /// Open invocations by `key`.
+    private var open: [String: InvocationSummary] = [:]
+    /// The key of the newest open invocation of each request id.
+    private var newestOpen: [String: String] = [:]
+    private var applied: [String]
+    private var appliedSet: Set<String>
+
+    /// What the current delivery changed, and the summaries it completed.
+    private var changes = InvocationChanges()
+    private var touched: Set<String> = []
+    private(set) var completed: [InvocationSummary] = []
+
+    /// How many marks are kept: an invocation's lines arrive within a few of its start.
+    static let marksKept = 64
+
+    public init(_ state: InvocationState) {
+        marks = state.marks
+        applied = state.appliedDeliveries
+        appliedSet = Set(applied)
+        for row in state.open {
+            guard let summary = InvocationSummary(requestId: row.requestId, startedAt: row.startedAt, state: row.state)
+            else { continue }
+            let key = Self.key(row.requestId, row.startedAt)
+            open[key] = summary
+            if let newest = newestOpen[row.requestId], let other = open[newest], other.startedAt > row.startedAt {
+                continue
+            }
+            newestOpen[row.requestId] = key
+        }
+    }
+
+    static func key(_ requestId: String, _ startedAt: Int64) -> String { "\(requestId)@\(startedAt)" }
+
+    /// Open invocations, oldest first (for `sluice spool invocations` and SHUTDOWN).
+    public var openInvocations: [InvocationSummary] {
+        open.values.sorted { ($0.startedAt, $0.requestId) < ($1.startedAt, $1.requestId) }
+    }
+
+    // MARK: One delivery
+
+    /// Starts a delivery; false when its changes were made already (a re-delivery), in which case
+    /// nothing it carries changes the state.
+    public mutating func begin(delivery digest: String) -> Bool {
+        changes = InvocationChanges()
+        touched = []
+        completed = []
+        guard !appliedSet.contains(digest) else { return false }
+        changes.appliedDelivery = digest
+        applied.append(digest)
+        appliedSet.insert(digest)
+        if applied.count > 512 {
+            appliedSet.remove(applied.removeFirst())
+        }
+        return true
+    }
+
+    /// The changes and completed summaries of the current delivery.
+    public mutating func finish() -> (changes: InvocationChanges, completed: [InvocationSummary]) {
+        for key in touched {
+            guard let summary = open[key] else { continue }
+            changes.upserted.append(
+                OpenInvocation(requestId: summary.requestId, startedAt: summary.startedAt, state: summary.state))
+        }
+        let result = (changes, completed)
+        changes = InvocationChanges()
+        touched = []
+        completed = []
+        return result
+    }
+
+    // MARK: Marks
+
+    /// The first pass over a delivery: an init or restore begins, an invocation starts.
+    mutating func observeBoundary(
+        type: String, time: Int64, timeToken: String, record: Range<Int>, in reader: JSONReader
+    ) {
+        switch type {
+        case "platform.initStart":
+            let kind = reader.string(reader.member("initializationType", of: record))
+            add(InvocationMark(at: time, kind: .initialization, detail: kind ?? "on-demand"))
+        case "platform.restoreStart":
+            add(InvocationMark(at: time, kind: .initialization, detail: "snap-start"))
+        case "platform.start":
+            guard let requestId = reader.string(reader.member("requestId", of: record)), !requestId.isEmpty else {
+                return
+            }
+            let traceId = reader.string(reader.value(at: ["tracing", "value"], in: record)).flatMap(Self.traceRoot)
+            let previous = mark(at: time)
+            add(InvocationMark(at: time, kind: .start, requestId: requestId, traceId: traceId))
+            let key = Self.key(requestId, time)
+            guard open[key] == nil else { return }
+            var summary = InvocationSummary(requestId: requestId, startedAt: time, startTime: timeToken)
+            summary.traceId = traceId
+            if let previous, previous.kind == .initialization {
+                summary.coldStart = true
+                summary.initType = previous.detail
+            }
+            open[key] = summary
+            newestOpen[requestId] = key
+            touched.insert(key)
+        default:
+            break
+        }
+    }
+
+    /// SHUTDOWN reached the extension at `time`: later lines are phase `shutdown`.
+    public mutating func observeShutdown(at time: Int64) {
+        add(InvocationMark(at: time, kind: .shutdown))
+    }
+
+    private mutating func add(_ mark: InvocationMark) {
+        // After every mark at or before its time: marks of one time keep their order.
+        var index = marks.count
+        while index > 0 && marks[index - 1].at > mark.at { index -= 1 }
+        marks.insert(mark, at: index)
+        changes.addedMarks.append(mark)
+        if marks.count > Self.marksKept {
+            let oldestKept = marks[marks.count - Self.marksKept].at
+            marks.removeAll { $0.at < oldestKept }
+            changes.dropMarksBefore = oldestKept
+        }
+    }
+
+    /// The newest mark at or before `time`.
+    func mark(at time: Int64) -> InvocationMark? {
+        var low = 0
+        var high = marks.count
+        while low < high {
+            let middle = (low + high) / 2
+            if marks[middle].at <= time { low = middle + 1 } else { high = middle }
+        }
+        return low == 0 ? nil : marks[low - 1]
+    }
+
+    /// Where a line at `time` belongs; `ownRequestId` (a JSON record's own) wins over the marks.
+    public func context(at time: Int64, ownRequestId: String? = nil) -> LineContext {
+        if let ownRequestId {
+            let mark = mark(at: time)
+            if mark?.requestId == ownRequestId {
+                return LineContext(requestId: ownRequestId, traceId: mark?.traceId, phase: .invoke)
+            }
+            let start = marks.last { $0.kind == .start && $0.requestId == ownRequestId }
+            return LineContext(requestId: ownRequestId, traceId: start?.traceId, phase: .invoke)
+        }
+        guard let mark = mark(at: time) else { return LineContext() }
+        switch mark.kind {
+        case .initialization: return LineContext(phase: .initialization)
+        case .start: return LineContext(requestId: mark.requestId, traceId: mark.traceId, phase: .invoke)
+        case .shutdown: return LineContext(phase: .shutdown)
+        }
+    }
+
+    // MARK: The join
+
+    /// A function line of `bytes` at `level` belongs to `requestId`.
+    public mutating func countLine(requestId: String, bytes: Int, isError: Bool) {
+        guard let key = newestOpen[requestId], open[key] != nil else { return }
+        open[key]!.logLines += 1
+        open[key]!.logBytes += bytes
+        if isError { open[key]!.errorLines += 1 }
+        touched.insert(key)
+    }
+
+    /// The last pass over a delivery: what an invocation came to.
+    mutating func observeOutcome(
+        type: String, time: Int64, timeToken: String, record: Range<Int>, in reader: JSONReader
+    ) {
+        guard type == "platform.runtimeDone" || type == "platform.report" else { return }
+        guard let requestId = reader.string(reader.member("requestId", of: record)), !requestId.isEmpty else { return }
+        let status = reader.string(reader.member("status", of: record))
+        let errorType = reader.string(reader.member("errorType", of: record))
+        let metrics = reader.member("metrics", of: record)?.range
+        let spans = reader.member("spans", of: record).map { reader.elements(of: $0.range) } ?? []
+        func metric(_ name: String) -> Double? { metrics.flatMap { reader.number(reader.member(name, of: $0)) } }
+        func span(_ name: String) -> Double? {
+            for span in spans where reader.string(reader.member("name", of: span.range)) == name {
+                return reader.number(reader.member("durationMs", of: span.range))
+            }
+            return nil
+        }
+
+        var key = newestOpen[requestId].flatMap { open[$0] == nil ? nil : $0 }
+        if key == nil {
+            // No start seen (dropped by the platform), or already summarised: a summary from what
+            // this says, with the start's time when a mark remembers it (the same id as before).
+            guard type == "platform.report" else { return }
+            let duration = metric("durationMs") ?? 0
+            let startedAt =
+                marks.last { $0.kind == .start && $0.requestId == requestId }?.at ?? time - Int64(duration.rounded())
+            var summary = InvocationSummary(
+                requestId: requestId, startedAt: startedAt, startTime: UTCTime.iso8601(milliseconds: startedAt))
+            summary.traceId = marks.last { $0.kind == .start && $0.requestId == requestId }?.traceId
+            let newKey = Self.key(requestId, startedAt)
+            open[newKey] = summary
+            key = newKey
+        }
+        guard let key, var summary = open[key] else { return }
+        if type == "platform.runtimeDone" {
+            summary.runtimeStatus = status
+            summary.runtimeErrorType = errorType
+            summary.numbers["runtimeDurationMs"] = metric("durationMs") ?? summary.numbers["runtimeDurationMs"]
+            summary.numbers["producedBytes"] = metric("producedBytes") ?? summary.numbers["producedBytes"]
+            summary.numbers["responseLatencyMs"] = span("responseLatency") ?? summary.numbers["responseLatencyMs"]
+            summary.numbers["responseDurationMs"] = span("responseDuration") ?? summary.numbers["responseDurationMs"]
+            summary.numbers["runtimeOverheadMs"] = span("runtimeOverhead") ?? summary.numbers["runtimeOverheadMs"]
+            open[key] = summary
+            touched.insert(key)
+            return
+        }
+        summary.status = status ?? "incomplete"
+        summary.errorType = errorType
+        summary.end = timeToken
+        for name in [
+            "durationMs", "billedDurationMs", "memorySizeMB", "maxMemoryUsedMB", "initDurationMs", "restoreDurationMs",
+        ] {
+            if let value = metric(name) { summary.numbers[name] = value }
+        }
+        if let overhead = span("extensionOverhead") { summary.numbers["extensionOverheadMs"] = overhead }
+        if summary.numbers["initDurationMs"] != nil || summary.numbers["restoreDurationMs"] != nil {
+            summary.coldStart = true
+        }
+        close(key, summary)
+    }
+
+    /// The environment ends: every open invocation is summarised with what is known
+    /// (`status: incomplete` where no report came).
+    public mutating func closeAll() {
+        for (key, summary) in open.sorted(by: { $0.value.startedAt < $1.value.startedAt }) { close(key, summary) }
+    }
+
+    private mutating func close(_ key: String, _ summary: InvocationSummary) {
+        open.removeValue(forKey: key)
+        if newestOpen[summary.requestId] == key { newestOpen.removeValue(forKey: summary.requestId) }
+        touched.remove(key)
+        changes.closed.append((summary.requestId, summary.startedAt))
+        completed.append(summary)
+    }
+
+    /// `Root=1-…;Parent=…;Sampled=…` → `1-…`.
+    static func traceRoot(_ header: String) -> String? {
+        for part in header.split(separator: ";") {
+            let pair = part.split(separator: "=", maxSplits: 1)
+            if pair.count == 2, pair[0].trimmingSpaces == "Root" { return String(pair[1]) }
+        }
+        return nil
+    }
+}
+
+extension Substring {
+    fileprivate var trimmingSpaces: Substring { drop { $0 == " " } }
+}

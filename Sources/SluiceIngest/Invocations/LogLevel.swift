@@ -1,0 +1,64 @@
+/// The severity of a log line, from a JSON record's `level` or the token a managed runtime writes
+/// into a text line.
+public enum LogLevel: Int, Sendable, Comparable, CaseIterable {
+    case trace, debug, info, warn, error, fatal
+
+    public static func < (left: LogLevel, right: LogLevel) -> Bool { left.rawValue < right.rawValue }
+
+    /// ERROR or FATAL.
+    public var isError: Bool { self >= .error }
+
+    /// The level a `level` field or token names, case-insensitively (`WARNING` is `warn`,
+    /// `CRITICAL` is `fatal`); nil for anything else.
+    public init?(name: some Collection<UInt8>) {
+        guard name.count >= 4, name.count <= 8 else { return nil }
+        var upper: [UInt8] = []
+        upper.reserveCapacity(name.count)
+        for byte in name {
+            upper.append(byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z") ? byte - 32 : byte)
+        }
+        switch String(decoding: upper, as: UTF8.self) {
+        case "TRACE": self = .trace
+        case "DEBUG": self = .debug
+        case "INFO": self = .info
+        case "WARN", "WARNING": self = .warn
+        case "ERROR": self = .error
+        case "FATAL", "CRITICAL": self = .fatal
+        default: return nil
+        }
+    }
+
+    /// The level of a text line given as its JSON string token (quotes and escapes as sent), where
+    /// the managed runtimes put it: Python's `[LEVEL]\t…` at the start, Node.js's (and .NET's)
+    /// `<time>\t<request id>\tLEVEL\t…` in the third tab-separated field. nil when there is none.
+    public static func inTextToken(_ token: ArraySlice<UInt8>) -> LogLevel? {
+        guard token.count > 2 else { return nil }
+        let start = token.startIndex + 1
+        let end = token.endIndex - 1
+        // Python: "[ERROR]\t..."
+        if token[start] == UInt8(ascii: "[") {
+            var index = start + 1
+            while index < end, index - start <= 9, token[index] != UInt8(ascii: "]") { index += 1 }
+            if index < end, token[index] == UInt8(ascii: "]") {
+                return LogLevel(name: token[(start + 1)..<index])
+            }
+            return nil
+        }
+        // Node.js: "<time>\t<request id>\tLEVEL\t..." where a tab is the two bytes `\t`.
+        var field = 0
+        var fieldStart = start
+        var index = start
+        // The first two fields are a time and a request id: well under 100 bytes together.
+        while index + 1 < end, index - start < 120 {
+            if token[index] == UInt8(ascii: "\\") && token[index + 1] == UInt8(ascii: "t") {
+                if field == 2 { return LogLevel(name: token[fieldStart..<index]) }
+                field += 1
+                index += 2
+                fieldStart = index
+                continue
+            }
+            index += 1
+        }
+        return nil
+    }
+}

@@ -1,0 +1,143 @@
+/// Reads values out of JSON text that a `JSONScanner` has already validated: the members of an
+/// object, a string token's text, a number. Nothing is built but what is asked for, so a caller
+/// pays only for the few fields it wants.
+public struct JSONReader {
+    public let bytes: [UInt8]
+
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    /// A value: what it is and where it is.
+    public struct Value: Sendable, Equatable {
+        public let kind: JSONScanner.Kind
+        public let range: Range<Int>
+    }
+
+    /// The members of the object at `range`, in order. Empty when `range` is not an object.
+    public func members(of range: Range<Int>) -> [(key: String, value: Value)] {
+        guard range.count >= 2, bytes[range.lowerBound] == UInt8(ascii: "{") else { return [] }
+        return bytes.withUnsafeBufferPointer { buffer in
+            var scanner = JSONScanner(buffer)
+            scanner.position = range.lowerBound + 1
+            var out: [(key: String, value: Value)] = []
+            guard !scanner.take(UInt8(ascii: "}")) else { return out }
+            do {
+                repeat {
+                    scanner.skipWhitespace()
+                    let keyStart = scanner.position
+                    try scanner.string()
+                    let key = keyStart..<scanner.position
+                    try scanner.expect(UInt8(ascii: ":"), "':'")
+                    let value = try scanner.value(depth: 1)
+                    out.append((Self.decodeString(buffer, key) ?? "", Value(kind: value.kind, range: value.range)))
+                } while scanner.take(UInt8(ascii: ","))
+            } catch {
+                return out
+            }
+            return out
+        }
+    }
+
+    /// The value of member `key` of the object at `range`.
+    public func member(_ key: String, of range: Range<Int>) -> Value? {
+        members(of: range).first { $0.key == key }?.value
+    }
+
+    /// The elements of the array at `range`, in order. Empty when `range` is not an array.
+    public func elements(of range: Range<Int>) -> [Value] {
+        guard range.count >= 2, bytes[range.lowerBound] == UInt8(ascii: "[") else { return [] }
+        return bytes.withUnsafeBufferPointer { buffer in
+            var scanner = JSONScanner(buffer)
+            scanner.position = range.lowerBound + 1
+            var out: [Value] = []
+            guard !scanner.take(UInt8(ascii: "]")) else { return out }
+            do {
+                repeat {
+                    let value = try scanner.value(depth: 1)
+                    out.append(Value(kind: value.kind, range: value.range))
+                } while scanner.take(UInt8(ascii: ","))
+            } catch {
+                return out
+            }
+            return out
+        }
+    }
+
+    /// The text of a string value; nil for any other kind.
+    public func string(_ value: Value?) -> String? {
+        guard let value, value.kind == .string else { return nil }
+        return bytes.withUnsafeBufferPointer { Self.decodeString($0, value.range) }
+    }
+
+    /// The text of the string token at `range` (quotes included).
+    public func text(_ range: Range<Int>) -> String {
+        bytes.withUnsafeBufferPointer { Self.decodeString($0, range) } ?? ""
+    }
+
+    /// A number value as a `Double` (integers and fractions alike); nil for any other kind.
+    public func number(_ value: Value?) -> Double? {
+        guard let value, value.kind == .number else { return nil }
+        return Double(String(decoding: bytes[value.range], as: UTF8.self))
+    }
+
+    /// Follows `path` through nested objects from the object at `range`.
+    public func value(at path: [String], in range: Range<Int>) -> Value? {
+        var current = Value(kind: .object, range: range)
+        for key in path {
+            guard current.kind == .object, let next = member(key, of: current.range) else { return nil }
+            current = next
+        }
+        return current
+    }
+
+    /// The text of the string token at `range` (quotes included), escapes resolved; nil when the
+    /// token is not a valid string (the scanner has validated it, so that does not happen).
+    public static func decodeString(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String? {
+        guard range.count >= 2 else { return nil }
+        let inner = (range.lowerBound + 1)..<(range.upperBound - 1)
+        // Most strings Lambda sends have no escape: one copy.
+        if !inner.contains(where: { bytes[$0] == UInt8(ascii: "\\") }) {
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[inner]), as: UTF8.self)
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(inner.count)
+        var index = inner.lowerBound
+        var pendingHigh: UInt32?
+        while index < inner.upperBound {
+            let byte = bytes[index]
+            guard byte == UInt8(ascii: "\\"), index + 1 < inner.upperBound else {
+                out.append(byte)
+                index += 1
+                continue
+            }
+            let escape = bytes[index + 1]
+            index += 2
+            switch escape {
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "u"):
+                guard index + 4 <= inner.upperBound,
+                    let unit = UInt32(
+                        String(decoding: UnsafeBufferPointer(rebasing: bytes[index..<index + 4]), as: UTF8.self),
+                        radix: 16)
+                else { return nil }
+                index += 4
+                if (0xD800..<0xDC00).contains(unit) {
+                    pendingHigh = unit
+                    continue
+                }
+                var scalarValue = unit
+                if (0xDC00..<0xE000).contains(unit), let high = pendingHigh {
+                    scalarValue = 0x10000 + ((high - 0xD800) << 10) + (unit - 0xDC00)
+                }
+                pendingHigh = nil
+                let scalar = Unicode.Scalar(scalarValue) ?? "\u{FFFD}"
+                out.append(contentsOf: Array(String(Character(scalar)).utf8))
+            default: out.append(escape)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,225 @@
+import Foundation
+import Logging
+import SluiceIngest
+import SluiceSpool
+import SluiceTestSupport
+import SluiceTime
+import Testing
+
+/// Every log line tied to its invocation, one summary per invocation: across deliveries, across a
+/// restart of the process on the same spool, once for a re-delivered batch.
+struct InvocationViewTests {
+    let folder: TemporaryFolder
+    let spool: Spool
+    let function = TelemetryDocument.Function(name: "orders", version: "7", region: "eu-west-1")
+
+    init() throws {
+        folder = try TemporaryFolder()
+        spool = try openSpool(folder)
+    }
+
+    /// A fresh ingestor on the spool, as a restarted process makes one.
+    func ingestor(invocations: String? = "inv") throws -> Ingestor {
+        Ingestor(
+            spool: spool, document: TelemetryDocument(function: function), environmentID: try spool.environmentID(),
+            indices: IndexRouting(
+                platform: IndexPattern("plat"), function: IndexPattern("fn"), extension: IndexPattern("ext"),
+                invocation: invocations.map { IndexPattern($0) }),
+            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+    }
+
+    static let base: Int64 = 1_795_612_518_000
+    static func time(_ offset: Int64) -> String { UTCTime.iso8601(milliseconds: base + offset) }
+    static func event(_ offset: Int64, _ type: String, _ record: String) -> String {
+        #"{"time":"\#(time(offset))","type":"\#(type)","record":\#(record)}"#
+    }
+    static func body(_ events: String...) -> [UInt8] { Array(("[" + events.joined(separator: ",") + "]").utf8) }
+
+    static let trace =
+        #""tracing":{"type":"X-Amzn-Trace-Id","value":"Root=1-6752b0e2-aaaabbbbccccdddd00001111;Parent=1a2b3c4d5e6f7a8b;Sampled=1"}"#
+    static func start(_ offset: Int64, _ id: String) -> String {
+        event(offset, "platform.start", #"{"requestId":"\#(id)","version":"7",\#(trace)}"#)
+    }
+    static func line(_ offset: Int64, _ text: String) -> String { event(offset, "function", "\"\(text)\"") }
+
+    /// Every document in the spool by id, parsed.
+    func documents() throws -> [[String: Any]] {
+        try spool.peek(limit: 10_000).compactMap {
+            try JSONSerialization.jsonObject(with: Data($0.document)) as? [String: Any]
+        }
+    }
+
+    func lines(containing marker: String) throws -> [[String: Any]] {
+        try documents().filter { ($0["message"] as? String)?.contains(marker) == true }
+    }
+
+    func summaries() throws -> [[String: Any]] {
+        try documents().filter { $0["type"] as? String == "sluice.invocation" }
+    }
+
+    @Test func aLineBelongsToTheNewestStartBeforeItEvenInALaterDelivery() throws {
+        let ingestor = try ingestor()
+        #expect(
+            ingestor.ingest(
+                Self.body(
+                    Self.event(0, "platform.initStart", #"{"initializationType":"on-demand","phase":"init"}"#),
+                    Self.line(5, "init-line"))) == .accepted)
+        #expect(ingestor.ingest(Self.body(Self.start(100, "req-a"))) == .accepted)
+        // print() style: no request id in the text, in the next delivery.
+        #expect(ingestor.ingest(Self.body(Self.line(120, "plain print a"))) == .accepted)
+        // After runtimeDone, before the next start: still the first invocation's.
+        #expect(
+            ingestor.ingest(
+                Self.body(
+                    Self.event(150, "platform.runtimeDone", #"{"requestId":"req-a","status":"success"}"#),
+                    Self.line(160, "background a"), Self.start(200, "req-b"), Self.line(210, "plain print b"),
+                    // A JSON record's own request id wins.
+                    Self.event(220, "function", #"{"level":"INFO","requestId":"req-a","message":"late a","orderId":7}"#)
+                )) == .accepted)
+
+        let initLine = try #require(try lines(containing: "init-line").first)
+        #expect(initLine["requestId"] == nil)
+        #expect(initLine["phase"] as? String == "init")
+        for (marker, request) in [("plain print a", "req-a"), ("background a", "req-a"), ("plain print b", "req-b")] {
+            let line = try #require(try lines(containing: marker).first, "\(marker)")
+            #expect(line["requestId"] as? String == request, "\(marker)")
+            #expect(line["traceId"] as? String == "1-6752b0e2-aaaabbbbccccdddd00001111", "\(marker)")
+            #expect(line["phase"] as? String == "invoke", "\(marker)")
+        }
+        let late = try #require(try lines(containing: "late a").first)
+        #expect(late["requestId"] as? String == "req-a")
+        #expect((late["fields"] as? [String: Any])?["orderId"] as? Int == 7, "JSON fields indexed again as fields")
+        #expect((late["record"] as? [String: Any])?["orderId"] as? Int == 7, "record as sent")
+    }
+
+    @Test func startRuntimeDoneAndReportJoinOnceAcrossARestart() throws {
+        var ingestor = try ingestor()
+        #expect(
+            ingestor.ingest(
+                Self.body(
+                    Self.event(0, "platform.initStart", #"{"initializationType":"on-demand","phase":"init"}"#),
+                    Self.start(100, "req-a"), Self.line(110, "2026-11-25T13:15:18.110Z\\treq-a\\tERROR\\tboom"),
+                    Self.event(120, "function", #"{"level":"FATAL","message":"two"}"#))) == .accepted)
+        // The process is killed and started again on the same spool.
+        ingestor = try self.ingestor()
+        #expect(
+            ingestor.ingest(
+                Self.body(
+                    Self.line(130, "[ERROR]\\tthree"),
+                    Self.event(
+                        140, "platform.runtimeDone",
+                        #"{"requestId":"req-a","status":"error","errorType":"Runtime.OutOfMemory","metrics":{"durationMs":40,"producedBytes":12},"spans":[{"name":"responseLatency","start":"x","durationMs":3.5},{"name":"responseDuration","start":"x","durationMs":0.25}]}"#
+                    ))) == .accepted)
+        ingestor = try self.ingestor()
+        let report = Self.body(
+            Self.event(
+                150, "platform.report",
+                #"{"requestId":"req-a","status":"error","errorType":"Runtime.OutOfMemory","metrics":{"durationMs":45.67,"billedDurationMs":46,"memorySizeMB":128,"maxMemoryUsedMB":128,"initDurationMs":210.5},"spans":[{"name":"extensionOverhead","start":"x","durationMs":1}]}"#
+            ))
+        #expect(ingestor.ingest(report) == .accepted)
+        // A lost 200: the same report again changes nothing.
+        #expect(ingestor.ingest(report) == .accepted)
+
+        let summaries = try summaries()
+        #expect(summaries.count == 1)
+        let summary = try #require(summaries.first)
+        #expect(summary["requestId"] as? String == "req-a")
+        #expect(summary["traceId"] as? String == "1-6752b0e2-aaaabbbbccccdddd00001111")
+        #expect(summary["@timestamp"] as? String == Self.time(100))
+        #expect(summary["end"] as? String == Self.time(150))
+        #expect(summary["functionName"] as? String == "orders")
+        #expect(summary["status"] as? String == "error")
+        #expect(summary["errorType"] as? String == "Runtime.OutOfMemory")
+        #expect(summary["outOfMemory"] as? Bool == true)
+        #expect(summary["timedOut"] as? Bool == false)
+        #expect(summary["coldStart"] as? Bool == true)
+        #expect(summary["initType"] as? String == "on-demand")
+        #expect(summary["durationMs"] as? Double == 45.67)
+        #expect(summary["billedDurationMs"] as? Double == 46)
+        #expect(summary["memoryUsedPercent"] as? Double == 100)
+        #expect(summary["initDurationMs"] as? Double == 210.5)
+        #expect(summary["runtimeDurationMs"] as? Double == 40)
+        #expect(summary["producedBytes"] as? Double == 12)
+        #expect(summary["responseLatencyMs"] as? Double == 3.5)
+        #expect(summary["responseDurationMs"] as? Double == 0.25)
+        #expect(summary["extensionOverheadMs"] as? Double == 1)
+        #expect(summary["logLines"] as? Double == 3)
+        #expect(summary["errorLines"] as? Double == 3, "Node's and Python's tokens and the JSON level")
+        #expect(ingestor.openInvocations.isEmpty)
+        let records = try spool.peek(limit: 100)
+        let record = try #require(records.first { $0.index == "inv" })
+        #expect(record.id == DocumentID.invocation(requestId: "req-a", startedAt: Self.base + 100))
+    }
+
+    @Test func anInvocationWithoutAReportIsSummarisedIncompleteAtShutdown() throws {
+        let ingestor = try ingestor()
+        #expect(
+            ingestor.ingest(Self.body(Self.start(100, "req-a"), Self.line(110, "working"), Self.start(200, "req-b")))
+                == .accepted)
+        #expect(
+            ingestor.ingest(
+                Self.body(
+                    Self.event(
+                        250, "platform.report",
+                        #"{"requestId":"req-b","status":"timeout","metrics":{"durationMs":3000,"billedDurationMs":3000,"memorySizeMB":256,"maxMemoryUsedMB":80}}"#
+                    ))) == .accepted)
+        #expect(ingestor.openInvocations.map(\.requestId) == ["req-a"])
+        #expect(ingestor.closeOpenInvocations() == 1)
+        #expect(ingestor.closeOpenInvocations() == 0, "once")
+        let byRequest = Dictionary(grouping: try summaries()) { $0["requestId"] as? String ?? "" }
+        #expect(byRequest["req-a"]?.count == 1)
+        #expect(byRequest["req-a"]?.first?["status"] as? String == "incomplete")
+        #expect(byRequest["req-a"]?.first?["logLines"] as? Double == 1)
+        #expect(byRequest["req-a"]?.first?["coldStart"] as? Bool == false)
+        #expect(byRequest["req-b"]?.first?["timedOut"] as? Bool == true)
+        #expect(byRequest["req-b"]?.first?["outOfMemory"] as? Bool == false)
+        #expect(try spool.invocationState().open.isEmpty, "the join's state is gone with it")
+    }
+
+    @Test func linesAfterShutdownBeganAreTheShutdownPhase() throws {
+        let clock = ManualClock(Self.base + 1_000)
+        let spool = try openSpool(folder, clock: clock, name: "shutdown.sqlite")
+        let ingestor = Ingestor(
+            spool: spool, document: TelemetryDocument(function: function), environmentID: try spool.environmentID(),
+            indices: IndexRouting(
+                platform: IndexPattern("p"), function: IndexPattern("f"), extension: IndexPattern("e")),
+            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }, clock: clock.wallClock)
+        #expect(ingestor.ingest(Self.body(Self.start(100, "req-a"))) == .accepted)
+        ingestor.shutdownBegan()
+        #expect(ingestor.ingest(Self.body(Self.line(900, "before"), Self.line(1_000, "after"))) == .accepted)
+        let documents = try spool.peek(limit: 10).compactMap {
+            try JSONSerialization.jsonObject(with: Data($0.document)) as? [String: Any]
+        }
+        let before = try #require(documents.first { $0["message"] as? String == "before" })
+        let after = try #require(documents.first { $0["message"] as? String == "after" })
+        #expect(before["requestId"] as? String == "req-a")
+        #expect(after["requestId"] == nil)
+        #expect(after["phase"] as? String == "shutdown")
+    }
+
+    @Test func summariesAreOffWithoutAnInvocationIndexAndLinesStillGetTheirInvocation() throws {
+        let ingestor = try ingestor(invocations: nil)
+        #expect(
+            ingestor.ingest(
+                Self.body(
+                    Self.start(100, "req-a"), Self.line(110, "x"),
+                    Self.event(150, "platform.report", #"{"requestId":"req-a","status":"success"}"#))) == .accepted)
+        #expect(try summaries().isEmpty)
+        #expect(try lines(containing: "x").first?["requestId"] as? String == "req-a")
+    }
+
+    @Test func aRefusedAppendChangesNoState() throws {
+        let small = try openSpool(folder, maxFileBytes: 1 << 20, name: "small.sqlite")
+        let ingestor = Ingestor(
+            spool: small, document: TelemetryDocument(function: function), environmentID: try small.environmentID(),
+            indices: IndexRouting(
+                platform: IndexPattern("p"), function: IndexPattern("f"), extension: IndexPattern("e")),
+            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        let filler = String(repeating: "x", count: 2_000)
+        let big = (0..<1_000).map { Self.line(110 + Int64($0), "\(filler) \($0)") }
+        let body = Array(("[" + ([Self.start(100, "req-a")] + big).joined(separator: ",") + "]").utf8)
+        #expect(ingestor.ingest(body).status == 503)
+        #expect(try small.invocationState() == InvocationState(), "nothing of the refused delivery")
+        #expect(ingestor.openInvocations.isEmpty)
+    }
+}
