@@ -157,7 +157,7 @@ extension LambdaSimulator {
     // MARK: Shutdown and reset
 
     /// SHUTDOWN with `reason`, then SIGKILL at the deadline; the process is gone afterwards. `lines`
-    /// are the function's, written as the runtime gets its SIGTERM (before the extension's SHUTDOWN).
+    /// are the function's, written as the runtime gets its SIGTERM, once the extension has its SHUTDOWN.
     @discardableResult
     func terminate(reason: ShutdownReason, lines: [FunctionLogLine] = []) async -> ShutdownReport {
         let started = clock.now
@@ -174,7 +174,6 @@ extension LambdaSimulator {
         await thaw()
         let deadline = started + configuration.extensionShutdownTime
         var markers: [String] = []
-        for line in lines { markers.append(await write(line, phase: .shutdown, requestId: nil)) }
         var eventDelivered = false
         if current.events.contains("SHUTDOWN") {
             eventDelivered = current.inNext
@@ -183,6 +182,13 @@ extension LambdaSimulator {
                 "deadlineMs": .number(
                     Double(PlatformTime.nowMilliseconds() + configuration.extensionShutdownTime.milliseconds)),
             ])
+            // The runtime's own shutdown work logs once the phase is under way: after the extension
+            // has its SHUTDOWN (and a little later: a runtime takes a moment to run its SIGTERM handler).
+            if !lines.isEmpty {
+                _ = await waitUntil(deadline) { instance?.queuedEvent == nil || instance?.exit != nil }
+                try? await Task.sleep(for: .milliseconds(20))
+                for line in lines { markers.append(await write(line, phase: .shutdown, requestId: nil)) }
+            }
             _ = await waitUntil(deadline) {
                 if instance?.queuedEvent == nil { eventDelivered = true }
                 return instance?.exit != nil
@@ -194,6 +200,9 @@ extension LambdaSimulator {
             current.process.send(SIGKILL)
         }
         let exitStatus = await current.process.waitForExit()
+        if !current.events.contains("SHUTDOWN") {
+            for line in lines { markers.append(await write(line, phase: .shutdown, requestId: nil)) }
+        }
         let reportedError = instance?.exitError
         await retire(current)
         let report = ShutdownReport(

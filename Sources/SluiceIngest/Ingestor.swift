@@ -124,35 +124,54 @@ public final class Ingestor: Sendable {
         let applying = tracker.begin(delivery: digest)
         let reader = JSONReader(body)
         var hasPlatform = false
-        for event in delivery.events where !TelemetryDocument.isLog(event.type) {
+        for (position, event) in delivery.events.enumerated() where !TelemetryDocument.isLog(event.type) {
             hasPlatform = true
             guard applying else { break }
             tracker.observeBoundary(
                 type: event.type, time: event.time, timeToken: reader.text(event.timeToken), record: event.record,
-                in: reader)
+                position: position, in: reader)
         }
         var records: [SpoolRecord] = []
         records.reserveCapacity(delivery.events.count + 1)
+        // Lines come in runs of one invocation: its tokens are made, and its counts added, once a run.
+        var tokens: TelemetryDocument.ContextTokens?
+        var span: Range<Int64> = 0..<0
+        var run: (requestId: String, lines: Int, bytes: Int, errors: Int)?
         for (position, event) in delivery.events.enumerated() {
-            var context: LineContext?
+            var lineTokens: TelemetryDocument.ContextTokens?
             if TelemetryDocument.isLog(event.type) {
                 let own = event.requestIdToken.map { reader.text($0) }
-                let found = tracker.context(at: event.time, ownRequestId: own)
-                context = found
-                if applying, event.type == "function", let requestId = found.requestId {
+                // A line of no request id of its own, inside the last one's span, has its context.
+                if own != nil || tokens == nil || !span.contains(event.time) {
+                    let context = tracker.context(at: event.time, position: position, ownRequestId: own)
+                    if tokens?.context != context { tokens = TelemetryDocument.ContextTokens(context) }
+                    span = own == nil ? tracker.span(at: event.time, position: position) : 0..<0
+                }
+                lineTokens = tokens
+                let context = tokens!.context
+                if applying, event.type == "function", let requestId = context.requestId {
                     let level =
                         event.recordKind == .string
                         ? LogLevel.inTextToken(body[event.record])
                         : event.levelToken.flatMap { LogLevel(name: body[$0].dropFirst().dropLast()) }
-                    tracker.countLine(requestId: requestId, bytes: event.record.count, isError: level?.isError == true)
+                    let error = level?.isError == true ? 1 : 0
+                    if run?.requestId == requestId {
+                        run!.lines += 1
+                        run!.bytes += event.record.count
+                        run!.errors += error
+                    } else {
+                        if let run { tracker.countLines(run) }
+                        run = (requestId, 1, event.record.count, error)
+                    }
                 }
             }
             records.append(
                 SpoolRecord(
                     id: ids.id(eventTime: event.time, position: position),
                     index: indices.pattern(for: event.type).name(eventTime: event.time), eventTime: event.time,
-                    document: document.encode(event, of: delivery, context: context)))
+                    document: document.encode(event, of: delivery, context: lineTokens)))
         }
+        if let run { tracker.countLines(run) }
         if applying && hasPlatform {
             for event in delivery.events where event.type == "platform.runtimeDone" || event.type == "platform.report" {
                 tracker.observeOutcome(

@@ -46,8 +46,24 @@ public struct TelemetryDocument: Sendable {
     /// The document of `event` of a validated `delivery`. A log line gets `message` (the text of a
     /// string record, or a JSON record's `message`, as text) and `level` (a JSON record's string
     /// `level`); every record gets `requestId` when it is an object with a string there.
+    /// A line's invocation context as the JSON string tokens its document gets: made once for a
+    /// run of lines of one invocation, not once per line.
+    public struct ContextTokens: Sendable, Equatable {
+        public let context: LineContext
+        let requestId: [UInt8]?
+        let traceId: [UInt8]?
+        let phase: [UInt8]?
+
+        public init(_ context: LineContext) {
+            self.context = context
+            requestId = context.requestId.map(JSONText.stringToken)
+            traceId = context.traceId.map(JSONText.stringToken)
+            phase = context.phase.map { TelemetryDocument.phaseTokens[$0] ?? JSONText.stringToken($0.rawValue) }
+        }
+    }
+
     public func encode(
-        _ event: TelemetryDelivery.Event, of delivery: TelemetryDelivery, context: LineContext? = nil
+        _ event: TelemetryDelivery.Event, of delivery: TelemetryDelivery, context: ContextTokens? = nil
     ) -> [UInt8] {
         let body = delivery.body
         var message: ArraySlice<UInt8>?
@@ -66,18 +82,11 @@ public struct TelemetryDocument: Sendable {
                 message = Self.textToken(event.record, of: delivery)[...]
             }
         }
-        var requestId = event.requestIdToken.map { body[$0] }
-        var traceId: [UInt8]?
-        var phase: [UInt8]?
-        if let context {
-            if requestId == nil, let own = context.requestId { requestId = JSONText.stringToken(own)[...] }
-            traceId = context.traceId.map(JSONText.stringToken)
-            phase = context.phase.map { Self.phaseTokens[$0] ?? JSONText.stringToken($0.rawValue) }
-        }
+        let requestId = event.requestIdToken.map { body[$0] } ?? context?.requestId?[...]
         let isObjectLog = Self.isLog(event.type) && event.recordKind == .object
         return encode(
             timeToken: body[event.timeToken], type: event.type, requestIdToken: requestId, messageToken: message,
-            levelToken: level, traceIdToken: traceId?[...], phaseToken: phase?[...]
+            levelToken: level, traceIdToken: context?.traceId?[...], phaseToken: context?.phase?[...]
         ) { out in
             delivery.append(event.record, compacting: event.recordNeedsCompacting, to: &out)
             if isObjectLog {
@@ -87,7 +96,7 @@ public struct TelemetryDocument: Sendable {
         }
     }
 
-    private static let phaseTokens: [LineContext.Phase: [UInt8]] = [
+    static let phaseTokens: [LineContext.Phase: [UInt8]] = [
         .initialization: JSONText.stringToken("init"), .invoke: JSONText.stringToken("invoke"),
         .shutdown: JSONText.stringToken("shutdown"),
     ]

@@ -48,7 +48,7 @@ struct IngestBenchmark: AsyncParsableCommand {
                 environmentID: try spool.environmentID(),
                 indices: .init(
                     platform: IndexPattern("lambda-platform"), function: IndexPattern("lambda-function"),
-                    extension: IndexPattern("lambda-extension")),
+                    extension: IndexPattern("lambda-extension"), invocation: IndexPattern("lambda-invocations")),
                 logger: Logger(label: "bench"))
 
             // Parse and encode alone, no SQLite and no HTTP: the CPU share of ingest.
@@ -76,8 +76,9 @@ struct IngestBenchmark: AsyncParsableCommand {
             ingest.append(Double(total) / (monotonicSeconds() - start))
             listener.close()
             await serving.value
-            guard spool.waitingCount == total else {
-                throw ValidationError("stored \(spool.waitingCount) of \(total) events")
+            // Every event, and one summary per delivery (an invocation each).
+            guard spool.waitingCount == total + deliveries else {
+                throw ValidationError("stored \(spool.waitingCount) of \(total + deliveries) documents")
             }
 
             let database = try RawSQLite(path: base + "-raw.sqlite")
@@ -115,18 +116,50 @@ struct IngestBenchmark: AsyncParsableCommand {
             target: "≥ 0.50 of raw", met: ratio >= 0.50)
     }
 
-    /// A delivery of `events` function log lines of about `lineBytes` bytes, distinct per delivery.
+    /// One invocation per delivery, as the platform sends them: its `platform.start`, `events` - 3
+    /// function log lines of about `lineBytes` bytes (text lines as Node.js writes them, every
+    /// tenth a JSON record), its `platform.runtimeDone` and `platform.report`; distinct per delivery.
+    /// Ingest ties every line to the invocation and writes the summary.
     static func body(delivery: Int, events: Int, lineBytes: Int) -> [UInt8] {
         var out = Array("[".utf8)
-        let start: Int64 = 1_764_000_000_000 + Int64(delivery) * 1000
-        for number in 0..<events {
-            if number > 0 { out.append(UInt8(ascii: ",")) }
-            let time = UTCTime.iso8601(milliseconds: start + Int64(number))
-            let head = "\(time)\\tc0ffee-\(delivery)\\tINFO\\tline \(number) "
-            let line = head + String(repeating: "x", count: max(0, lineBytes - head.utf8.count))
-            out += Array(#"{"time":"\#(time)","type":"function","record":"\#(line)"}"#.utf8)
+        let start: Int64 = 1_764_000_000_000 + Int64(delivery) * 10_000
+        let requestId = "c0ffee00-0000-4000-8000-\(String(delivery, radix: 16).leftPadded(12))"
+        func event(_ offset: Int, _ type: String, _ record: String) {
+            if out.count > 1 { out.append(UInt8(ascii: ",")) }
+            let time = UTCTime.iso8601(milliseconds: start + Int64(offset))
+            out += Array(#"{"time":"\#(time)","type":"\#(type)","record":\#(record)}"#.utf8)
         }
+        let lines = max(0, events - 3)
+        event(
+            0, "platform.start",
+            #"{"requestId":"\#(requestId)","version":"$LATEST","tracing":{"type":"X-Amzn-Trace-Id","value":"Root=1-6752b0e2-\#(requestId.suffix(24));Parent=1a2b3c4d5e6f7a8b;Sampled=1"}}"#
+        )
+        for number in 0..<lines {
+            let time = UTCTime.iso8601(milliseconds: start + 1 + Int64(number))
+            if number % 10 == 9 {
+                let head =
+                    #"{"timestamp":"\#(time)","level":"INFO","requestId":"\#(requestId)","orderId":\#(number),"message":""#
+                let fill = String(repeating: "x", count: max(0, lineBytes - head.utf8.count - 2))
+                event(1 + number, "function", head + fill + #""}"#)
+            } else {
+                let head = "\(time)\\t\(requestId)\\tINFO\\tline \(number) "
+                let fill = String(repeating: "x", count: max(0, lineBytes - head.utf8.count))
+                event(1 + number, "function", "\"" + head + fill + "\"")
+            }
+        }
+        event(
+            lines + 1, "platform.runtimeDone",
+            #"{"requestId":"\#(requestId)","status":"success","metrics":{"durationMs":\#(lines).25,"producedBytes":42},"spans":[{"name":"responseLatency","start":"2026-11-25T12:00:00.000Z","durationMs":1.5},{"name":"responseDuration","start":"2026-11-25T12:00:00.001Z","durationMs":0.1}]}"#
+        )
+        event(
+            lines + 2, "platform.report",
+            #"{"requestId":"\#(requestId)","status":"success","metrics":{"durationMs":\#(lines + 1).5,"billedDurationMs":\#(lines + 2),"memorySizeMB":128,"maxMemoryUsedMB":61}}"#
+        )
         out.append(UInt8(ascii: "]"))
         return out
     }
+}
+
+extension String {
+    fileprivate func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

@@ -17,6 +17,7 @@ struct EndToEndRig {
     var platformIndex: String { "\(prefix)-platform" }
     var functionIndex: String { "\(prefix)-function" }
     var extensionIndex: String { "\(prefix)-extension" }
+    var invocationIndex: String { "\(prefix)-invocations" }
     var spoolPath: String { folder.file("tmp/sluice/spool.sqlite") }
 
     /// Runs `body` with a rig and a simulator around the built binary. `environment` adds to (or
@@ -38,7 +39,8 @@ struct EndToEndRig {
         var configuration = SimulatorConfiguration(extensionPath: binary)
         configuration.environment = [
             "URL": proxy.url, "PLATFORM_INDEX": rig.platformIndex, "FUNCTION_INDEX": rig.functionIndex,
-            "EXTENSION_INDEX": rig.extensionIndex, "SLUICE_SPOOL_PATH": rig.spoolPath,
+            "EXTENSION_INDEX": rig.extensionIndex, "INVOCATION_INDEX": rig.invocationIndex,
+            "SLUICE_SPOOL_PATH": rig.spoolPath,
             // The shortest buffering Lambda allows keeps the tests quick; backoff short for the same reason.
             "SLUICE_BUFFER_TIMEOUT_MS": "25", "SLUICE_RETRY_BASE_MS": "50", "SLUICE_RETRY_CAP_MS": "1000",
             "SLUICE_REQUEST_TIMEOUT_MS": "3000",
@@ -101,7 +103,88 @@ struct EndToEndRig {
             "\(missing) acknowledged events missing, e.g. \(Array(examples)); dead letters: \(dead.count), first: \(dead.first.map { "\($0.errorType ?? "") \($0.reason)" } ?? "-")",
             sourceLocation: sourceLocation)
         #expect(!ledger.acknowledged.isEmpty, sourceLocation: sourceLocation)
+        try await expectInvocationView(ledger, complete: allowMissing == 0, sourceLocation: sourceLocation)
         return missing
+    }
+
+    /// The invocation view against the platform's own account: every acknowledged function line
+    /// that is in OpenSearch carries its invocation's request id (none for init and shutdown lines)
+    /// and phase, however it was rendered; every acknowledged report has exactly one summary (at
+    /// most one when `complete` is false: records may have been dropped), equal to the report, and
+    /// no invocation has two.
+    func expectInvocationView(
+        _ ledger: PlatformLedger, complete: Bool, sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        var byMarker: [String: [String: Any]] = [:]
+        for document in try await probe.documents(functionIndex).values {
+            guard let message = document["message"] as? String, let start = message.range(of: "marker-") else {
+                continue
+            }
+            byMarker[String(message[start.lowerBound...].prefix(43))] = document
+        }
+        var wrong: [String] = []
+        var linesByRequest: [String: Int] = [:]
+        for event in ledger.acknowledged where event.type == "function" {
+            if let requestId = event.requestId { linesByRequest[requestId, default: 0] += 1 }
+            guard let marker = event.marker, let document = byMarker[marker] else { continue }
+            let requestId = document["requestId"] as? String
+            let phase = document["phase"] as? String
+            if requestId != event.requestId || phase != event.phase?.rawValue {
+                wrong.append(
+                    "\(marker) at \(event.time) (delivery \(event.delivery)): \(requestId ?? "-")/\(phase ?? "-") for \(event.requestId ?? "-")/\(event.phase?.rawValue ?? "-")"
+                )
+            }
+        }
+        #expect(
+            wrong.isEmpty, "\(wrong.count) lines tied to the wrong invocation, e.g. \(wrong.prefix(3))",
+            sourceLocation: sourceLocation)
+
+        let reports = try ledger.acknowledged(type: "platform.report").map { event in
+            try #require(
+                try JSONSerialization.jsonObject(with: Data(event.record.serialized.utf8)) as? [String: Any])
+        }
+        var summaries: [String: [[String: Any]]] = [:]
+        let deadline = Date().addingTimeInterval(20)
+        repeat {
+            summaries = Dictionary(grouping: try await probe.documents(invocationIndex).values) {
+                $0["requestId"] as? String ?? ""
+            }
+            let found = reports.filter { summaries[$0["requestId"] as? String ?? ""] != nil }.count
+            if !complete || found == reports.count { break }
+            try await Task.sleep(for: .milliseconds(200))
+        } while Date() < deadline
+        let twice = summaries.filter { $0.value.count > 1 }.keys
+        #expect(twice.isEmpty, "invocations with two summaries: \(twice.prefix(3))", sourceLocation: sourceLocation)
+        var unequal: [String] = []
+        var absent = 0
+        for report in reports {
+            let requestId = report["requestId"] as? String ?? ""
+            guard let summary = summaries[requestId]?.first else {
+                absent += 1
+                continue
+            }
+            let metrics = report["metrics"] as? [String: Any] ?? [:]
+            func number(_ value: Any?) -> Double? { (value as? NSNumber)?.doubleValue }
+            var differences: [String] = []
+            for name in [
+                "durationMs", "billedDurationMs", "memorySizeMB", "maxMemoryUsedMB", "initDurationMs",
+                "restoreDurationMs",
+            ]
+            where number(metrics[name]) != number(summary[name]) {
+                differences.append("\(name) \(metrics[name] ?? "-") ≠ \(summary[name] ?? "-")")
+            }
+            if summary["status"] as? String != report["status"] as? String { differences.append("status") }
+            let cold = metrics["initDurationMs"] != nil || metrics["restoreDurationMs"] != nil
+            if summary["coldStart"] as? Bool != cold { differences.append("coldStart") }
+            if complete, number(summary["logLines"]) != Double(linesByRequest[requestId] ?? 0) {
+                differences.append("logLines \(summary["logLines"] ?? "-") ≠ \(linesByRequest[requestId] ?? 0)")
+            }
+            if !differences.isEmpty { unequal.append("\(requestId): \(differences.joined(separator: ", "))") }
+        }
+        #expect(
+            !complete || absent == 0, "\(absent) of \(reports.count) reports have no summary",
+            sourceLocation: sourceLocation)
+        #expect(unequal.isEmpty, "summaries unlike their report: \(unequal.prefix(3))", sourceLocation: sourceLocation)
     }
 
     /// Reads the indices until they hold what is expected (shipping may still be under way), for a

@@ -192,7 +192,9 @@ import Testing
         try await EndToEndRig.with { rig, simulator in
             try await simulator.start()
             try await rig.proxy.inject([["kind": "reset", "match": "", "count": 100_000]])
-            for _ in 0..<20 { try await simulator.invoke(logLines: 1_000, handlerDuration: .milliseconds(5)) }
+            // Handlers long enough for the platform to deliver each invocation's lines while it
+            // runs: the backlog is OpenSearch's being down, not telemetry still in the platform.
+            for _ in 0..<20 { try await simulator.invoke(logLines: 1_000, handlerDuration: .milliseconds(40)) }
             try await rig.proxy.clearFaults()
             let before = try rig.statistics().rows
             let shutdown = try await simulator.shutdown()
@@ -205,6 +207,79 @@ import Testing
             let indexed = try await rig.indexedKeys().values.reduce(0, +)
             #expect(indexed > 0, "what fitted was shipped")
             #expect(indexed + statistics.rows >= before, "everything is either in OpenSearch or in the spool")
+        }
+    }
+}
+
+/// The invocation view end to end: lines the way each runtime writes them (print() with no
+/// request id, Node.js, Python, JSON records), lines after runtimeDone, starts and their lines in
+/// different deliveries, errors, timeouts, out-of-memory kills, a kill -9 of the extension and the
+/// resets that follow. The rig checks every line's request id and phase and every report's
+/// summary against the platform's own account.
+@Suite(.serialized, .timeLimit(.minutes(5)))
+struct InvocationViewEndToEndTests {
+    @Test(arguments: [SimulatorConfiguration.LogFormat.text, .json])
+    func everyLineFindsItsInvocationAndEveryReportItsSummary(format: SimulatorConfiguration.LogFormat) async throws {
+        try await EndToEndRig.with(configure: { configuration in
+            configuration.logFormat = format
+            configuration.functionTimeout = .milliseconds(800)
+            configuration.initLogLines = [.print("init print"), FunctionLogLine("init node")]
+            configuration.shutdownLogLines = [.print("goodbye")]
+        }) { rig, simulator in
+            try await simulator.start()
+            var random = SeededRandom(seed: format == .text ? 11 : 12)
+            for number in 0..<16 {
+                var script = InvocationScript(lines: [
+                    FunctionLogLine(
+                        "order \(number)", level: number % 5 == 0 ? "ERROR" : "INFO",
+                        fields: ["orderId": .number(Double(1_000 + number)), "customer": ["tier": "gold"]]),
+                    .print("print \(number)"), FunctionLogLine("python \(number)", style: .python, level: "WARN"),
+                    .print("background \(number)", afterRuntimeDone: true),
+                ])
+                switch number % 8 {
+                case 1: script.deliveryBreaks = [.afterStart]
+                case 2: script.deliveryBreaks = [.afterRuntimeDone, .afterStart]
+                case 3: script.outcome = .error()
+                case 4: script.wholeMilliseconds = true
+                case 5: script.outcome = .outOfMemory
+                case 6 where number == 6: script.outcome = .timeout
+                default: break
+                }
+                if number == 9 {
+                    // The extension killed in the middle of the invocation; Lambda starts it again.
+                    async let running = try? simulator.invoke(script)
+                    try await Task.sleep(for: .milliseconds(Int.random(in: 0...30, using: &random)))
+                    await simulator.kill9()
+                    _ = await running
+                } else {
+                    try await simulator.invoke(script)
+                }
+            }
+            let shutdown = try await simulator.shutdown()
+            #expect(shutdown.exitStatus == .exited(0))
+            let ledger = await simulator.ledger()
+            #expect(ledger.initializations.count >= 3, "reset by the timeout, the out-of-memory kills and the kill -9")
+            try await rig.expectEveryAcknowledgedEventIndexedOnce(ledger)
+
+            // Statuses as the platform reported them, and the field a JSON line brought searchable.
+            let summaries = try await rig.probe.documents(rig.invocationIndex).values
+            #expect(summaries.contains { $0["outOfMemory"] as? Bool == true && $0["status"] as? String == "error" })
+            #expect(summaries.contains { $0["timedOut"] as? Bool == true })
+            #expect(summaries.contains { $0["status"] as? String == "error" && $0["outOfMemory"] as? Bool == false })
+            #expect(summaries.filter { $0["coldStart"] as? Bool == true }.count >= 3)
+            #expect(summaries.contains { ($0["errorLines"] as? NSNumber)?.intValue == 1 })
+            if format == .json {
+                let (_, body) = try await rig.probe.call(
+                    .POST, "/\(rig.functionIndex)/_search",
+                    #"{"query":{"bool":{"filter":[{"term":{"fields.orderId":1003}},{"term":{"fields.customer.tier":"gold"}}]}}}"#
+                )
+                let hits = (((body as? [String: Any])?["hits"] as? [String: Any])?["hits"] as? [[String: Any]]) ?? []
+                #expect(hits.count == 1, "one line has orderId 1003")
+                let source = hits.first?["_source"] as? [String: Any]
+                #expect((source?["message"] as? String)?.contains("order 3") == true)
+                #expect(source?["fields"] == nil, "kept out of _source: the record is there as sent")
+                #expect((source?["record"] as? [String: Any])?["orderId"] as? Int == 1_003)
+            }
         }
     }
 }

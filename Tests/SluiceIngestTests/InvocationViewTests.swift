@@ -92,6 +92,24 @@ struct InvocationViewTests {
         #expect((late["record"] as? [String: Any])?["orderId"] as? Int == 7, "record as sent")
     }
 
+    @Test func aLineOfTheSameMillisecondAsAStartIsItsOnlyIfItComesAfterIt() throws {
+        let ingestor = try ingestor()
+        #expect(ingestor.ingest(Self.body(Self.start(100, "req-a"))) == .accepted)
+        // Lambda's times are whole milliseconds: a handler's last line and the next start share one.
+        #expect(
+            ingestor.ingest(
+                Self.body(
+                    Self.line(200, "last of a"), Self.line(200, "also a"), Self.start(200, "req-b"),
+                    Self.line(200, "first of b"), Self.line(201, "second of b"))) == .accepted)
+        #expect(ingestor.ingest(Self.body(Self.line(200, "later delivery, b"))) == .accepted)
+        for (marker, request) in [
+            ("last of a", "req-a"), ("also a", "req-a"), ("first of b", "req-b"), ("second of b", "req-b"),
+            ("later delivery, b", "req-b"),
+        ] {
+            #expect(try lines(containing: marker).first?["requestId"] as? String == request, "\(marker)")
+        }
+    }
+
     @Test func startRuntimeDoneAndReportJoinOnceAcrossARestart() throws {
         var ingestor = try ingestor()
         #expect(

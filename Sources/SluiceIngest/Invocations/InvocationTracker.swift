@@ -38,6 +38,10 @@ public struct InvocationTracker: Sendable {
     /// What the current delivery changed, and the summaries it completed.
     private var changes = InvocationChanges()
     private var touched: Set<String> = []
+    /// Where in the current delivery each of its marks sits: a line of the same millisecond as a
+    /// start belongs to it only if it came after it (Lambda's times are whole milliseconds, and a
+    /// handler's last line and the next start often share one).
+    private var positions: [String: Int] = [:]
     private(set) var completed: [InvocationSummary] = []
 
     /// How many marks are kept: an invocation's lines arrive within a few of its start.
@@ -74,6 +78,7 @@ public struct InvocationTracker: Sendable {
         changes = InvocationChanges()
         touched = []
         completed = []
+        positions = [:]
         guard !appliedSet.contains(digest) else { return false }
         changes.appliedDelivery = digest
         applied.append(digest)
@@ -102,21 +107,21 @@ public struct InvocationTracker: Sendable {
 
     /// The first pass over a delivery: an init or restore begins, an invocation starts.
     mutating func observeBoundary(
-        type: String, time: Int64, timeToken: String, record: Range<Int>, in reader: JSONReader
+        type: String, time: Int64, timeToken: String, record: Range<Int>, position: Int, in reader: JSONReader
     ) {
         switch type {
         case "platform.initStart":
             let kind = reader.string(reader.member("initializationType", of: record))
-            add(InvocationMark(at: time, kind: .initialization, detail: kind ?? "on-demand"))
+            add(InvocationMark(at: time, kind: .initialization, detail: kind ?? "on-demand"), position: position)
         case "platform.restoreStart":
-            add(InvocationMark(at: time, kind: .initialization, detail: "snap-start"))
+            add(InvocationMark(at: time, kind: .initialization, detail: "snap-start"), position: position)
         case "platform.start":
             guard let requestId = reader.string(reader.member("requestId", of: record)), !requestId.isEmpty else {
                 return
             }
             let traceId = reader.string(reader.value(at: ["tracing", "value"], in: record)).flatMap(Self.traceRoot)
-            let previous = mark(at: time)
-            add(InvocationMark(at: time, kind: .start, requestId: requestId, traceId: traceId))
+            let previous = mark(at: time, position: position)
+            add(InvocationMark(at: time, kind: .start, requestId: requestId, traceId: traceId), position: position)
             let key = Self.key(requestId, time)
             guard open[key] == nil else { return }
             var summary = InvocationSummary(requestId: requestId, startedAt: time, startTime: timeToken)
@@ -138,7 +143,10 @@ public struct InvocationTracker: Sendable {
         add(InvocationMark(at: time, kind: .shutdown))
     }
 
-    private mutating func add(_ mark: InvocationMark) {
+    static func identity(_ mark: InvocationMark) -> String { "\(mark.at)|\(mark.kind.rawValue)|\(mark.requestId)" }
+
+    private mutating func add(_ mark: InvocationMark, position: Int? = nil) {
+        if let position { positions[Self.identity(mark)] = position }
         // After every mark at or before its time: marks of one time keep their order.
         var index = marks.count
         while index > 0 && marks[index - 1].at > mark.at { index -= 1 }
@@ -151,28 +159,55 @@ public struct InvocationTracker: Sendable {
         }
     }
 
-    /// The newest mark at or before `time`.
-    func mark(at time: Int64) -> InvocationMark? {
+    /// The newest mark at or before `time`; of those of that very millisecond, only one that came
+    /// before `position` of the current delivery (or in an earlier delivery).
+    func mark(at time: Int64, position: Int = .max) -> InvocationMark? {
+        let index = markCount(at: time, position: position)
+        return index == 0 ? nil : marks[index - 1]
+    }
+
+    /// How many marks a line at `time` and `position` comes after.
+    private func markCount(at time: Int64, position: Int) -> Int {
+        var index = markIndex(after: time)
+        while index > 0, marks[index - 1].at == time, let at = positions[Self.identity(marks[index - 1])],
+            at > position
+        {
+            index -= 1
+        }
+        return index
+    }
+
+    /// The index of the first mark after `time`.
+    private func markIndex(after time: Int64) -> Int {
         var low = 0
         var high = marks.count
         while low < high {
             let middle = (low + high) / 2
             if marks[middle].at <= time { low = middle + 1 } else { high = middle }
         }
-        return low == 0 ? nil : marks[low - 1]
+        return low
+    }
+
+    /// The times whose lines (of no request id of their own) surely have the same context as a
+    /// line at `time`: strictly between its mark and the next one.
+    public func span(at time: Int64, position: Int = .max) -> Range<Int64> {
+        let index = markCount(at: time, position: position)
+        let from = index == 0 ? Int64.min : marks[index - 1].at + 1
+        let until = index == marks.count ? Int64.max : marks[index].at
+        return from..<until
     }
 
     /// Where a line at `time` belongs; `ownRequestId` (a JSON record's own) wins over the marks.
-    public func context(at time: Int64, ownRequestId: String? = nil) -> LineContext {
+    public func context(at time: Int64, position: Int = .max, ownRequestId: String? = nil) -> LineContext {
         if let ownRequestId {
-            let mark = mark(at: time)
+            let mark = mark(at: time, position: position)
             if mark?.requestId == ownRequestId {
                 return LineContext(requestId: ownRequestId, traceId: mark?.traceId, phase: .invoke)
             }
             let start = marks.last { $0.kind == .start && $0.requestId == ownRequestId }
             return LineContext(requestId: ownRequestId, traceId: start?.traceId, phase: .invoke)
         }
-        guard let mark = mark(at: time) else { return LineContext() }
+        guard let mark = mark(at: time, position: position) else { return LineContext() }
         switch mark.kind {
         case .initialization: return LineContext(phase: .initialization)
         case .start: return LineContext(requestId: mark.requestId, traceId: mark.traceId, phase: .invoke)
@@ -182,12 +217,13 @@ public struct InvocationTracker: Sendable {
 
     // MARK: The join
 
-    /// A function line of `bytes` at `level` belongs to `requestId`.
-    public mutating func countLine(requestId: String, bytes: Int, isError: Bool) {
-        guard let key = newestOpen[requestId], open[key] != nil else { return }
-        open[key]!.logLines += 1
-        open[key]!.logBytes += bytes
-        if isError { open[key]!.errorLines += 1 }
+    /// Function lines of `requestId`: how many, their bytes, how many at ERROR or FATAL.
+    public mutating func countLines(_ run: (requestId: String, lines: Int, bytes: Int, errors: Int)) {
+        guard let key = newestOpen[run.requestId], var summary = open[key] else { return }
+        summary.logLines += run.lines
+        summary.logBytes += run.bytes
+        summary.errorLines += run.errors
+        open[key] = summary
         touched.insert(key)
     }
 
