@@ -127,7 +127,8 @@ let package = Package(
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "SluiceSpool", "SluiceTime", "SluiceJSON", "SluiceForwarder", "SluiceLambda", "CGlibcCompat",
+                "SluiceSpool", "SluiceTime", "SluiceJSON", "SluiceIngest", "SluiceForwarder", "SluiceLambda",
+                "CGlibcCompat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

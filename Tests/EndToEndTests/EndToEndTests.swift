@@ -268,6 +268,7 @@ struct InvocationViewEndToEndTests {
             #expect(summaries.contains { $0["status"] as? String == "error" && $0["outOfMemory"] as? Bool == false })
             #expect(summaries.filter { $0["coldStart"] as? Bool == true }.count >= 3)
             #expect(summaries.contains { ($0["errorLines"] as? NSNumber)?.intValue == 1 })
+            try await expectTheReadmeQueriesAnswer(rig, Array(summaries))
             if format == .json {
                 let (_, body) = try await rig.probe.call(
                     .POST, "/\(rig.functionIndex)/_search",
@@ -280,6 +281,41 @@ struct InvocationViewEndToEndTests {
                 #expect(source?["fields"] == nil, "kept out of _source: the record is there as sent")
                 #expect((source?["record"] as? [String: Any])?["orderId"] as? Int == 1_003)
             }
+        }
+    }
+
+    /// The README's three queries, against what the run wrote.
+    func expectTheReadmeQueriesAnswer(_ rig: EndToEndRig, _ summaries: [[String: Any]]) async throws {
+        func hits(_ body: Any?) -> [[String: Any]] {
+            (((body as? [String: Any])?["hits"] as? [String: Any])?["hits"] as? [[String: Any]]) ?? []
+        }
+        let (_, failed) = try await rig.probe.call(
+            .POST, "/\(rig.invocationIndex)/_search",
+            #"{"size":1000,"query":{"bool":{"filter":[{"range":{"@timestamp":{"gte":"now-1h"}}},{"terms":{"status":["error","failure","timeout"]}}]}},"sort":[{"@timestamp":"desc"}]}"#
+        )
+        let failing = summaries.filter { ["error", "failure", "timeout"].contains($0["status"] as? String ?? "") }
+        #expect(!failing.isEmpty)
+        #expect(hits(failed).count == failing.count, "failed invocations of the last hour")
+
+        let one = try #require(summaries.first { ($0["logLines"] as? NSNumber)?.intValue ?? 0 > 0 })
+        let requestId = try #require(one["requestId"] as? String)
+        let (_, logs) = try await rig.probe.call(
+            .POST, "/\(rig.functionIndex)/_search",
+            #"{"size":1000,"query":{"term":{"requestId":"\#(requestId)"}},"sort":[{"@timestamp":"asc"}]}"#)
+        #expect(hits(logs).count == (one["logLines"] as? NSNumber)?.intValue, "the logs of one invocation")
+
+        let (_, p99) = try await rig.probe.call(
+            .POST, "/\(rig.invocationIndex)/_search",
+            #"{"size":0,"query":{"term":{"coldStart":true}},"aggs":{"p99":{"percentiles":{"field":"durationMs","percents":[99]}}}}"#
+        )
+        let values = (((p99 as? [String: Any])?["aggregations"] as? [String: Any])?["p99"] as? [String: Any])?["values"]
+        let value = (values as? [String: Any])?.values.first as? NSNumber
+        let coldDurations = summaries.filter { $0["coldStart"] as? Bool == true }.compactMap {
+            ($0["durationMs"] as? NSNumber)?.doubleValue
+        }
+        #expect(value != nil, "p99 duration of cold starts: \(String(describing: values))")
+        if let value, let longest = coldDurations.max() {
+            #expect(value.doubleValue <= longest + 0.001 && value.doubleValue >= (coldDurations.min() ?? 0) - 0.001)
         }
     }
 }

@@ -27,6 +27,45 @@ import Testing
         try runProduct("sluice", arguments)
     }
 
+    @Test func invocationsShowsTheOpenInvocationsAndTheNewestMarks() throws {
+        let folder = try TemporaryFolder()
+        let path = folder.file("invocations.sqlite")
+        let spool = try Spool.open(SpoolConfiguration(path: path))
+        var changes = InvocationChanges()
+        changes.addedMarks = [
+            InvocationMark(at: 1_795_612_518_000, kind: .initialization, detail: "on-demand"),
+            InvocationMark(at: 1_795_612_518_100, kind: .start, requestId: "req-open", traceId: "1-abc-def"),
+        ]
+        changes.upserted = [
+            OpenInvocation(
+                requestId: "req-open", startedAt: 1_795_612_518_100,
+                state: Array(
+                    #"{"startTime":"2026-11-25T13:15:18.100Z","coldStart":true,"logLines":3,"errorLines":1}"#.utf8))
+        ]
+        try spool.apply(changes)
+
+        let text = try sluice("spool", "invocations", "--path", path)
+        #expect(text.status == 0, "\(text.error)")
+        #expect(text.output.contains("req-open"))
+        #expect(text.output.contains("2026-11-25T13:15:18.100Z"))
+        #expect(text.output.contains("on-demand"))
+        #expect(text.output.contains("1-abc-def"))
+
+        let json = try sluice("spool", "invocations", "--json", "--path", path)
+        #expect(json.status == 0)
+        let lines = try json.output.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        let open = try #require(lines.compactMap { $0["open"] as? [String: Any] }.first)
+        #expect(open["requestId"] as? String == "req-open")
+        #expect(open["status"] as? String == "incomplete")
+        #expect(open["logLines"] as? Int == 3)
+        #expect(lines.compactMap { $0["mark"] as? [String: Any] }.map { $0["kind"] as? String } == ["init", "start"])
+
+        let empty = try sluice("spool", "invocations", "--path", try Self.fixture(folder))
+        #expect(empty.output.contains("no open invocations"))
+    }
+
     @Test func statsPrintsCountersAndWhatWaits() throws {
         let folder = try TemporaryFolder()
         let path = try Self.fixture(folder)

@@ -11,8 +11,8 @@ import SluiceSpool
 struct SpoolCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spool",
-        abstract: "Inspect and repair a spool: stats, peek, dead letters, export, check, vacuum.",
-        subcommands: [Stats.self, Peek.self, Dead.self, Export.self, Check.self, Vacuum.self]
+        abstract: "Inspect and repair a spool: stats, peek, dead letters, invocations, export, check, vacuum.",
+        subcommands: [Stats.self, Peek.self, Dead.self, Invocations.self, Export.self, Check.self, Vacuum.self]
     )
 }
 
