@@ -26,11 +26,12 @@ struct Demo: AsyncParsableCommand {
 
     func run() async throws {
         let url = String(try tool("url").filter { !$0.isWhitespace })
-        let indices = ["demo-platform", "demo-function", "demo-extension"]
+        let indices = ["demo-platform", "demo-function", "demo-extension", "demo-invocations"]
         var configuration = SimulatorConfiguration(extensionPath: sluice)
         configuration.functionName = "orders-demo"
         configuration.environment = [
             "URL": url, "PLATFORM_INDEX": indices[0], "FUNCTION_INDEX": indices[1], "EXTENSION_INDEX": indices[2],
+            "INVOCATION_INDEX": indices[3],
             "SLUICE_SPOOL_PATH": tmp + "/sluice/spool.sqlite", "SLUICE_BUFFER_TIMEOUT_MS": "100",
             "SLUICE_RETRY_BASE_MS": "100", "SLUICE_RETRY_CAP_MS": "2000", "SLUICE_REQUEST_TIMEOUT_MS": "3000",
         ]
@@ -46,16 +47,24 @@ struct Demo: AsyncParsableCommand {
         let ledger = try await LambdaSimulator.with(configuration) { simulator in
             try await simulator.start()
             for invocation in 0..<invocations {
-                let lines = Int.random(in: 1...12, using: &random)
+                // Lines as a Node.js handler writes them, a print() with no request id, and one
+                // written by background work after the response; every 25th invocation fails.
+                var script = InvocationScript(
+                    lines: FunctionLogLine.numbered(Int.random(in: 1...10, using: &random)) + [
+                        .print("print() from invocation \(invocation + 1)"),
+                        FunctionLogLine("background work done", afterRuntimeDone: true),
+                    ],
+                    handlerDuration: .milliseconds(Int.random(in: 2...25, using: &random)))
+                if invocation % 25 == 24 { script.outcome = .error(errorType: "Runtime.UnhandledPromiseRejection") }
                 if invocation == killAt {
-                    async let running = try? simulator.invoke(logLines: lines, handlerDuration: .milliseconds(30))
+                    script.handlerDuration = .milliseconds(30)
+                    async let running = try? simulator.invoke(script)
                     try await Task.sleep(for: .milliseconds(Int.random(in: 5...40, using: &random)))
                     await simulator.kill9()
                     _ = await running
                     progress(invocation, "kill -9 of the extension; the next invoke starts it again")
                 } else {
-                    try await simulator.invoke(
-                        logLines: lines, handlerDuration: .milliseconds(Int.random(in: 2...25, using: &random)))
+                    try await simulator.invoke(script)
                 }
                 if invocation == downFrom {
                     // The extension is frozen now; keep what OpenSearch holds, as a real cluster would.
@@ -102,7 +111,20 @@ struct Demo: AsyncParsableCommand {
         let missing = acknowledged.filter { markers[$0] == nil }.count
         let duplicated = markers.values.filter { $0 > 1 }.count
         let added = ledger.invocations.compactMap(\.addedTime).map(Measure.milliseconds).sorted()
-        let harmed = ledger.invocations.filter { $0.status != .success }.count
+        // Harmed: worse than the function itself made it (its own errors are not the extension's).
+        let harmed = ledger.invocations.filter { $0.status != ($0.runtimeStatus ?? .success) }.count
+        // The invocation view: each line's request id against the platform's, one summary a report.
+        var byMarker: [String: String?] = [:]
+        for document in documents where document["_index"]?.stringValue == indices[1] {
+            if let message = document["_source"]?["message"]?.stringValue, let found = message.firstMatch(of: marker) {
+                byMarker[String(message[found.range])] = document["_source"]?["requestId"]?.stringValue
+            }
+        }
+        let lines = ledger.acknowledged.filter { $0.type == "function" && $0.marker != nil }
+        let tied = lines.filter { line in byMarker[line.marker!].map { $0 == line.requestId } ?? false }.count
+        let summaries = documents.filter { $0["_index"]?.stringValue == indices[3] }
+        let reports = ledger.acknowledged(type: "platform.report").count
+        let incomplete = summaries.filter { $0["_source"]?["status"]?.stringValue == "incomplete" }.count
         func row(_ label: String, _ value: String) { print("  " + label + pad(label, 29) + value) }
         print("what happened (\(Measure.fixed(seconds, places: 0)) s)")
         row("invocations", "\(ledger.invocations.count) (\(harmed) failed or timed out)")
@@ -114,6 +136,8 @@ struct Demo: AsyncParsableCommand {
         row("function log lines", "\(acknowledged.count) acknowledged, \(markers.count) in OpenSearch")
         row("missing in OpenSearch", "\(missing)")
         row("duplicates in OpenSearch", "\(duplicated)")
+        row("lines with their invocation", "\(tied) of \(lines.count) (request id as the platform knows it)")
+        row("invocation summaries", "\(summaries.count) for \(reports) reports (\(incomplete) incomplete)")
         row(
             "time added per invocation",
             "p50 \(Measure.percentile(added, 0.5)), p99 \(Measure.percentile(added, 0.99))")
@@ -127,7 +151,7 @@ struct Demo: AsyncParsableCommand {
             let text = source.serialized
             print("  \(index): \(text.prefix(400))\(text.count > 400 ? "…" : "")")
         }
-        if missing > 0 || duplicated > 0 { throw ExitCode(1) }
+        if missing > 0 || duplicated > 0 || tied < lines.count { throw ExitCode(1) }
     }
 
     private func pad(_ label: String, _ width: Int) -> String {
@@ -151,7 +175,8 @@ struct Demo: AsyncParsableCommand {
         let port = url.split(separator: ":").last.map(String.init) ?? ""
         _ = try tool("start", "--parent-pid", String(getppid()), "--", "-addr", "127.0.0.1:\(port)")
         for index in indices {
-            let kind: IndexDefinition.Kind = index.hasSuffix("-platform") ? .platform : .logs
+            let kind: IndexDefinition.Kind =
+                index.hasSuffix("-platform") ? .platform : index.hasSuffix("-invocations") ? .invocations : .logs
             _ = try await call(.PUT, url + "/\(index)", String(decoding: IndexDefinition.body(kind), as: UTF8.self))
         }
         var bulk = ""

@@ -23,8 +23,9 @@ struct ExtensionLifecycleTests {
         let prefix = "life-" + UUID().uuidString.lowercased().prefix(8)
         let environment = [
             "URL": proxy.url, "PLATFORM_INDEX": "\(prefix)-platform", "FUNCTION_INDEX": "\(prefix)-function",
-            "EXTENSION_INDEX": "\(prefix)-extension", "SLUICE_SPOOL_PATH": folder.file("spool.sqlite"),
-            "AWS_REGION": "eu-west-1", "SLUICE_BUFFER_TIMEOUT_MS": "25",
+            "EXTENSION_INDEX": "\(prefix)-extension", "INVOCATION_INDEX": "\(prefix)-invocations",
+            "SLUICE_SPOOL_PATH": folder.file("spool.sqlite"), "AWS_REGION": "eu-west-1",
+            "SLUICE_BUFFER_TIMEOUT_MS": "25",
         ]
         let platform = ScriptedPlatform()
         let logs = InMemoryLogHandler()
@@ -71,6 +72,9 @@ struct ExtensionLifecycleTests {
         #expect(messages.count == 500)
         #expect(Set(messages).count == 500, "each line once")
         #expect(try await probe.count("\(prefix)-platform") == platformEvents.count)
+        // The fixtures hold one invocation (a start and its report): its summary is a document too.
+        let summaries = try await probe.documents("\(prefix)-invocations").values
+        #expect(summaries.map { $0["requestId"] as? String } == ["6d68ca91-49c9-448d-89b8-7ca3e6dc66aa"])
         #expect(await platform.errors.isEmpty)
 
         let spool = try Spool.open(SpoolConfiguration(path: folder.file("spool.sqlite")), access: .readOnly)
@@ -78,8 +82,9 @@ struct ExtensionLifecycleTests {
         #expect(statistics.rows == 0)
         // The re-delivered batch is caught by the spool while its first copy waits there, and by
         // OpenSearch (409 on the same ids) once it has shipped; either way each line is there once.
-        #expect(statistics.counters.received == platformEvents.count + 600)
-        #expect(statistics.counters.stored + statistics.counters.duplicate == platformEvents.count + 600)
+        #expect(statistics.counters.received == platformEvents.count + 600 + summaries.count)
+        #expect(
+            statistics.counters.stored + statistics.counters.duplicate == platformEvents.count + 600 + summaries.count)
         #expect(statistics.counters.malformed == 1)
         #expect(statistics.counters.leftAtShutdown == 0)
         let summary = logs.entries.filter { $0.message.description == "sluice shut down" }
