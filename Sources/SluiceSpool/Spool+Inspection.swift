@@ -28,6 +28,8 @@ extension Spool {
                 deadLetters: dead.int(at: 0),
                 deadLetterBytes: dead.int(at: 1),
                 capBytes: capBytes,
+                openInvocations: try Self.hasInvocationTables(connection)
+                    ? Int(try connection.scalar("SELECT count(*) FROM open_invocations") ?? 0) : 0,
                 counters: values)
         }
     }

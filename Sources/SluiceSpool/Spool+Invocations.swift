@@ -90,6 +90,8 @@ extension Spool {
     public func invocationState() throws -> InvocationState {
         try read("reading the invocation state") { state in
             var result = InvocationState()
+            // A spool of an older schema opened read-only (the CLI) has none yet.
+            guard try Self.hasInvocationTables(state.connection) else { return result }
             let marks = try state.connection.statement(
                 "SELECT at, kind, request_id, trace_id, detail FROM invocation_marks ORDER BY at, kind, request_id")
             defer { marks.reset() }
@@ -127,6 +129,10 @@ extension Spool {
     public func apply(_ changes: InvocationChanges) throws {
         guard !changes.isEmpty else { return }
         try write("changing the invocation state") { state in try Self.apply(changes, state.connection) }
+    }
+
+    static func hasInvocationTables(_ connection: SQLiteConnection) throws -> Bool {
+        try connection.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'open_invocations'") ?? 0 > 0
     }
 
     static func apply(_ changes: InvocationChanges, _ connection: SQLiteConnection) throws {

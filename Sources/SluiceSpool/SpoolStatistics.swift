@@ -63,5 +63,7 @@ public struct SpoolStatistics: Sendable, Equatable, Codable {
     public var deadLetters: Int
     public var deadLetterBytes: Int
     public var capBytes: Int
+    /// Invocations whose summary is not written yet (`sluice spool invocations` lists them).
+    public var openInvocations: Int
     public var counters: SpoolCounters
 }

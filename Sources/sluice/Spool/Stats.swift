@@ -35,6 +35,7 @@ struct Stats: ParsableCommand {
             ["oldest", stats.oldestAgeMilliseconds.map { Terminal.duration(milliseconds: $0) } ?? "-"],
             ["due now", "\(stats.dueNow)"],
             ["dead letters", "\(stats.deadLetters) (\(Terminal.bytes(stats.deadLetterBytes)))"],
+            ["open invocations", "\(stats.openInvocations)"],
             ["received", "\(c.received)"],
             ["stored", "\(c.stored)"],
             ["duplicate", "\(c.duplicate)"],
