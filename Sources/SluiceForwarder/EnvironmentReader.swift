@@ -144,12 +144,7 @@ struct EnvironmentReader {
     /// An index name; one OpenSearch cannot take falls back to the default.
     mutating func index(_ variable: ConfigurationVariable) -> IndexPattern {
         guard case .indexPattern(let fallback) = variable.kind else { wrongKind(variable, "an index pattern") }
-        let pattern = IndexPattern(string(variable) ?? fallback)
-        if let problem = pattern.problem {
-            self.problem(variable, "\(setting(variable, pattern.pattern)) cannot name an OpenSearch index: \(problem)")
-            return IndexPattern(fallback)
-        }
-        return pattern
+        return pattern(variable, fallback: fallback)
     }
 
     /// An index name, or nil when the variable is set to an empty value (that kind of document is
@@ -159,6 +154,10 @@ struct EnvironmentReader {
             wrongKind(variable, "an optional index pattern")
         }
         if let raw = environment[variable.name], raw.allSatisfy({ $0 == " " }) { return nil }
+        return pattern(variable, fallback: fallback)
+    }
+
+    private mutating func pattern(_ variable: ConfigurationVariable, fallback: String) -> IndexPattern {
         let pattern = IndexPattern(string(variable) ?? fallback)
         if let problem = pattern.problem {
             self.problem(variable, "\(setting(variable, pattern.pattern)) cannot name an OpenSearch index: \(problem)")

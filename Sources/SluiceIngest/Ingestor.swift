@@ -140,15 +140,20 @@ public final class Ingestor: Sendable {
         for (position, event) in delivery.events.enumerated() {
             var lineTokens: TelemetryDocument.ContextTokens?
             if TelemetryDocument.isLog(event.type) {
-                let own = event.requestIdToken.map { reader.text($0) }
-                // A line of no request id of its own, inside the last one's span, has its context.
-                if own != nil || tokens == nil || !span.contains(event.time) {
-                    let context = tracker.context(at: event.time, position: position, ownRequestId: own)
-                    if tokens?.context != context { tokens = TelemetryDocument.ContextTokens(context) }
-                    span = own == nil ? tracker.span(at: event.time, position: position) : 0..<0
+                if let token = event.requestIdToken {
+                    // A request id of its own: usually the run's invocation, then its tokens.
+                    let own = tracker.context(at: event.time, position: position, ownRequestId: reader.text(token))
+                    lineTokens = own == tokens?.context ? tokens : TelemetryDocument.ContextTokens(own)
+                } else {
+                    // Inside the span of the last line's mark, a line has its context.
+                    if tokens == nil || !span.contains(event.time) {
+                        let context = tracker.context(at: event.time, position: position)
+                        if tokens?.context != context { tokens = TelemetryDocument.ContextTokens(context) }
+                        span = tracker.span(at: event.time, position: position)
+                    }
+                    lineTokens = tokens
                 }
-                lineTokens = tokens
-                let context = tokens!.context
+                let context = lineTokens!.context
                 if applying, event.type == "function", let requestId = context.requestId {
                     let level =
                         event.recordKind == .string

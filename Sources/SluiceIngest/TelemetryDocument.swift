@@ -47,8 +47,9 @@ public struct TelemetryDocument: Sendable {
     /// string record, or a JSON record's `message`, as text) and `level` (a JSON record's string
     /// `level`); every record gets `requestId` when it is an object with a string there.
     /// A line's invocation context as the JSON string tokens its document gets: made once for a
-    /// run of lines of one invocation, not once per line.
-    public struct ContextTokens: Sendable, Equatable {
+    /// run of lines of one invocation, not once per line (a class: handing it to each line of the
+    /// run is one retain, not a copy of its five buffers).
+    public final class ContextTokens: Sendable {
         public let context: LineContext
         let requestId: [UInt8]?
         let traceId: [UInt8]?
@@ -86,7 +87,9 @@ public struct TelemetryDocument: Sendable {
         let isObjectLog = Self.isLog(event.type) && event.recordKind == .object
         return encode(
             timeToken: body[event.timeToken], type: event.type, requestIdToken: requestId, messageToken: message,
-            levelToken: level, traceIdToken: context?.traceId?[...], phaseToken: context?.phase?[...]
+            levelToken: level, traceIdToken: context?.traceId?[...], phaseToken: context?.phase?[...],
+            // The record (twice for a JSON line), its message, and the fields around them: one allocation.
+            capacity: 320 + event.record.count * (isObjectLog ? 2 : 1) + (message?.count ?? 0)
         ) { out in
             delivery.append(event.record, compacting: event.recordNeedsCompacting, to: &out)
             if isObjectLog {
@@ -115,10 +118,10 @@ public struct TelemetryDocument: Sendable {
     public func encode(
         timeToken: ArraySlice<UInt8>, type: String, requestIdToken: ArraySlice<UInt8>?,
         messageToken: ArraySlice<UInt8>?, levelToken: ArraySlice<UInt8>?, traceIdToken: ArraySlice<UInt8>? = nil,
-        phaseToken: ArraySlice<UInt8>? = nil, appendRecord: (inout [UInt8]) -> Void
+        phaseToken: ArraySlice<UInt8>? = nil, capacity: Int = 256, appendRecord: (inout [UInt8]) -> Void
     ) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(256)
+        out.reserveCapacity(capacity)
         out += Self.timestampKey
         out += timeToken
         out += Self.timeKey

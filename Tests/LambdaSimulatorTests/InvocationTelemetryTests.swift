@@ -6,7 +6,8 @@ import Testing
 /// The telemetry an invocation view is tested against: lines in every runtime's shape tied to their
 /// invocation (or to none, during init and shutdown) in the ledger whatever they show, forced
 /// delivery breaks, the reports of failed invocations and resets, and SnapStart restores.
-@Suite struct InvocationTelemetryTests {
+// One at a time: several of these time phases (a late /next, a timeout), and each runs processes.
+@Suite(.serialized) struct InvocationTelemetryTests {
     @Test(arguments: [SimulatorConfiguration.LogFormat.text, .json])
     func everyLineIsTiedToItsInvocationOrPhaseHoweverItIsRendered(
         _ format: SimulatorConfiguration.LogFormat
@@ -261,7 +262,8 @@ import Testing
     }
 
     @Test func anExtensionThatAddsTimeGetsAnExtensionOverheadSpan() async throws {
-        let fixture = try MiniExtension(["MINI_ON_INVOKE": "late:300", "MINI_ON_SHUTDOWN": "drain:600"])
+        // Back in /next 2 s after the invoke, long after a 20 ms handler even on a loaded machine.
+        let fixture = try MiniExtension(["MINI_ON_INVOKE": "late:2000", "MINI_ON_SHUTDOWN": "drain:600"])
         try await LambdaSimulator.with(fixture.configuration, logger: fixture.logger) { simulator in
             try await simulator.start()
             let late = try await simulator.invoke(handlerDuration: .milliseconds(20))

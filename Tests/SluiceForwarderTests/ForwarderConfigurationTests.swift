@@ -26,6 +26,17 @@ import Testing
         #expect(configuration.dispatchMinBatchSize == 5)
     }
 
+    @Test func invocationSummariesGoToTheirIndexOrNowhere() {
+        #expect(read([:]).0.invocationIndex?.pattern == "lambda-invocations")
+        #expect(read(["INVOCATION_INDEX": "inv-%Y.%m"]).0.invocationIndex?.pattern == "inv-%Y.%m")
+        let (off, none) = read(["INVOCATION_INDEX": ""])
+        #expect(off.invocationIndex == nil, "empty: no summaries")
+        #expect(none.isEmpty)
+        let (bad, problems) = read(["INVOCATION_INDEX": "Invocations"])
+        #expect(bad.invocationIndex?.pattern == "lambda-invocations")
+        #expect(problems.map(\.variable) == ["INVOCATION_INDEX"])
+    }
+
     @Test func defaultsWhereNothingIsSet() {
         let (configuration, problems) = read([:])
         #expect(problems.isEmpty)
