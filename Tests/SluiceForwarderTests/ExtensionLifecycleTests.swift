@@ -8,6 +8,7 @@ import SluiceLambda
 import SluiceSpool
 import SluiceTestSupport
 import SluiceTime
+import Synchronization
 import Testing
 
 /// The whole path in one process: register → subscribe → deliveries → spool → the local
@@ -29,10 +30,18 @@ struct ExtensionLifecycleTests {
         ]
         let platform = ScriptedPlatform()
         let logs = InMemoryLogHandler()
+        // The forwarder's clock is the test's: SHUTDOWN's deadline, its quiet time and every wait of
+        // the drain are on it, so no wall-clock window decides the test on a loaded machine.
+        let clock = ManualClock(UTCTime.nowMilliseconds())
+        let exit = ExitWatch()
         let running = Task {
-            await ForwarderExtension(environment: environment, api: platform, listenerHost: "127.0.0.1") { _ in
+            let status = await ForwarderExtension(
+                environment: environment, api: platform, listenerHost: "127.0.0.1", clock: clock.wallClock
+            ) { _ in
                 Logger(label: "sluice") { _ in logs }
             }.run()
+            exit.exited(status)
+            return status
         }
         #expect(await waitFor(seconds: 30) { await platform.nextCalls == 1 })
         let destination = try #require(await platform.destination)
@@ -61,10 +70,18 @@ struct ExtensionLifecycleTests {
         #expect(status == 400)
         #expect(reason.contains("expected"))
 
-        let deadline = UTCTime.nowMilliseconds() + 2_000
+        let deadline = clock.now + 2_000
         await platform.send(.shutdown(reason: "spindown", deadline: deadline))
+        // Time moves only once everything has shipped: then the quiet time for late deliveries
+        // passes on the test clock, and the drain ends long before the deadline.
+        let spoolPath = folder.file("spool.sqlite")
+        #expect(
+            await waitFor(seconds: 30) {
+                (try? Spool.open(SpoolConfiguration(path: spoolPath), access: .readOnly).statistics().rows) == 0
+            }, "everything shipped")
+        #expect(await exit.advance(clock, by: 10, until: deadline), "exited")
         #expect(await running.value == 0)
-        #expect(UTCTime.nowMilliseconds() < deadline, "exited before the deadline")
+        #expect(clock.now < deadline - 200, "exited before the deadline, within the quiet time")
 
         let probe = OpenSearchProbe(url: opensearch.url, client: client)
         let lines = try await probe.documents("\(prefix)-function")
@@ -124,27 +141,36 @@ struct ExtensionLifecycleTests {
     @Test func aHoldEndsAtOnceWhenOpenSearchIsDownRatherThanSpendingTheBudget() async throws {
         let folder = try TemporaryFolder()
         let platform = ScriptedPlatform()
+        // On the test's clock, which stands still: a minute's budget could never end by itself.
+        let clock = ManualClock(UTCTime.nowMilliseconds())
+        let exit = ExitWatch()
         let running = Task {
-            await ForwarderExtension(
+            let status = await ForwarderExtension(
                 environment: [
                     "URL": "http://127.0.0.1:1", "SLUICE_SPOOL_PATH": folder.file("spool.sqlite"),
                     "SLUICE_FLUSH": "end",
                     "SLUICE_FLUSH_BUDGET_MS": "60000", "SLUICE_RETRY_BASE_MS": "20000",
                     "SLUICE_REQUEST_TIMEOUT_MS": "1000",
                     "SLUICE_RETRY_CAP_MS": "20000", "SLUICE_BUFFER_TIMEOUT_MS": "25",
-                ], api: platform, listenerHost: "127.0.0.1"
+                ], api: platform, listenerHost: "127.0.0.1", clock: clock.wallClock
             ) { _ in Logger(label: "sluice") { _ in SwiftLogNoOpLogHandler() } }.run()
+            exit.exited(status)
+            return status
         }
         #expect(await waitFor(seconds: 30) { await platform.nextCalls == 1 })
         let destination = try #require(await platform.destination)
         #expect(try await post(HTTPClient.shared, destination, TelemetryFixtures.logLines(10, marker: "down")).0 == 200)
-        await platform.send(.invoke(requestID: "req-0", deadline: UTCTime.nowMilliseconds() + 120_000))
+        await platform.send(.invoke(requestID: "req-0", deadline: clock.now + 120_000))
         // The budget is a minute; the shipper's pause ends the hold as soon as the request fails.
         #expect(await waitFor(seconds: 30) { await platform.nextCalls == 2 })
-        let deadline = UTCTime.nowMilliseconds() + 2_000
+        let deadline = clock.now + 2_000
         await platform.send(.shutdown(reason: "spindown", deadline: deadline))
+        // Hurried retries fail and pause 50 ms each on the test clock: moved 10 ms at a time, the
+        // drain gives up at the deadline less its margin, and the process exits before the deadline.
+        #expect(await exit.advance(clock, by: 10, until: deadline), "exited")
         #expect(await running.value == 0)
-        #expect(UTCTime.nowMilliseconds() < deadline)
+        #expect(clock.now < deadline)
+        #expect(clock.now >= deadline - 200 - 10, "kept trying until the margin")
         let spool = try Spool.open(SpoolConfiguration(path: folder.file("spool.sqlite")), access: .readOnly)
         #expect(try spool.statistics().counters.leftAtShutdown == 10, "kept, and counted")
     }
@@ -197,6 +223,25 @@ struct ExtensionLifecycleTests {
         await platform.send(.shutdown(reason: "spindown", deadline: UTCTime.nowMilliseconds() + 2_000))
         #expect(await running.value == 0)
         #expect(logs.entries.filter { $0.message.description.contains("no Telemetry API") }.count == 1)
+    }
+
+    /// Whether the extension's `run()` has returned, and a way to move its clock until it does.
+    final class ExitWatch: Sendable {
+        private let status = Mutex<Int32?>(nil)
+
+        func exited(_ value: Int32) { status.withLock { $0 = value } }
+
+        /// Moves `clock` by `step` while the extension runs, letting it act on each new time,
+        /// until it exits (true) or `clock` reaches `limit` (false).
+        func advance(_ clock: ManualClock, by step: Int64, until limit: Int64) async -> Bool {
+            while status.withLock({ $0 }) == nil {
+                guard clock.now < limit else { return false }
+                clock.advance(by: step)
+                // What the new time woke gets its turn before the next step.
+                _ = await waitFor(seconds: 0.03) { self.status.withLock { $0 } != nil }
+            }
+            return true
+        }
     }
 
     private func post(_ client: HTTPClient, _ url: String, _ body: [UInt8]) async throws -> (Int, String) {
