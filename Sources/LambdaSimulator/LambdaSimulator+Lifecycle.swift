@@ -186,7 +186,7 @@ extension LambdaSimulator {
             // has its SHUTDOWN (and a little later: a runtime takes a moment to run its SIGTERM handler).
             if !lines.isEmpty {
                 _ = await waitUntil(deadline) { instance?.queuedEvent == nil || instance?.exit != nil }
-                try? await Task.sleep(for: .milliseconds(20))
+                try? await Task.sleep(for: .milliseconds(100))
                 for line in lines { markers.append(await write(line, phase: .shutdown, requestId: nil)) }
             }
             _ = await waitUntil(deadline) {

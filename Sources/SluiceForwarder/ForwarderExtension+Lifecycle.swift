@@ -18,8 +18,11 @@ extension ForwarderExtension {
         defer { shipping?.cancel() }
         while true {
             let event: LifecycleEvent
+            // When /next answered: the moment SHUTDOWN reached the extension, for the shutdown phase.
+            let answeredAt: Int64
             do {
                 event = try await api.next()
+                answeredAt = clock.now()
             } catch {
                 logger.critical("event/next failed; exiting", metadata: ["error": "\(error)"])
                 let failure = ForwarderError(.next, "\(error)")
@@ -41,7 +44,8 @@ extension ForwarderExtension {
                 }
             case .shutdown(let reason, let deadline):
                 await shutDown(
-                    reason: reason, deadline: deadline, configuration: configuration, spool: spool, loop: loop,
+                    reason: reason, deadline: deadline, receivedAt: answeredAt, configuration: configuration,
+                    spool: spool, loop: loop,
                     ingestor: ingestor, logger: logger)
                 return 0
             }

@@ -7,7 +7,8 @@ extension ForwarderExtension {
     /// Ships until the spool is empty and no late delivery came for a while, or until the deadline
     /// minus the margin; counts what is left and logs one summary line.
     func shutDown(
-        reason: String, deadline: Int64, configuration: ForwarderConfiguration, spool: Spool, loop: ShippingLoop,
+        reason: String, deadline: Int64, receivedAt: Int64, configuration: ForwarderConfiguration, spool: Spool,
+        loop: ShippingLoop,
         ingestor: Ingestor, logger: Logger
     ) async {
         let started = clock.now()
@@ -18,7 +19,7 @@ extension ForwarderExtension {
         var lastDeliveries = ingestor.tallies.deliveries
         var lastChange = started
         // Lines from now on are the shutdown phase's, whatever invocation came last.
-        ingestor.shutdownBegan()
+        ingestor.shutdownBegan(at: receivedAt)
         // Invocations whose report never came are summarised once the platform has gone quiet.
         var summarised = false
         // A backoff would outlast the environment: everything waiting goes now.

@@ -199,9 +199,10 @@ public final class Ingestor: Sendable {
         }
     }
 
-    /// SHUTDOWN reached the extension: lines from now on are phase `shutdown`.
-    public func shutdownBegan() {
-        let now = clock.now()
+    /// SHUTDOWN reached the extension at `time` (now by default): lines from then on are phase
+    /// `shutdown`.
+    public func shutdownBegan(at time: Int64? = nil) {
+        let now = time ?? clock.now()
         do {
             try tracker.withLock { tracker in
                 var next = tracker

@@ -102,7 +102,9 @@ import Testing
     /// OpenSearch refuses for good (a mapping that cannot take them), which end as dead letters
     /// that `sluice spool dead list` shows.
     @Test func stormsRejectionsAndMappingErrors() async throws {
-        try await EndToEndRig.with { rig, simulator in
+        // Twelve failing requests in all (429s, 503s, rejected items): a record that is in each of
+        // them must not run out of attempts, or it would be a dead letter the mapping did not make.
+        try await EndToEndRig.with(environment: ["SLUICE_RETRY_MAX_ATTEMPTS": "30"]) { rig, simulator in
             // The extension's index takes no text message: every extension log line is refused.
             let (status, _) = try await rig.probe.call(
                 .PUT, "/\(rig.extensionIndex)", #"{"mappings":{"properties":{"message":{"type":"long"}}}}"#)
