@@ -79,20 +79,17 @@ public final class Ingestor: Sendable {
             refused("refused a malformed telemetry delivery", error.description)
             return DeliveryAnswer(status: 400, reason: error.description)
         }
-        let records: [SpoolRecord]
-        let result: AppendResult
         do {
-            (records, result) = try tracker.withLock { tracker in
+            let result = try tracker.withLock { tracker in
                 var next = tracker
                 let records = self.records(delivery, tracker: &next)
-                let (changes, _) = next.finish()
-                let result = try spool.append(records, invocations: changes)
+                let result = try spool.append(records, invocations: next.finish().changes)
                 tracker = next
-                return (records, result)
+                return result
             }
             counts.withLock {
                 $0.deliveries += 1
-                $0.events += records.count
+                $0.events += delivery.events.count
                 $0.stored += result.stored
                 $0.duplicates += result.duplicates
             }
@@ -206,11 +203,9 @@ public final class Ingestor: Sendable {
         do {
             try tracker.withLock { tracker in
                 var next = tracker
-                _ = next.begin(delivery: "shutdown-\(now)")
+                _ = next.begin(delivery: nil)
                 next.observeShutdown(at: now)
-                var (changes, _) = next.finish()
-                changes.appliedDelivery = nil
-                try spool.apply(changes)
+                try spool.apply(next.finish().changes)
                 tracker = next
             }
         } catch {
@@ -225,13 +220,11 @@ public final class Ingestor: Sendable {
         do {
             let written = try tracker.withLock { tracker -> Int in
                 var next = tracker
-                _ = next.begin(delivery: "close-\(clock.now())")
+                _ = next.begin(delivery: nil)
                 next.closeAll()
                 let (changes, completed) = next.finish()
                 guard !completed.isEmpty else { return 0 }
-                var unapplied = changes
-                unapplied.appliedDelivery = nil
-                let result = try spool.append(summaries(completed), invocations: unapplied)
+                let result = try spool.append(summaries(completed), invocations: changes)
                 tracker = next
                 return result.stored
             }

@@ -72,13 +72,15 @@ public struct InvocationTracker: Sendable {
 
     // MARK: One delivery
 
-    /// Starts a delivery; false when its changes were made already (a re-delivery), in which case
-    /// nothing it carries changes the state.
-    public mutating func begin(delivery digest: String) -> Bool {
+    /// Starts a delivery (nil: a change of the extension's own, such as SHUTDOWN, which no
+    /// re-delivery can repeat); false when its changes were made already (a re-delivery), in which
+    /// case nothing it carries changes the state.
+    public mutating func begin(delivery digest: String?) -> Bool {
         changes = InvocationChanges()
         touched = []
         completed = []
         positions = [:]
+        guard let digest else { return true }
         guard !appliedSet.contains(digest) else { return false }
         changes.appliedDelivery = digest
         applied.append(digest)
