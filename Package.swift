@@ -16,7 +16,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
@@ -33,7 +32,8 @@ let package = Package(
         // Binds hypot and hypotf to their oldest glibc versions, so that `sluice` runs on Lambda's glibc 2.34
         // (a build on glibc 2.35 or later otherwise needs hypot@GLIBC_2.35). Nothing to import; only linked.
         .target(name: "CGlibcCompat"),
-        // Wall-clock time in milliseconds and its text forms, without a calendar library.
+        // Wall-clock time in milliseconds and its text forms, without a calendar library; the wait
+        // primitive and the lock the other modules share.
         .target(name: "SluiceTime", swiftSettings: strict),
         // JSON without a tree: the strict scanner, string escaping and hex, for every shipped module.
         .target(name: "SluiceJSON", swiftSettings: strict),
@@ -47,20 +47,34 @@ let package = Package(
         .target(
             name: "SluiceSpool",
             dependencies: [
-                "CSQLite", "SluiceTime",
+                "CSQLite", "SluiceTime", "SluiceDigest",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict,
             plugins: ["EmbedMigrations"]
+        ),
+        // SHA-256 in C, on the x86 SHA extensions where the CPU has them, and HMAC-SHA256: document
+        // ids, SigV4, migration checksums. (swift-crypto carried a second BoringSSL for these two.)
+        .target(name: "CSHA256"),
+        .target(name: "SluiceDigest", dependencies: ["CSHA256"], swiftSettings: strict),
+        // The HTTP/1.1 client of the shipped modules: keep-alive connections per origin, TLS with
+        // verification, a deadline per request, a bound on the answer, errors that say what happened.
+        .target(
+            name: "SluiceHTTP",
+            dependencies: [
+                "SluiceTime",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict
         ),
         // AWS credentials from the environment, the SigV4 signer, Secrets Manager GetSecretValue.
         .target(
             name: "SluiceAWS",
             dependencies: [
-                "SluiceTime", "SluiceJSON",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "SluiceTime", "SluiceJSON", "SluiceHTTP", "SluiceDigest",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
@@ -71,8 +85,7 @@ let package = Package(
         .target(
             name: "SluiceOpenSearch",
             dependencies: [
-                "SluiceAWS", "SluiceTime", "SluiceJSON", "CZlib",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "SluiceAWS", "SluiceTime", "SluiceJSON", "SluiceHTTP", "CZlib",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -85,8 +98,7 @@ let package = Package(
         .target(
             name: "SluiceLambda",
             dependencies: [
-                "SluiceTime", "SluiceJSON",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "SluiceTime", "SluiceJSON", "SluiceHTTP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -98,8 +110,7 @@ let package = Package(
         .target(
             name: "SluiceIngest",
             dependencies: [
-                "SluiceLambda", "SluiceSpool", "SluiceJSON", "SluiceTime",
-                .product(name: "Crypto", package: "swift-crypto"),
+                "SluiceLambda", "SluiceSpool", "SluiceJSON", "SluiceTime", "SluiceDigest",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -118,8 +129,7 @@ let package = Package(
             name: "SluiceForwarder",
             dependencies: [
                 "SluiceSpool", "SluiceOpenSearch", "SluiceLambda", "SluiceIngest", "SluiceShipping", "SluiceTime",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                "SluiceHTTP", "SluiceDigest",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -149,12 +159,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // An emulated Lambda platform (Extensions API, Telemetry API, freeze, shutdown) for tests,
-        // the demo and benchmarks; shares no code with the extension it runs, so it cannot share its mistakes.
+        // libFuzzer's LLVMFuzzerRunDriver, declared only: `tools/fuzz` links libFuzzer (without its main)
+        // into `sluice-fuzz`; the normal build never calls it.
+        .target(name: "CFuzzerDriver"),
+        // The fuzz targets' oracles: what must hold for any delivery, `_bulk` answer, secret, error
+        // answer, damaged spool file or environment; `sluice-fuzz` and SluiceFuzzingTests run them.
         .target(
-            name: "LambdaSimulator",
+            name: "SluiceFuzzing",
             dependencies: [
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "SluiceSpool", "SluiceAWS", "SluiceOpenSearch", "SluiceLambda", "SluiceIngest", "SluiceShipping",
+                "SluiceForwarder", "SluiceTime", "SluiceJSON", "SluiceHTTP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -162,6 +176,29 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The libFuzzer driver of the fuzz targets (`tools/fuzz`); built without SLUICE_FUZZ it replays
+        // files through the oracles. Never shipped.
+        .executableTarget(
+            name: "sluice-fuzz",
+            dependencies: ["SluiceFuzzing", "SluiceTime", "CFuzzerDriver"],
+            swiftSettings: strict
+        ),
+        // An emulated Lambda platform (Extensions API, Telemetry API, freeze, shutdown) for tests,
+        // the demo and benchmarks; shares no code with the extension it runs, so it cannot share its mistakes.
+        .target(
+            name: "LambdaSimulator",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // A test-only SQLite VFS that makes chosen reads, writes and fsyncs of a test's files fail.
+        .target(name: "CSQLiteFaults", dependencies: ["CSQLite"], path: "Tests/CSQLiteFaults"),
         // Temporary folders, clocks, fixtures and process helpers shared by the test targets.
         .target(
             name: "SluiceTestSupport",
@@ -169,6 +206,7 @@ let package = Package(
                 "SluiceSpool", "SluiceAWS", "SluiceTime", "SluiceJSON", "SluiceIngest",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Tests/SluiceTestSupport",
@@ -177,7 +215,7 @@ let package = Package(
         .testTarget(
             name: "SluiceSpoolTests",
             dependencies: [
-                "SluiceSpool", "SluiceTestSupport", "CSQLite",
+                "SluiceSpool", "SluiceTestSupport", "CSQLite", "CSQLiteFaults",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],
@@ -186,12 +224,24 @@ let package = Package(
         .testTarget(
             name: "SluiceAWSTests",
             dependencies: [
-                "SluiceAWS", "SluiceTestSupport", "SluiceTime",
+                "SluiceAWS", "SluiceTestSupport", "SluiceTime", "SluiceHTTP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strict
         ),
         .testTarget(name: "SluiceTimeTests", dependencies: ["SluiceTime"], swiftSettings: strict),
+        .testTarget(name: "SluiceDigestTests", dependencies: ["SluiceDigest", "SluiceJSON"], swiftSettings: strict),
+        .testTarget(
+            name: "SluiceHTTPTests",
+            dependencies: [
+                "SluiceHTTP", "SluiceTestSupport", "SluiceTime",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "SluiceJSONTests", dependencies: ["SluiceJSON"], swiftSettings: strict),
         .testTarget(
             name: "SluiceOpenSearchTests",
@@ -206,7 +256,7 @@ let package = Package(
         .testTarget(
             name: "SluiceIngestTests",
             dependencies: [
-                "SluiceIngest", "SluiceLambda", "SluiceSpool", "SluiceTestSupport", "SluiceTime",
+                "SluiceIngest", "SluiceLambda", "SluiceSpool", "SluiceTestSupport", "SluiceTime", "CSQLiteFaults",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],
@@ -216,7 +266,7 @@ let package = Package(
             name: "SluiceShippingTests",
             dependencies: [
                 "SluiceShipping", "SluiceIngest", "SluiceOpenSearch", "SluiceSpool", "SluiceAWS", "SluiceTestSupport",
-                "SluiceTime",
+                "SluiceTime", "SluiceHTTP", "CSQLiteFaults",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
@@ -269,10 +319,16 @@ let package = Package(
             dependencies: ["SluiceForwarder", "SluiceTestSupport"],
             swiftSettings: strict
         ),
+        // Replays every file of Tests/Fuzz/Corpus and Tests/Fuzz/Regressions through its target's oracle.
+        .testTarget(
+            name: "SluiceFuzzingTests",
+            dependencies: ["SluiceFuzzing"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "SluiceCLITests",
             dependencies: [
-                "SluiceSpool", "SluiceTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                "SluiceSpool", "SluiceTestSupport", "SluiceDigest",
             ],
             swiftSettings: strict
         ),

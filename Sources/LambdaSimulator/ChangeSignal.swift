@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Wakes the tasks of an actor that wait for its state to change. A waiter passes the generation it
 /// read when it last checked its condition, so a change between that check and the wait is not missed.
@@ -9,12 +9,12 @@ final class ChangeSignal: Sendable {
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
-    var generation: UInt64 { state.withLock { $0.generation } }
+    var generation: UInt64 { state.withLockedValue { $0.generation } }
 
     func signal() {
-        let waiters = state.withLock { state in
+        let waiters = state.withLockedValue { state in
             state.generation &+= 1
             defer { state.waiters = [:] }
             return state.waiters.values
@@ -37,13 +37,13 @@ final class ChangeSignal: Sendable {
     }
 
     private func waitForChange(after generation: UInt64) async {
-        let id = state.withLock { state in
+        let id = state.withLockedValue { state in
             defer { state.nextWaiter &+= 1 }
             return state.nextWaiter
         }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let alreadyChanged = state.withLock { state in
+                let alreadyChanged = state.withLockedValue { state in
                     guard state.generation == generation, !Task.isCancelled else { return true }
                     state.waiters[id] = continuation
                     return false
@@ -51,7 +51,7 @@ final class ChangeSignal: Sendable {
                 if alreadyChanged { continuation.resume() }
             }
         } onCancel: {
-            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
+            state.withLockedValue { $0.waiters.removeValue(forKey: id) }?.resume()
         }
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The extension as a real child process: its own process group (so a freeze or a kill reaches
 /// everything it started, as Lambda's cgroup freeze does), its output read line by line, its end observed.
@@ -11,12 +11,12 @@ final class ExtensionProcess: @unchecked Sendable {
             var waiters: [CheckedContinuation<ExitStatus, Never>] = []
         }
 
-        private let state = Mutex(State())
+        private let state = NIOLockedValueBox(State())
 
-        var exit: ExitStatus? { state.withLock { $0.exit } }
+        var exit: ExitStatus? { state.withLockedValue { $0.exit } }
 
         func record(_ status: ExitStatus) {
-            let waiters = state.withLock { state in
+            let waiters = state.withLockedValue { state in
                 state.exit = status
                 defer { state.waiters = [] }
                 return state.waiters
@@ -26,7 +26,7 @@ final class ExtensionProcess: @unchecked Sendable {
 
         func wait() async -> ExitStatus {
             await withCheckedContinuation { continuation in
-                let exited = state.withLock { state -> ExitStatus? in
+                let exited = state.withLockedValue { state -> ExitStatus? in
                     if state.exit == nil { state.waiters.append(continuation) }
                     return state.exit
                 }
@@ -71,12 +71,12 @@ final class ExtensionProcess: @unchecked Sendable {
         pid = process.processIdentifier
         ownGroup = getpgid(pid) == pid
         // Both streams feed one line sequence; the stream ends when both pipes are closed.
-        let open = Mutex(2)
+        let open = NIOLockedValueBox(2)
         for pipe in [output, errors] {
             let handle = pipe.fileHandleForReading
             Thread.detachNewThread {
                 ExtensionProcess.readLines(handle) { sink.yield($0) }
-                if open.withLock({ count in
+                if open.withLockedValue({ count in
                     count -= 1
                     return count == 0
                 }) {

@@ -44,6 +44,8 @@ public actor LambdaSimulator {
     var frozen = false
     var busy = false
     var stopped = false
+    /// The extension's CPU share, with `limitsCPUByMemory`.
+    var cpuQuota: CPUQuota?
     /// The environment exists (from its first init until its shutdown): telemetry is produced for it.
     var environmentAlive = false
     var output: [String] = []
@@ -96,6 +98,13 @@ public actor LambdaSimulator {
     }
 
     private func listen() async throws {
+        if configuration.limitsCPUByMemory {
+            let name = "sluice-simulator-\(getpid())-\(UUID().uuidString.prefix(8).lowercased())"
+            switch CPUQuota.make(memorySizeMB: configuration.memorySizeMB, name: name) {
+            case .success(let quota): cpuQuota = quota
+            case .failure(let error): throw error
+            }
+        }
         server = try await PlatformServer { [weak self] request in
             guard let self else { return .error(500, "Simulator.Stopped", "the simulator is gone") }
             return await self.handle(request)
@@ -163,6 +172,14 @@ public actor LambdaSimulator {
         return try await telemetry.post(body, to: destination, contentType: contentType)
     }
 
+    /// The port of the subscriber's telemetry listener, once it has subscribed: for tests that
+    /// connect to it as another process in the sandbox would.
+    public func telemetryPort() async -> Int? {
+        guard let destination = await telemetry.destination else { return nil }
+        let authority = destination.split(separator: "/").dropFirst().first ?? ""
+        return authority.split(separator: ":").last.flatMap { Int($0) }
+    }
+
     /// Kills the extension (SIGCONT, then SIGKILL) and closes the servers. Called by `with`.
     public func stop() async {
         guard !stopped else { return }
@@ -175,6 +192,7 @@ public actor LambdaSimulator {
         }
         await telemetry.stop()
         await server?.close()
+        await cpuQuota?.remove()
         signal.signal()
     }
 
@@ -199,6 +217,15 @@ public actor LambdaSimulator {
                 message:
                     "cannot start \(configuration.extensionPath) (\(error)): check that it exists and is executable")
         }
+        if let cpuQuota {
+            do {
+                try cpuQuota.add(process.pid)
+            } catch {
+                process.send(SIGKILL)
+                throw SimulatorError(
+                    code: .launchFailed, message: "cannot put the extension into the cgroup \(cpuQuota.path): \(error)")
+            }
+        }
         var started = Instance(process: process, generation: generation)
         started.output = Task(executorPreference: PlatformExecutor.shared) { [weak self] in
             for await line in process.lines { await self?.extensionWrote(line) }
@@ -222,6 +249,7 @@ public actor LambdaSimulator {
             "AWS_SECRET_ACCESS_KEY": configuration.secretAccessKey,
             "AWS_SESSION_TOKEN": configuration.sessionToken,
         ]) { $1 }
+        if let runtime = configuration.executionEnvironment { environment["AWS_EXECUTION_ENV"] = runtime }
         return environment
     }
 

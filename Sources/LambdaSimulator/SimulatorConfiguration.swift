@@ -18,9 +18,15 @@ public struct SimulatorConfiguration: Sendable {
     public var functionName = "sluice-simulated"
     public var functionVersion = "$LATEST"
     public var memorySizeMB = 128
+    /// Give the extension's process the CPU Lambda gives a function of `memorySizeMB` (one vCPU at
+    /// 1,769 MB, a CFS quota per 100 ms period) through a cgroup of its own. Needs a cgroup CPU
+    /// controller this process may write; without one the simulator does not start and says why.
+    public var limitsCPUByMemory = false
     public var region = "eu-west-1"
     public var accountId = "123456789012"
     public var handler = "bootstrap"
+    /// `AWS_EXECUTION_ENV`, which Lambda sets for its managed runtimes (nil: a custom runtime).
+    public var executionEnvironment: String? = "AWS_Lambda_nodejs22.x"
     /// Fake credentials, passed like the execution role's.
     public var accessKeyId = "AKIDSIMULATOR0000000"
     public var secretAccessKey = "simulator/secret/access/key/0000000000000"

@@ -1,18 +1,18 @@
-public import AsyncHTTPClient
 import FoundationEssentials
 public import NIOCore
 import NIOHTTP1
+public import SluiceHTTP
 import SluiceTime
 
 /// `GetSecretValue` over SigV4, with the endpoint overridable for tests
 /// (`AWS_ENDPOINT_URL_SECRETS_MANAGER`, then `AWS_ENDPOINT_URL`).
 public struct SecretsManagerClient: Sendable {
-    public let httpClient: HTTPClient
+    public let httpClient: HTTP1Client
     public let endpoint: String
     public let signer: SigV4Signer
     public let timeout: TimeAmount
 
-    public init(httpClient: HTTPClient, endpoint: String, signer: SigV4Signer, timeout: TimeAmount = .seconds(5)) {
+    public init(httpClient: HTTP1Client, endpoint: String, signer: SigV4Signer, timeout: TimeAmount = .seconds(5)) {
         self.httpClient = httpClient
         self.endpoint = endpoint
         self.signer = signer
@@ -22,7 +22,7 @@ public struct SecretsManagerClient: Sendable {
     /// The client Lambda's environment describes: its credentials and region, and an endpoint
     /// override if one is set.
     public static func fromEnvironment(
-        _ environment: [String: String], httpClient: HTTPClient
+        _ environment: [String: String], httpClient: HTTP1Client
     ) throws
         -> SecretsManagerClient
     {
@@ -44,7 +44,6 @@ public struct SecretsManagerClient: Sendable {
     /// The `SecretString` of a secret.
     public func secretString(id: String) async throws -> String {
         struct Request: Encodable { let SecretId: String }
-        struct Answer: Decodable { let SecretString: String? }
         let body = Array(try JSONEncoder().encode(Request(SecretId: id)))
         var headers: [(name: String, value: String)] = [
             ("Content-Type", "application/x-amz-json-1.1"),
@@ -54,22 +53,16 @@ public struct SecretsManagerClient: Sendable {
         headers +=
             signer.sign(method: "POST", url: url, headers: headers, body: body, date: UTCTime.nowMilliseconds())
             .headers
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        request.body = .bytes(ByteBuffer(bytes: body))
-
-        let response: HTTPClientResponse
-        let data: ByteBuffer
+        let answer: HTTP1Answer
         do {
-            response = try await httpClient.execute(request, timeout: timeout)
-            data = try await response.body.collect(upTo: 1 << 20)
+            answer = try await httpClient.execute(
+                .POST, url, headers: headers, body: body, deadline: .now() + timeout, maxAnswerBytes: 1 << 20)
         } catch {
             throw AWSError(.unavailable, "Secrets Manager at \(endpoint) could not be reached: \(error)")
         }
-        let status = Int(response.status.code)
+        let status = answer.status
         guard (200..<300).contains(status) else {
-            let detail = String(buffer: data).prefix(300)
+            let detail = String(decoding: answer.body.prefix(300), as: UTF8.self)
             throw AWSError(
                 status >= 500 || status == 429 ? .unavailable : .rejected,
                 "Secrets Manager answered \(status) for secret \(id): \(detail)"
@@ -78,8 +71,13 @@ public struct SecretsManagerClient: Sendable {
                         : ""),
                 status: status)
         }
-        guard let answer = try? JSONDecoder().decode(Answer.self, from: Data(Array(buffer: data))),
-            let secret = answer.SecretString
+        return try Self.secretString(fromAnswer: answer.body, id: id)
+    }
+
+    /// The `SecretString` of the body of a 2xx `GetSecretValue` answer for secret `id`.
+    public static func secretString(fromAnswer body: [UInt8], id: String) throws -> String {
+        struct Answer: Decodable { let SecretString: String? }
+        guard let answer = try? JSONDecoder().decode(Answer.self, from: Data(body)), let secret = answer.SecretString
         else {
             throw AWSError(.badResponse, "Secrets Manager's answer for secret \(id) has no SecretString")
         }
@@ -88,11 +86,19 @@ public struct SecretsManagerClient: Sendable {
 
     /// The `{username, password}` JSON of a secret.
     public func basicCredentials(id: String) async throws -> (username: String, password: String) {
+        try Self.basicCredentials(fromSecret: try await secretString(id: id), id: id)
+    }
+
+    /// The `{username, password}` of the text of secret `id`.
+    public static func basicCredentials(
+        fromSecret secret: String, id: String
+    ) throws -> (
+        username: String, password: String
+    ) {
         struct Basic: Decodable {
             let username: String
             let password: String
         }
-        let secret = try await secretString(id: id)
         guard let basic = try? JSONDecoder().decode(Basic.self, from: Data(secret.utf8)) else {
             throw AWSError(
                 .badResponse, "secret \(id) is not JSON with string fields \"username\" and \"password\"")

@@ -1,4 +1,4 @@
-import Crypto
+import SluiceDigest
 import SluiceJSON
 import SluiceTime
 
@@ -41,7 +41,7 @@ public struct SigV4Signer: Sendable {
         let target = RequestTarget(url)
         let amzDate = UTCTime.compact(milliseconds: milliseconds)
         let day = String(amzDate.prefix(8))
-        let payloadHash = Hex.encode(SHA256.hash(data: body))
+        let payloadHash = Hex.encode(SHA256.hash(body))
 
         var signed: [String: String] = [:]
         for (name, value) in headers where !Self.unsigned.contains(name.lowercased()) {
@@ -65,14 +65,14 @@ public struct SigV4Signer: Sendable {
         ].joined(separator: "\n")
         let scope = "\(day)/\(region)/\(service)/aws4_request"
         let stringToSign = [
-            "AWS4-HMAC-SHA256", amzDate, scope, Hex.encode(SHA256.hash(data: Array(canonicalRequest.utf8))),
+            "AWS4-HMAC-SHA256", amzDate, scope, Hex.encode(SHA256.hash(canonicalRequest.utf8)),
         ].joined(separator: "\n")
 
-        var key = SymmetricKey(data: Array("AWS4\(credentials.secretAccessKey)".utf8))
+        var key = Array("AWS4\(credentials.secretAccessKey)".utf8)
         for part in [day, region, service, "aws4_request"] {
-            key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
+            key = HMACSHA256.code(key: key, message: part.utf8)
         }
-        let signature = Hex.encode(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
+        let signature = Hex.encode(HMACSHA256.code(key: key, message: stringToSign.utf8))
 
         var added: [(name: String, value: String)] = [
             (

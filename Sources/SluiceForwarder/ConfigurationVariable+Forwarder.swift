@@ -1,4 +1,5 @@
 import Logging
+import SluiceIngest
 import SluiceSpool
 
 // Every variable the extension reads. Adding one is an entry here, its place in `all`, and its use
@@ -9,7 +10,8 @@ extension ConfigurationVariable {
         "URL",
         .requiredURL(
             purpose: "your OpenSearch endpoint", example: "https://search-logs-abc123.eu-west-1.es.amazonaws.com"),
-        "OpenSearch endpoint, optionally with a path prefix")
+        "OpenSearch endpoint, optionally with a path prefix; `https://user:password@host` sends Basic authentication, as curl does (never printed)"
+    )
     public static let authSecret = ConfigurationVariable(
         "AUTH_SECRET", .optionalText, "Secrets Manager secret id/ARN holding {username, password}")
     public static let platformIndex = ConfigurationVariable(
@@ -46,6 +48,23 @@ extension ConfigurationVariable {
     public static let dataStreams = ConfigurationVariable(
         "SLUICE_DATA_STREAMS", .boolean(default: false), "indices are data streams (bootstrap writes index templates)")
 
+    // Ingest rules and labels (README, "Rules"): applied before anything is stored.
+    public static let mask = ConfigurationVariable(
+        "SLUICE_MASK", .optionalText,
+        "built-in masks, comma-separated: email, ipv4, credit-card, aws-access-key, aws-secret-key, jwt, bearer, or all"
+    )
+    public static let rules = ConfigurationVariable(
+        "SLUICE_RULES", .optionalText,
+        "JSON array of mask_sequences, exclude_at_match and include_at_match rules (Datadog's shape)")
+    public static let minLevel = ConfigurationVariable(
+        "SLUICE_MIN_LEVEL", .choice(LogLevel.allCases.map(\.name), default: LogLevel.trace.name),
+        "drop function lines below this level (\(.accepted)); lines with no level are kept")
+    public static let platformEvents = ConfigurationVariable(
+        "SLUICE_PLATFORM_EVENTS", .text(default: "all"),
+        "platform.* types to index, comma-separated, or none; summaries see every one")
+    public static let labels = ConfigurationVariable(
+        "SLUICE_LABELS", .optionalText, "key=value pairs, comma-separated, added to every document as labels.<key>")
+
     // Shipping.
     public static let tlsVerify = ConfigurationVariable(
         "SLUICE_TLS_VERIFY", .boolean(default: true),
@@ -57,7 +76,8 @@ extension ConfigurationVariable {
     public static let batchMaxDocs = ConfigurationVariable(
         "SLUICE_BATCH_MAX_DOCS", .integer(default: 5_000, in: 1...100_000), "most documents per _bulk request")
     public static let requestTimeout = ConfigurationVariable(
-        "SLUICE_REQUEST_TIMEOUT_MS", .integer(default: 10_000, in: 100...120_000), "how long one request may take")
+        "SLUICE_REQUEST_TIMEOUT_MS", .integer(default: 10_000, in: 100...120_000),
+        "how long one request may take, from connecting to the answer's last byte")
     public static let retryBase = ConfigurationVariable(
         "SLUICE_RETRY_BASE_MS", .integer(default: 500, in: 1...600_000), "first backoff ceiling")
     public static let retryCap = ConfigurationVariable(
@@ -116,6 +136,7 @@ extension ConfigurationVariable {
         url, authSecret, platformIndex, functionIndex, extensionIndex, invocationIndex, dispatchMinBatchSize,
         auth, username, password, sigV4Service, sigV4Region,
         idField, dataStreams,
+        mask, rules, minLevel, platformEvents, labels,
         tlsVerify, compression, batchMaxBytes, batchMaxDocs, requestTimeout,
         retryBase, retryCap, retryMaxAttempts, retryMaxAge,
         spoolPath, spoolCap, spoolOverflow, spoolMaxFileBytes,

@@ -6,6 +6,22 @@ import SluiceIngest
 struct EnvironmentReader {
     let environment: [String: String]
     private(set) var problems: [ForwarderError] = []
+    /// Problems of the ingest rules and labels: they fail open (the valid rules are used and the
+    /// extension ships) unless `SLUICE_FAIL_MODE=closed`. Each keeps what `open` does about it
+    /// apart, since the fail mode is read after the rules.
+    private(set) var ruleProblems: [(variable: ConfigurationVariable, problem: String, whenOpen: String)] = []
+
+    /// The rule problems as lines, each saying what happens under `failMode`.
+    func ruleErrors(_ failMode: ForwarderConfiguration.FailMode) -> [ForwarderError] {
+        ruleProblems.map { item in
+            let consequence =
+                failMode == .open
+                ? item.whenOpen
+                : "\(ConfigurationVariable.failMode.name)=closed: sluice does not start until it is fixed"
+            return ForwarderError(
+                .configuration, "\(item.problem); \(consequence)", variable: item.variable.name)
+        }
+    }
 
     init(environment: [String: String]) { self.environment = environment }
 
@@ -116,6 +132,57 @@ struct EnvironmentReader {
         }
         return match
     }
+
+    /// The ingest rules: `SLUICE_RULES` in order, then the built-ins of `SLUICE_MASK`, the minimum
+    /// level and the platform events indexed. Each rule that cannot be used is a rule problem.
+    mutating func ingestRules() -> IngestRules {
+        var rules = IngestRules()
+        func note(_ variable: ConfigurationVariable, _ errors: [RuleError]) {
+            for error in errors {
+                ruleProblems.append((variable, "\(variable.name): \(error)", "it is left out, the other rules apply"))
+            }
+        }
+        if let text = string(.rules) {
+            let (custom, errors) = IngestRules.custom(text)
+            rules.rules += custom
+            note(.rules, errors)
+        }
+        if let text = string(.mask) {
+            let (builtins, errors) = IngestRules.builtins(text)
+            rules.rules += builtins
+            note(.mask, errors)
+        }
+        if let text = string(.minLevel) {
+            if let level = LogLevel(name: text.utf8) {
+                rules.minimumLevel = level == .trace ? nil : level
+            } else {
+                ruleProblems.append(
+                    (
+                        .minLevel,
+                        "\(Variable.minLevel.name)=\(text) is not a level: use one of \(LogLevel.allCases.map(\.name).joined(separator: ", "))",
+                        "every line is kept"
+                    ))
+            }
+        }
+        if let text = string(.platformEvents) {
+            let (types, errors) = IngestRules.platformEvents(text)
+            rules.platformEvents = types
+            note(.platformEvents, errors)
+        }
+        return rules
+    }
+
+    /// `SLUICE_LABELS`; an item that is not `key=value` is a rule problem, the others are used.
+    mutating func labels() -> [TelemetryDocument.Label] {
+        guard let text = string(.labels) else { return [] }
+        let (labels, errors) = TelemetryDocument.Label.parse(text)
+        for error in errors {
+            ruleProblems.append((.labels, "\(Variable.labels.name): \(error)", "it is left out"))
+        }
+        return labels
+    }
+
+    private typealias Variable = ConfigurationVariable
 
     /// A size: a whole number of bytes, or with a unit KiB, MiB, GiB (also KB, MB, GB, K, M, G as binary).
     mutating func bytes(_ variable: ConfigurationVariable) -> Int {

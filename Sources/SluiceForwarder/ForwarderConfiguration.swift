@@ -43,6 +43,12 @@ public struct ForwarderConfiguration: Sendable {
     public var bufferTimeoutMilliseconds: Int
     public var logLevel: String
     public var failMode: FailMode
+    /// What ingest does to lines before they are stored.
+    public var rules: IngestRules
+    /// `SLUICE_LABELS`: `labels.<key>` on every document.
+    public var labels: [TelemetryDocument.Label]
+    /// Rules and labels that cannot be used: logged, and left out (`open`), or init fails (`closed`).
+    public var ruleProblems: [ForwarderError]
 
     /// One documented environment variable.
     public typealias Variable = ConfigurationVariable
@@ -113,8 +119,10 @@ public struct ForwarderConfiguration: Sendable {
             maxFileBytes: reader.optionalBytes(.spoolMaxFileBytes))
 
         // Read in this order so the problem lines keep theirs.
+        let rules = reader.ingestRules()
+        let labels = reader.labels()
         let flush = reader.flushPolicy(.flush)
-        let configuration = ForwarderConfiguration(
+        var configuration = ForwarderConfiguration(
             openSearch: openSearch,
             spool: spool,
             platformIndex: reader.index(.platformIndex),
@@ -129,8 +137,23 @@ public struct ForwarderConfiguration: Sendable {
             bufferMaxBytes: reader.integer(.bufferMaxBytes),
             bufferTimeoutMilliseconds: reader.integer(.bufferTimeout),
             logLevel: reader.choice(.logLevel),
-            failMode: reader.choice(.failMode, as: FailMode.self))
+            failMode: reader.choice(.failMode, as: FailMode.self),
+            rules: rules, labels: labels, ruleProblems: [])
+        configuration.ruleProblems = reader.ruleErrors(configuration.failMode)
         return (configuration, reader.problems)
+    }
+
+    /// Every non-secret variable with the value it has here (its default where unset), for the
+    /// health documents: what a user looking at them needs to know how this environment ran.
+    public static func settings(_ environment: [String: String]) -> [(name: String, value: String)] {
+        let reader = EnvironmentReader(environment: environment)
+        return variables.filter { !$0.isSecret }.map { variable in
+            let value = reader.string(variable) ?? variable.defaultValue
+            return (
+                variable.name,
+                variable.name == ConfigurationVariable.url.name ? OpenSearchClient.redacted(value) : value
+            )
+        }
     }
 
     /// The README's table of variables (`## Configuration`), header included.

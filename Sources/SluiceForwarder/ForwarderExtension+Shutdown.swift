@@ -1,5 +1,6 @@
 import Logging
 import SluiceIngest
+import SluiceLambda
 import SluiceShipping
 import SluiceSpool
 
@@ -8,8 +9,7 @@ extension ForwarderExtension {
     /// minus the margin; counts what is left and logs one summary line.
     func shutDown(
         reason: String, deadline: Int64, receivedAt: Int64, configuration: ForwarderConfiguration, spool: Spool,
-        loop: ShippingLoop,
-        ingestor: Ingestor, logger: Logger
+        loop: ShippingLoop, ingestor: Ingestor, listener: TelemetryListener, logger: Logger
     ) async {
         let started = clock.now()
         let stopBy = deadline - shutdownMarginMilliseconds
@@ -20,6 +20,8 @@ extension ForwarderExtension {
         var lastChange = started
         // Lines from now on are the shutdown phase's, whatever invocation came last.
         ingestor.shutdownBegan(at: receivedAt)
+        // The extension's health as SHUTDOWN found it, shipped with the rest.
+        ingestor.reportHealthAtShutdown(at: receivedAt)
         // Invocations whose report never came are summarised once the platform has gone quiet.
         var summarised = false
         // A backoff would outlast the environment: everything waiting goes now.
@@ -60,13 +62,30 @@ extension ForwarderExtension {
         let left = (try? spool.recordShutdown()) ?? spool.waitingCount
         let report = loop.report
         let tallies = ingestor.tallies
+        // The environment's rule counters (the spool's, which survive a restart of the process).
+        var metadata: Logger.Metadata = [:]
+        for (name, value) in (try? spool.counters().rules) ?? tallies.rules {
+            metadata["rules.\(name)"] = "\(value)"
+        }
+        // What the listener's limits turned away (an HTTP matter: none of it was a delivery).
+        let refused = listener.refusals
+        if refused.total > 0 {
+            metadata["listener.refused"] = "\(refused.total)"
+            for (name, value) in [
+                ("too_large", refused.tooLarge), ("headers_too_large", refused.headersTooLarge),
+                ("malformed", refused.malformed), ("timed_out", refused.timedOut), ("idle_closed", refused.idleClosed),
+                ("evicted", refused.evicted),
+            ] where value > 0 {
+                metadata["listener.refused.\(name)"] = "\(value)"
+            }
+        }
         logger.info(
             "sluice shut down",
-            metadata: [
+            metadata: metadata.merging([
                 "shutdown.reason": "\(reason)", "shutdown.ms": "\(clock.now() - started)",
                 "shipped.at_shutdown": "\(report.shipped - shippedBefore)", "shipped.total": "\(report.shipped)",
                 "dead_lettered": "\(report.deadLettered)", "left_in_spool": "\(left)",
                 "deliveries": "\(tallies.deliveries)", "deliveries.refused": "\(tallies.malformed + tallies.failed)",
-            ])
+            ]) { $1 })
     }
 }

@@ -1,5 +1,5 @@
-import AsyncHTTPClient
 public import Logging
+import SluiceHTTP
 import SluiceIngest
 public import SluiceLambda
 import SluiceOpenSearch
@@ -14,6 +14,9 @@ public import SluiceTime
 /// Nothing goes on the network before the first `/next` except the Extensions and Telemetry API
 /// calls: the shipper (secret fetch, index bootstrap, bulk) starts after it.
 public struct ForwarderExtension: Sendable {
+    /// Sluice's version, in the health documents and `sluice --version`.
+    public static let version = "0.13.0"
+
     let environment: [String: String]
     let api: any ExtensionsAPI
     /// Builds the logger once the log level is known.
@@ -62,6 +65,18 @@ public struct ForwarderExtension: Sendable {
                 configuration,
                 ForwarderError(.configuration, problems.map(\.message).joined(separator: "; ")), logger: logger)
         }
+        // A rule that cannot be used is left out and the others apply, unless closed is asked for.
+        for problem in configuration.ruleProblems {
+            logger.error(
+                "configuration: \(problem.message)",
+                metadata: ["error.code": "\(problem.code)", "variable": "\(problem.variable ?? "")"])
+        }
+        if !configuration.ruleProblems.isEmpty && configuration.failMode == .closed {
+            return await failInit(
+                configuration,
+                ForwarderError(.configuration, configuration.ruleProblems.map(\.message).joined(separator: "; ")),
+                logger: logger)
+        }
 
         let spool: Spool
         let environmentID: String
@@ -82,14 +97,14 @@ public struct ForwarderExtension: Sendable {
         // connection attempt to a host that refuses can hold shutdown() until its timeout, past the
         // SHUTDOWN deadline. The task keeps the client alive until it has shut down (or the process
         // exits, which is what happens next).
-        Task { try? await httpClient.shutdown() }
+        Task { await httpClient.shutdown() }
         return status
     }
 
     /// Everything after the spool is open: listen, subscribe, loop on `/next`.
     private func serve(
         _ configuration: ForwarderConfiguration, registration: Registration, spool: Spool, environmentID: String,
-        httpClient: HTTPClient, phases: InitPhases, logger: Logger
+        httpClient: HTTP1Client, phases: InitPhases, logger: Logger
     ) async -> Int32 {
         var phases = phases
         let client = OpenSearchClient(
@@ -106,10 +121,19 @@ public struct ForwarderExtension: Sendable {
                 ? environment["AWS_LAMBDA_FUNCTION_NAME"] ?? "" : registration.functionName,
             version: registration.functionVersion.isEmpty
                 ? environment["AWS_LAMBDA_FUNCTION_VERSION"] ?? "" : registration.functionVersion,
-            region: environment["AWS_REGION"] ?? "")
+            region: environment["AWS_REGION"] ?? "",
+            architecture: TelemetryDocument.Function.builtArchitecture,
+            memorySizeMB: environment["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"].flatMap { Int($0) },
+            runtime: environment["AWS_EXECUTION_ENV"].map {
+                $0.hasPrefix("AWS_Lambda_") ? String($0.dropFirst("AWS_Lambda_".count)) : $0
+            },
+            logGroup: environment["AWS_LAMBDA_LOG_GROUP_NAME"], accountId: registration.accountID,
+            labels: configuration.labels)
         let ingestor = Ingestor(
             spool: spool, document: TelemetryDocument(function: function), environmentID: environmentID,
-            indices: routing, logger: logger, clock: clock, onStored: { loop.wake() })
+            indices: routing, logger: logger, rules: configuration.rules,
+            health: HealthReport(version: Self.version, settings: ForwarderConfiguration.settings(environment)),
+            clock: clock, onStored: { loop.wake() })
 
         let listener: TelemetryListener
         do {
@@ -141,11 +165,11 @@ public struct ForwarderExtension: Sendable {
             metadata: [
                 "spool.path": "\(configuration.spool.path)", "spool.waiting": "\(spool.waitingCount)",
                 "listener": "\(listener.host):\(listener.port)", "flush": "\(configuration.flushPolicy)",
-                "init.ms": "\(phases)",
+                "init.ms": "\(phases)", "rules": "\(configuration.rules.summary)",
             ])
 
         return await follow(
-            configuration, spool: spool, loop: loop, ingestor: ingestor, logger: logger)
+            configuration, spool: spool, loop: loop, ingestor: ingestor, listener: listener, logger: logger)
     }
 
     /// The spool's full check, which the open leaves out to keep it off the cold start: on its own

@@ -1,4 +1,4 @@
-import Crypto
+import SluiceDigest
 import SluiceJSON
 
 /// Deterministic document ids: `<event time><environment><delivery digest><position>`, all hex.
@@ -25,9 +25,7 @@ public struct DocumentID: Sendable {
 
     /// The digest part for a delivery's body: 64 bits of its SHA-256, in hex.
     public static func digest(of body: [UInt8]) -> String {
-        var hash = SHA256()
-        hash.update(data: body)
-        return Hex.encode(hash.finalize().prefix(8))
+        Hex.encode(SHA256.hash(body).prefix(8))
     }
 
     /// The id of the event at `position` of a delivery with `digest`.

@@ -1,3 +1,6 @@
+import SluiceDigest
+import SluiceJSON
+
 /// The settings and mappings Sluice creates its indices with.
 ///
 /// Field names follow the AWS sample (`time`, `type`, `record`) plus `@timestamp`, the function's
@@ -23,14 +26,26 @@ public enum IndexDefinition {
     static let common = """
         "@timestamp":{"type":"date"},"time":{"type":"date"},"type":{"type":"keyword"},\
         "functionName":{"type":"keyword"},"functionVersion":{"type":"keyword"},"region":{"type":"keyword"},\
-        "requestId":{"type":"keyword"},"event_id":{"type":"keyword"}
+        "requestId":{"type":"keyword"},"event_id":{"type":"keyword"},\(environment)
+        """
+
+    /// What every document may carry from its environment: facts the platform tells, and the
+    /// user's `SLUICE_LABELS` (any key, so `labels` maps each string in it as a keyword).
+    static let environment = """
+        "architecture":{"type":"keyword"},"runtime":{"type":"keyword"},"logGroup":{"type":"keyword"},\
+        "accountId":{"type":"keyword"},"memorySizeMB":{"type":"double"},"labels":{"type":"object","dynamic":true}
+        """
+
+    /// Strings under `labels` are keywords, whatever the index's other dynamic mappings.
+    static let labelTemplate = """
+        {"labels":{"path_match":"labels.*","match_mapping_type":"string","mapping":{"type":"keyword"}}}
         """
 
     /// Every number a platform record brings is mapped `double`: the first `durationMs` of an index
     /// may be `0` (a span that took no time), and a `long` (or `float`) mapping would then refuse the
     /// next value of the other kind.
     static let numbersAsDouble = """
-        "dynamic_templates":[{"whole_numbers":{"match_mapping_type":"long","mapping":{"type":"double"}}},\
+        "dynamic_templates":[\(labelTemplate),{"whole_numbers":{"match_mapping_type":"long","mapping":{"type":"double"}}},\
         {"fractions":{"match_mapping_type":"double","mapping":{"type":"double"}}}]
         """
 
@@ -41,13 +56,33 @@ public enum IndexDefinition {
             "region", "type", "event_id",
         ]
         let flags = ["coldStart", "outOfMemory", "timedOut"]
+        let environment = ["architecture", "runtime", "logGroup", "accountId"]
         let numbers = InvocationSummary.numberFields + ["logLines", "logBytes", "errorLines"]
         var fields = [#""@timestamp":{"type":"date"}"#, #""end":{"type":"date"}"#]
-        fields += keywords.map { #""\#($0)":{"type":"keyword"}"# }
+        fields += (keywords + environment).map { #""\#($0)":{"type":"keyword"}"# }
+        fields.append(#""labels":{"type":"object","dynamic":true}"#)
         fields += flags.map { #""\#($0)":{"type":"boolean"}"# }
         fields += numbers.map { #""\#($0)":{"type":"double"}"# }
         return fields.joined(separator: ",")
     }()
+
+    /// The body of `PUT /_index_template/…` for indices of `kind` named by `patterns`, and the
+    /// digest of what it says (kept in its `_meta`, so that a second setup can tell it is unchanged).
+    public static func template(
+        _ kind: Kind, patterns: [String], flatObject: Bool = true
+    ) -> (body: [UInt8], digest: String) {
+        var content = Array(#"{"index_patterns":["#.utf8)
+        for (position, pattern) in patterns.enumerated() {
+            if position > 0 { content.append(UInt8(ascii: ",")) }
+            JSONText.appendString(pattern, to: &content)
+        }
+        content += Array(#"],"priority":150,"template":"#.utf8)
+        content += body(kind, flatObject: flatObject)
+        let digest = Hex.encode(SHA256.hash(content)).prefix(16)
+        var out = content
+        out += Array(#","_meta":{"managed_by":"sluice","sluice_digest":"\#(digest)"}}"#.utf8)
+        return (out, String(digest))
+    }
 
     /// The body of `PUT /index` for an index of `kind`. `flatObject`: the cluster has the
     /// `flat_object` type; without it (before 2.7) a JSON record's `fields` are kept out of the
@@ -64,9 +99,12 @@ public enum IndexDefinition {
                 "traceId":{"type":"keyword"},"phase":{"type":"keyword"},"fields":\(fields)
                 """
             return Array(
-                #"{"mappings":{"_source":{"excludes":["fields"]},"properties":{\#(common),\#(record)}}}"#.utf8)
+                #"{"mappings":{"_source":{"excludes":["fields"]},"dynamic_templates":[\#(labelTemplate)],"properties":{\#(common),\#(record)}}}"#
+                    .utf8)
         case .invocations:
-            return Array(#"{"mappings":{"dynamic":false,"properties":{\#(invocationFields)}}}"#.utf8)
+            return Array(
+                #"{"mappings":{"dynamic":false,"dynamic_templates":[\#(labelTemplate)],"properties":{\#(invocationFields)}}}"#
+                    .utf8)
         }
     }
 }

@@ -90,6 +90,14 @@ public struct IndexPattern: Sendable, Equatable, CustomStringConvertible {
         return nil
     }
 
+    /// The `index_patterns` of an index template that covers every name this pattern makes, and
+    /// the names a rollover or another writer gives beside them: `lambda-function-%Y.%m.%d` is
+    /// `lambda-function-*`; a plain `lambda-function` is itself and `lambda-function-*`.
+    public var templatePatterns: [String] {
+        guard let percent = pattern.firstIndex(of: "%") else { return [pattern, pattern + "-*"] }
+        return [String(pattern[..<percent]) + "*"]
+    }
+
     public var description: String { pattern }
 
     private static func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }

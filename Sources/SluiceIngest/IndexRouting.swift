@@ -25,6 +25,17 @@ public struct IndexRouting: Sendable {
         }
     }
 
+    /// The indices as `sluice opensearch setup` makes a template for each: a name, what it holds,
+    /// and its pattern (the invocation index only when summaries are on).
+    public var templates: [(name: String, kind: IndexDefinition.Kind, pattern: IndexPattern)] {
+        var all: [(String, IndexDefinition.Kind, IndexPattern)] = [
+            ("sluice-platform", .platform, platform), ("sluice-function", .logs, function),
+            ("sluice-extension", .logs, `extension`),
+        ]
+        if let invocation { all.append(("sluice-invocations", .invocations, invocation)) }
+        return all
+    }
+
     /// The settings and mappings a new index named `name` is created with: the platform index's
     /// for names the platform pattern makes, the summaries' for the invocation index, the log
     /// indices' for the rest. `flatObject`: the cluster has the `flat_object` type (2.7 and later).

@@ -3,7 +3,6 @@ import SluiceJSON
 public import SluiceLambda
 public import SluiceSpool
 public import SluiceTime
-import Synchronization
 
 /// Turns one Telemetry API delivery into spool records and stores them in one transaction before
 /// the delivery is answered: 200 once committed, 400 for a malformed delivery (nothing stored),
@@ -22,10 +21,22 @@ public final class Ingestor: Sendable {
     let indices: IndexRouting
     let logger: Logger
     let clock: WallClock
+    /// Masking, drop and keep rules, the minimum level, which platform events are indexed.
+    let rules: IngestRules
+    /// The extension's health documents; nil: none are written.
+    let health: HealthReport?
+    private let healthState = Locked(HealthState())
+
+    /// When the last health document was written, and what it will tell of invocations.
+    struct HealthState {
+        var lastMinute: Int64 = -1
+        /// `extensionOverheadMs` of the invocations summarised since (0 where the report has none).
+        var overheads: [Double] = []
+    }
     let onStored: @Sendable () -> Void
-    private let counts = Mutex(Tallies())
+    private let counts = Locked(Tallies())
     /// The invocation view's state; held for the whole of a delivery, so deliveries apply in order.
-    private let tracker: Mutex<InvocationTracker>
+    private let tracker: Locked<InvocationTracker>
 
     /// What the ingestor did since it started.
     public struct Tallies: Sendable, Equatable {
@@ -35,17 +46,25 @@ public final class Ingestor: Sendable {
         public var duplicates = 0
         public var malformed = 0
         public var failed = 0
+        /// What the rules did in this process, by rule name (`email.masked`); the spool keeps the
+        /// environment's totals.
+        public var rules: [String: Int] = [:]
         /// When a refusal was last logged (ms since the epoch), and refusals since.
         var lastLogged: Int64 = 0
         var unlogged = 0
+        /// When a pattern's running out of time was last logged.
+        var lastBudgetLogged: Int64 = 0
     }
 
     /// `onStored` runs after each delivery that stored something (to wake the shipper).
     public init(
         spool: Spool, document: TelemetryDocument, environmentID: String, indices: IndexRouting, logger: Logger,
-        clock: WallClock = .system, onStored: @escaping @Sendable () -> Void = {}
+        rules: IngestRules = IngestRules(), health: HealthReport? = nil, clock: WallClock = .system,
+        onStored: @escaping @Sendable () -> Void = {}
     ) {
         self.clock = clock
+        self.rules = rules
+        self.health = health
         self.spool = spool
         self.document = document
         self.ids = DocumentID(environment: environmentID)
@@ -60,7 +79,7 @@ public final class Ingestor: Sendable {
                 "the invocation state cannot be read; lines are tied to invocations from the next start on",
                 metadata: ["error": "\(error)"])
         }
-        self.tracker = Mutex(InvocationTracker(state))
+        self.tracker = Locked(InvocationTracker(state))
     }
 
     /// The invocations whose summary is not written yet.
@@ -80,18 +99,46 @@ public final class Ingestor: Sendable {
             return DeliveryAnswer(status: 400, reason: error.description)
         }
         do {
-            let result = try tracker.withLock { tracker in
+            let (result, ruleCounts, budgetSpent) = try tracker.withLock { tracker in
                 var next = tracker
-                let records = self.records(delivery, tracker: &next)
-                let result = try spool.append(records, invocations: next.finish().changes)
+                var (records, ruleCounts, budgetSpent) = self.records(delivery, tracker: &next)
+                // The platform leaves the span out when the extension added nothing: 0 ms.
+                let overheads = next.completed.filter { $0.status != nil }.map {
+                    $0.numbers["extensionOverheadMs"] ?? 0
+                }
+                healthState.withLock { $0.overheads += overheads }
+                let now = clock.now()
+                let report = healthRecord(at: now)
+                if let report { records.append(report) }
+                let changes = next.finish().changes
+                // A re-delivered batch (its changes already made) is not counted again.
+                let counted = changes.appliedDelivery == nil ? RuleCounts() : ruleCounts
+                let result = try spool.append(records, invocations: changes, ruleCounts: counted.values)
+                if report != nil {
+                    healthState.withLock {
+                        $0.lastMinute = now / HealthReport.intervalMilliseconds
+                        $0.overheads = []
+                    }
+                }
                 tracker = next
-                return result
+                return (result, counted, budgetSpent)
             }
-            counts.withLock {
+            let now = budgetSpent ? clock.now() : 0
+            let logBudget = counts.withLock {
                 $0.deliveries += 1
                 $0.events += delivery.events.count
                 $0.stored += result.stored
                 $0.duplicates += result.duplicates
+                $0.rules.merge(ruleCounts.values, uniquingKeysWith: +)
+                guard budgetSpent, now - $0.lastBudgetLogged >= 60_000 else { return false }
+                $0.lastBudgetLogged = now
+                return true
+            }
+            if logBudget {
+                let names = ruleCounts.values.keys.filter { $0.hasSuffix(".unscanned") }.sorted()
+                logger.warning(
+                    "a rule's pattern ran out of time on a long line: the text it could not search was masked (or the line kept); simplify the pattern",
+                    metadata: ["rules": "\(names.joined(separator: ","))"])
             }
             if result.stored > 0 { onStored() }
             return .accepted
@@ -106,15 +153,19 @@ public final class Ingestor: Sendable {
     /// is not changed).
     public func records(_ delivery: TelemetryDelivery) -> [SpoolRecord] {
         var copy = tracker.withLock { $0 }
-        return records(delivery, tracker: &copy)
+        return records(delivery, tracker: &copy).records
     }
 
     /// The records of `delivery` and, in `tracker`, the changes it makes to the invocation view:
     /// first the boundaries it announces (inits, starts), so that each line finds its invocation
     /// by time wherever it sits in the delivery; then every event's document, counting each
     /// function line into its invocation; last the outcomes (runtimeDone, report), so that a
-    /// report's summary counts the lines delivered with it.
-    func records(_ delivery: TelemetryDelivery, tracker: inout InvocationTracker) -> [SpoolRecord] {
+    /// report's summary counts the lines delivered with it. The rules run on each line after it is
+    /// counted (an invocation's summary counts every line it printed); what they drop leaves no
+    /// record, and the other records keep their ids (from the delivery's bytes and positions).
+    func records(
+        _ delivery: TelemetryDelivery, tracker: inout InvocationTracker
+    ) -> (records: [SpoolRecord], ruleCounts: RuleCounts, budgetSpent: Bool) {
         let body = delivery.body
         let digest = DocumentID.digest(of: body)
         let ids = self.ids.delivery(digest: digest)
@@ -134,8 +185,12 @@ public final class Ingestor: Sendable {
         var tokens: TelemetryDocument.ContextTokens?
         var span: Range<Int64> = 0..<0
         var run: (requestId: String, lines: Int, bytes: Int, errors: Int)?
+        var ruleCounts = RuleCounts()
+        var budget = RuleBudget()
+        let hasRules = !rules.isEmpty
         for (position, event) in delivery.events.enumerated() {
             var lineTokens: TelemetryDocument.ContextTokens?
+            var rewritten: RewrittenLine?
             if TelemetryDocument.isLog(event.type) {
                 if let token = event.requestIdToken {
                     // A request id of its own: usually the run's invocation, then its tokens.
@@ -151,11 +206,15 @@ public final class Ingestor: Sendable {
                     lineTokens = tokens
                 }
                 let context = lineTokens!.context
-                if applying, event.type == "function", let requestId = context.requestId {
-                    let level =
+                let isFunction = event.type == "function"
+                var level: LogLevel?
+                if isFunction && ((applying && context.requestId != nil) || rules.minimumLevel != nil) {
+                    level =
                         event.recordKind == .string
                         ? LogLevel.inTextToken(body[event.record])
                         : event.levelToken.flatMap { LogLevel(name: body[$0].dropFirst().dropLast()) }
+                }
+                if applying, isFunction, let requestId = context.requestId {
                     let error = level?.isError == true ? 1 : 0
                     if run?.requestId == requestId {
                         run!.lines += 1
@@ -166,12 +225,24 @@ public final class Ingestor: Sendable {
                         run = (requestId, 1, event.record.count, error)
                     }
                 }
+                if hasRules {
+                    switch rules.apply(
+                        to: event, of: delivery, level: isFunction ? level : nil, budget: &budget, counts: &ruleCounts)
+                    {
+                    case .keep: break
+                    case .drop: continue
+                    case .rewrite(let line): rewritten = line
+                    }
+                }
+            } else if hasRules, !rules.indexes(platform: event.type) {
+                ruleCounts.add(IngestRules.platformEventsRule, "dropped")
+                continue
             }
             records.append(
                 SpoolRecord(
                     id: ids.id(eventTime: event.time, position: position),
                     index: indices.pattern(for: event.type).name(eventTime: event.time), eventTime: event.time,
-                    document: document.encode(event, of: delivery, context: lineTokens)))
+                    document: document.encode(event, of: delivery, context: lineTokens, rewritten: rewritten)))
         }
         if let run { tracker.countLines(run) }
         if applying && hasPlatform {
@@ -182,7 +253,7 @@ public final class Ingestor: Sendable {
             }
         }
         records += summaries(tracker.completed)
-        return records
+        return (records, ruleCounts, budget.wasSpent)
     }
 
     /// The summary documents of completed invocations; none when the invocation index is off.
@@ -192,7 +263,35 @@ public final class Ingestor: Sendable {
             SpoolRecord(
                 id: DocumentID.invocation(requestId: summary.requestId, startedAt: summary.startedAt),
                 index: pattern.name(eventTime: summary.startedAt), eventTime: summary.startedAt,
-                document: summary.document(functionFields: document.functionFields))
+                document: summary.document(
+                    functionFields: document.functionFields,
+                    omitting: document.function.memorySizeMB == nil ? [] : ["memorySizeMB"]))
+        }
+    }
+
+    /// The health document due now, if one is: none written in this minute yet.
+    func healthRecord(at now: Int64, shutdown: Bool = false) -> SpoolRecord? {
+        guard let health else { return nil }
+        let minute = now / HealthReport.intervalMilliseconds
+        let (due, overheads) = healthState.withLock { ($0.lastMinute != minute, $0.overheads) }
+        guard due || shutdown, let statistics = try? spool.statistics() else { return nil }
+        return SpoolRecord(
+            id: shutdown
+                ? HealthReport.shutdownID(environment: ids.environment, at: now)
+                : HealthReport.id(environment: ids.environment, minute: minute),
+            index: indices.extension.name(eventTime: now), eventTime: now,
+            document: health.document(
+                at: now, reason: shutdown ? "shutdown" : "interval", statistics: statistics, overheads: overheads,
+                functionFields: document.functionFields))
+    }
+
+    /// Writes the SHUTDOWN's health document (`at`: when SHUTDOWN came), to ship with the rest.
+    public func reportHealthAtShutdown(at time: Int64) {
+        guard let record = healthRecord(at: time, shutdown: true) else { return }
+        do {
+            if try spool.append([record]).stored > 0 { onStored() }
+        } catch {
+            logger.warning("could not write the health document", metadata: ["error": "\(error)"])
         }
     }
 

@@ -15,27 +15,108 @@ public struct TelemetryDocument: Sendable {
         public var name: String
         public var version: String
         public var region: String
+        /// What the environment tells without being asked: the CPU architecture, the memory
+        /// size, the runtime (`AWS_EXECUTION_ENV` without its `AWS_Lambda_` prefix), the log group
+        /// and the account (from the register answer); nil where it does not say.
+        public var architecture: String?
+        public var memorySizeMB: Int?
+        public var runtime: String?
+        public var logGroup: String?
+        public var accountId: String?
+        /// `SLUICE_LABELS`, in order: `labels.<key>` of every document.
+        public var labels: [Label]
 
-        public init(name: String, version: String, region: String) {
+        public init(
+            name: String, version: String, region: String, architecture: String? = nil, memorySizeMB: Int? = nil,
+            runtime: String? = nil, logGroup: String? = nil, accountId: String? = nil, labels: [Label] = []
+        ) {
             self.name = name
             self.version = version
             self.region = region
+            self.architecture = architecture
+            self.memorySizeMB = memorySizeMB
+            self.runtime = runtime
+            self.logGroup = logGroup
+            self.accountId = accountId
+            self.labels = labels
+        }
+
+        /// The architecture this binary was built for, as Lambda names it.
+        public static var builtArchitecture: String {
+            #if arch(arm64)
+                "arm64"
+            #else
+                "x86_64"
+            #endif
+        }
+    }
+
+    /// One `key=value` of `SLUICE_LABELS`.
+    public struct Label: Sendable, Equatable {
+        public var key: String
+        public var value: String
+
+        public init(key: String, value: String) {
+            self.key = key
+            self.value = value
+        }
+
+        /// `team=payments,env=prod`: the labels, and one problem per item that is not `key=value`
+        /// with a key of letters, digits, `_` or `-` (later items win over earlier ones).
+        public static func parse(_ text: String) -> ([Label], [String]) {
+            var labels: [Label] = []
+            var problems: [String] = []
+            for (position, item) in IngestRules.items(text).enumerated() {
+                let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                let key = parts.first?.trimmedOfSpaces ?? ""
+                let valid = key.utf8.allSatisfy { byte in
+                    byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || (byte &- 48 < 10)
+                        || ((byte | 0x20) &- 97 < 26)
+                }
+                guard parts.count == 2, !key.isEmpty, valid else {
+                    problems.append(
+                        "item \(position + 1), \"\(item)\", is not key=value with a key of letters, digits, _ or -")
+                    continue
+                }
+                labels.removeAll { $0.key == key }
+                labels.append(Label(key: key, value: parts[1].trimmedOfSpaces))
+            }
+            return (labels, problems)
         }
     }
 
     public let function: Function
 
-    /// `,"functionName":…,"functionVersion":…,"region":…`, the same for every document.
+    /// `,"functionName":…,"functionVersion":…,"region":…` and the environment's fields and the
+    /// labels: the same for every document.
     public let functionFields: [UInt8]
 
     public init(function: Function) {
         self.function = function
         var fields: [UInt8] = []
-        for (name, value) in [
+        var texts = [
             ("functionName", function.name), ("functionVersion", function.version), ("region", function.region),
+        ]
+        for (name, value) in [
+            ("architecture", function.architecture), ("runtime", function.runtime), ("logGroup", function.logGroup),
+            ("accountId", function.accountId),
         ] {
+            if let value, !value.isEmpty { texts.append((name, value)) }
+        }
+        for (name, value) in texts {
             fields += Array(",\"\(name)\":".utf8)
             JSONText.appendString(value, to: &fields)
+        }
+        if let memory = function.memorySizeMB { fields += Array(",\"memorySizeMB\":\(memory)".utf8) }
+        if !function.labels.isEmpty {
+            fields += Array(#","labels":{"#.utf8)
+            for (position, label) in function.labels.enumerated() {
+                if position > 0 { fields.append(UInt8(ascii: ",")) }
+                JSONText.appendString(label.key, to: &fields)
+                fields.append(UInt8(ascii: ":"))
+                JSONText.appendString(label.value, to: &fields)
+            }
+            fields.append(UInt8(ascii: "}"))
         }
         self.functionFields = fields
     }
@@ -64,12 +145,16 @@ public struct TelemetryDocument: Sendable {
     }
 
     public func encode(
-        _ event: TelemetryDelivery.Event, of delivery: TelemetryDelivery, context: ContextTokens? = nil
+        _ event: TelemetryDelivery.Event, of delivery: TelemetryDelivery, context: ContextTokens? = nil,
+        rewritten: RewrittenLine? = nil
     ) -> [UInt8] {
         let body = delivery.body
         var message: ArraySlice<UInt8>?
         var level: ArraySlice<UInt8>?
-        if Self.isLog(event.type) {
+        if let rewritten {
+            message = rewritten.message?[...]
+            level = event.levelToken.map { body[$0] }
+        } else if Self.isLog(event.type) {
             if event.recordKind == .string {
                 message = body[event.record]
             } else if let range = event.message, let kind = event.messageKind {
@@ -89,8 +174,16 @@ public struct TelemetryDocument: Sendable {
             timeToken: body[event.timeToken], type: event.type, requestIdToken: requestId, messageToken: message,
             levelToken: level, traceIdToken: context?.traceId?[...], phaseToken: context?.phase?[...],
             // The record (twice for a JSON line), its message, and the fields around them: one allocation.
-            capacity: 320 + event.record.count * (isObjectLog ? 2 : 1) + (message?.count ?? 0)
+            capacity: 320 + functionFields.count + event.record.count * (isObjectLog ? 2 : 1) + (message?.count ?? 0)
         ) { out in
+            if let rewritten {
+                out += rewritten.record
+                if isObjectLog {
+                    out += Self.fieldsKey
+                    out += rewritten.record
+                }
+                return
+            }
             delivery.append(event.record, compacting: event.recordNeedsCompacting, to: &out)
             if isObjectLog {
                 out += Self.fieldsKey

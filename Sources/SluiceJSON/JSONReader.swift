@@ -98,14 +98,32 @@ public struct JSONReader {
         if !inner.contains(where: { bytes[$0] == UInt8(ascii: "\\") }) {
             return String(decoding: UnsafeBufferPointer(rebasing: bytes[inner]), as: UTF8.self)
         }
+        return decodeEscaped(bytes, inner).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The UTF-8 text of the string token at `range` (quotes included), escapes resolved.
+    public static func decodeStringBytes(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> [UInt8]? {
+        guard range.count >= 2 else { return nil }
+        return decodeEscaped(bytes, (range.lowerBound + 1)..<(range.upperBound - 1))
+    }
+
+    /// The bytes of a string token's inside, escapes resolved.
+    static func decodeEscaped(_ bytes: UnsafeBufferPointer<UInt8>, _ inner: Range<Int>) -> [UInt8]? {
         var out: [UInt8] = []
         out.reserveCapacity(inner.count)
         var index = inner.lowerBound
         var pendingHigh: UInt32?
         while index < inner.upperBound {
-            let byte = bytes[index]
-            guard byte == UInt8(ascii: "\\"), index + 1 < inner.upperBound else {
-                out.append(byte)
+            // The run up to the next backslash in one copy.
+            var end = index
+            while end < inner.upperBound, bytes[end] != UInt8(ascii: "\\") { end += 1 }
+            if end > index {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index..<end]))
+                index = end
+                continue
+            }
+            guard index + 1 < inner.upperBound else {
+                out.append(bytes[index])
                 index += 1
                 continue
             }
@@ -138,6 +156,6 @@ public struct JSONReader {
             default: out.append(escape)
             }
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 }

@@ -4,8 +4,14 @@ public enum JSONText {
     /// Appends `text` as a JSON string literal, quotes included, to `out`.
     @inlinable
     public static func appendString(_ text: String, to out: inout [UInt8]) {
+        appendString(utf8: text.utf8, to: &out)
+    }
+
+    /// Appends UTF-8 text as a JSON string literal, quotes included, to `out`.
+    @inlinable
+    public static func appendString(utf8 text: some Sequence<UInt8>, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
+        for byte in text {
             switch byte {
             case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
             case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]

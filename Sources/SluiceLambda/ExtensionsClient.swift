@@ -1,31 +1,31 @@
-public import AsyncHTTPClient
 import FoundationEssentials
 import NIOCore
 import NIOHTTP1
+public import SluiceHTTP
 import SluiceJSON
-import Synchronization
+import SluiceTime
 
 /// The Extensions API and Telemetry API of `AWS_LAMBDA_RUNTIME_API`, over HTTP.
 public final class ExtensionsClient: ExtensionsAPI {
-    let httpClient: HTTPClient
+    let httpClient: HTTP1Client
     let base: String
     /// The extension's name: the file name it was started from in `/opt/extensions`.
     public let name: String
-    private let identifier = Mutex<String?>(nil)
+    private let identifier = Locked<String?>(nil)
 
     /// `runtimeAPI` is the value of `AWS_LAMBDA_RUNTIME_API` (host:port).
-    public init(runtimeAPI: String, name: String, httpClient: HTTPClient) {
+    public init(runtimeAPI: String, name: String, httpClient: HTTP1Client) {
         self.base = "http://" + runtimeAPI
         self.name = name
         self.httpClient = httpClient
     }
 
-    /// A client for the Runtime API host: no read timeout (`/next` blocks for as long as the
-    /// environment is idle), a short connect timeout (the API is on the same host).
-    public static func makeHTTPClient() -> HTTPClient {
-        var settings = HTTPClient.Configuration(timeout: .init(connect: .seconds(2), read: nil))
-        settings.httpVersion = .http1Only
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: settings)
+    /// A client for the Runtime API host: a short connect timeout (the API is on the same host),
+    /// no deadline on a request (`/next` blocks for as long as the environment is idle), and no
+    /// idle limit on the kept-alive connection (a freeze is not idleness). Plain HTTP, so it loads
+    /// no trust roots: making it costs next to nothing on the cold start's critical path.
+    public static func makeHTTPClient() -> HTTP1Client {
+        HTTP1Client(settings: .init(connectTimeout: .seconds(2), idleTimeout: .hours(24 * 365)))
     }
 
     public func register() async throws(LambdaError) -> Registration {
@@ -114,20 +114,17 @@ public final class ExtensionsClient: ExtensionsAPI {
     private func call(
         _ method: HTTPMethod, _ path: String, body: String?, headers: [(String, String)] = [], identified: Bool = true
     ) async throws(LambdaError) -> (Int, HTTPHeaders, [UInt8]) {
-        var request = HTTPClientRequest(url: base + path)
-        request.method = method
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        var headers = headers.map { (name: $0.0, value: $0.1) }
         if identified, let identifier = identifier.withLock({ $0 }) {
-            request.headers.add(name: "Lambda-Extension-Identifier", value: identifier)
+            headers.append((name: "Lambda-Extension-Identifier", value: identifier))
         }
-        if let body { request.body = .bytes(ByteBuffer(string: body)) }
         do {
-            let response = try await httpClient.execute(request, deadline: .distantFuture)
-            let data = try await response.body.collect(upTo: 1 << 20)
-            return (Int(response.status.code), response.headers, Array(buffer: data))
+            let answer = try await httpClient.execute(
+                method, base + path, headers: headers, body: Array((body ?? "").utf8), deadline: .distantFuture,
+                maxAnswerBytes: 1 << 20)
+            return (answer.status, answer.headers, answer.body)
         } catch {
-            let reason = (error as? HTTPClientError)?.shortDescription ?? "\(error)"
-            throw LambdaError(.unreachable, "\(method) \(base)\(path) failed: \(reason)")
+            throw LambdaError(.unreachable, "\(method) \(base)\(path) failed: \(error)")
         }
     }
 

@@ -19,13 +19,14 @@ public struct DeliveryAnswer: Sendable, Equatable {
 /// The HTTP endpoint the Telemetry API delivers to: every POST body is handed to `deliver`, and
 /// its answer goes back only once `deliver` returns, so an acknowledgement can wait for a commit.
 ///
-/// Bodies over `maxBodyBytes` are refused with 413 without being read into memory.
+/// Every connection is held to `ListenerLimits` (body, headers, connections, idle and slow time) by
+/// its `ConnectionGuard`: what is over a limit is answered before the handler sees it.
 public final class TelemetryListener: Sendable {
     public typealias Deliver = @Sendable ([UInt8]) async -> DeliveryAnswer
 
     let channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
     let deliver: Deliver
-    let maxBodyBytes: Int
+    let registry: ConnectionRegistry
     /// The port the listener is bound to.
     public let port: Int
     /// The address it is bound to.
@@ -33,30 +34,56 @@ public final class TelemetryListener: Sendable {
 
     private init(
         channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>,
-        host: String, maxBodyBytes: Int, deliver: @escaping Deliver
+        host: String, registry: ConnectionRegistry, deliver: @escaping Deliver
     ) {
         self.channel = channel
         self.host = host
         self.port = channel.channel.localAddress?.port ?? 0
-        self.maxBodyBytes = maxBodyBytes
+        self.registry = registry
         self.deliver = deliver
+    }
+
+    /// The limits every connection is held to.
+    public var limits: ListenerLimits { registry.limits }
+
+    /// What was refused or closed since the listener started, by reason.
+    public var refusals: ListenerRefusals { registry.refusals }
+
+    /// Connections open now.
+    public var openConnections: Int { registry.openConnections }
+
+    /// Binds `host:port` (port 0: a free one) with the default limits and `maxBodyBytes`.
+    public static func bind(
+        host: String, port: Int = 0, maxBodyBytes: Int, deliver: @escaping Deliver
+    ) async throws -> TelemetryListener {
+        try await bind(host: host, port: port, limits: ListenerLimits(maxBodyBytes: maxBodyBytes), deliver: deliver)
     }
 
     /// Binds `host:port` (port 0: a free one). Call `run()` to serve.
     public static func bind(
-        host: String, port: Int = 0, maxBodyBytes: Int, deliver: @escaping Deliver
+        host: String, port: Int = 0, limits: ListenerLimits, deliver: @escaping Deliver
     ) async throws -> TelemetryListener {
+        let registry = ConnectionRegistry(limits: limits)
+        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+        decoderLimits.maxHeaderFieldCount = limits.maxHeaderCount
+        decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
+        decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    // The guard answers protocol errors itself (431 for headers over the limits).
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withErrorHandling: false, withEncoderConfiguration: .init(),
+                        withDecoderLimitConfiguration: decoderLimits)
+                    try channel.pipeline.syncOperations.addHandler(ConnectionGuard(registry: registry))
                     return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
                         wrappingChannelSynchronously: channel)
                 }
             }
-        return TelemetryListener(channel: channel, host: host, maxBodyBytes: maxBodyBytes, deliver: deliver)
+        registry.start(on: channel.channel.eventLoop)
+        return TelemetryListener(channel: channel, host: host, registry: registry, deliver: deliver)
     }
 
     /// Serves until the task is cancelled or `close()` is called.
@@ -78,6 +105,7 @@ public final class TelemetryListener: Sendable {
 
     /// Stops accepting connections and ends open ones; `run()` then returns.
     public func close() {
+        registry.stop()
         channel.channel.close(promise: nil)
     }
 
@@ -85,48 +113,27 @@ public final class TelemetryListener: Sendable {
         try? await connection.executeThenClose { inbound, outbound in
             var head: HTTPRequestHead?
             var body: [UInt8] = []
-            var refusal: DeliveryAnswer?
             for try await part in inbound {
                 switch part {
                 case .head(let request):
                     head = request
                     body.removeAll(keepingCapacity: true)
-                    refusal = nil
-                    if request.method != .POST {
-                        refusal = DeliveryAnswer(status: 405, reason: "only POST is served here")
-                    } else if let length = request.headers.first(name: "content-length").flatMap(Int.init),
-                        length > maxBodyBytes
-                    {
-                        refusal = Self.tooLarge(maxBodyBytes)
-                    }
                 case .body(let chunk):
-                    guard refusal == nil else { continue }
-                    if body.count + chunk.readableBytes > maxBodyBytes {
-                        refusal = Self.tooLarge(maxBodyBytes)
-                        body = []
-                    } else {
-                        body.append(contentsOf: chunk.readableBytesView)
-                    }
+                    // The guard has refused bodies over the limit before they get here.
+                    body.append(contentsOf: chunk.readableBytesView)
                 case .end:
                     guard let request = head else { continue }
-                    let answer: DeliveryAnswer
-                    if let refusal {
-                        answer = refusal
-                    } else {
-                        answer = await deliver(body)
-                    }
+                    let answer =
+                        request.method == .POST
+                        ? await deliver(body) : DeliveryAnswer(status: 405, reason: "only POST is served here")
                     body = []
-                    let keepAlive = request.isKeepAlive && answer.status != 413
+                    let keepAlive = request.isKeepAlive
                     try await Self.write(answer, version: request.version, keepAlive: keepAlive, to: outbound)
                     head = nil
                     if !keepAlive { return }
                 }
             }
         }
-    }
-
-    static func tooLarge(_ limit: Int) -> DeliveryAnswer {
-        DeliveryAnswer(status: 413, reason: "delivery over \(limit) bytes")
     }
 
     private static func write(

@@ -1,4 +1,5 @@
 import SluiceJSON
+
 /// Writes the NDJSON body of a `_bulk` request: one `create` action per document, so that a document
 /// sent twice is refused (409) rather than indexed twice.
 public struct BulkEncoder: Sendable {

@@ -21,7 +21,7 @@ public struct ClusterInfo: Sendable, Equatable {
     public var hasFlatObject: Bool { distribution == "opensearch" && (major, minor) >= (2, 7) }
 
     /// Reads the answer to `GET /`; nil when it says no version.
-    static func parse(_ body: [UInt8]) -> ClusterInfo? {
+    public static func parse(_ body: [UInt8]) -> ClusterInfo? {
         struct Answer: Decodable {
             struct Version: Decodable {
                 let number: String?

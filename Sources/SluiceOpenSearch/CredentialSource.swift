@@ -1,16 +1,16 @@
-import AsyncHTTPClient
 import FoundationEssentials
 import SluiceAWS
+import SluiceHTTP
 import SluiceTime
 
 /// The headers that authenticate a request, and their refresh after a 401/403.
 final class CredentialSource: Sendable {
     let auth: OpenSearchAuth
     let environment: [String: String]
-    let httpClient: HTTPClient
+    let httpClient: HTTP1Client
     private let cache = SecretCache()
 
-    init(auth: OpenSearchAuth, environment: [String: String], httpClient: HTTPClient) {
+    init(auth: OpenSearchAuth, environment: [String: String], httpClient: HTTP1Client) {
         self.auth = auth
         self.environment = environment
         self.httpClient = httpClient

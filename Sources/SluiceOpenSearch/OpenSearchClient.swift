@@ -1,10 +1,10 @@
-public import AsyncHTTPClient
 import FoundationEssentials
 public import Logging
 import NIOCore
 public import NIOHTTP1
 import NIOSSL
 import SluiceAWS
+public import SluiceHTTP
 import SluiceJSON
 import SluiceTime
 
@@ -14,7 +14,7 @@ import SluiceTime
 /// cannot lose a batch by forgetting a `catch`.
 public final class OpenSearchClient: Sendable {
     public let configuration: OpenSearchConfiguration
-    let httpClient: HTTPClient
+    let httpClient: HTTP1Client
     let credentials: CredentialSource
     let encoder: BulkEncoder
     let logger: Logger
@@ -25,7 +25,7 @@ public final class OpenSearchClient: Sendable {
     static let bulkFilter = "filter_path=errors%2Citems.%2A.status%2Citems.%2A.error.type%2Citems.%2A.error.reason"
 
     public init(
-        configuration: OpenSearchConfiguration, httpClient: HTTPClient, environment: [String: String],
+        configuration: OpenSearchConfiguration, httpClient: HTTP1Client, environment: [String: String],
         logger: Logger
     ) {
         self.configuration = configuration
@@ -39,21 +39,15 @@ public final class OpenSearchClient: Sendable {
         self.base = base
     }
 
-    /// An HTTP client set up as this configuration asks: timeouts, a small pool with a short idle
-    /// timeout, TLS verification. The caller shuts it down.
-    public static func makeHTTPClient(_ configuration: OpenSearchConfiguration) -> HTTPClient {
+    /// An HTTP client set up as this configuration asks: the connect timeout, a small pool with a
+    /// short idle timeout, TLS verification. The caller shuts it down.
+    public static func makeHTTPClient(_ configuration: OpenSearchConfiguration) -> HTTP1Client {
         var tls = TLSConfiguration.makeClientConfiguration()
         if !configuration.verifyTLS { tls.certificateVerification = .none }
-        var settings = HTTPClient.Configuration(
-            tlsConfiguration: tls,
-            timeout: .init(
-                connect: .milliseconds(configuration.connectTimeoutMilliseconds),
-                read: .milliseconds(configuration.requestTimeoutMilliseconds)),
-            connectionPool: .init(idleTimeout: .milliseconds(configuration.idleTimeoutMilliseconds)),
-            decompression: .enabled(limit: .ratio(100)))
-        settings.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 4
-        settings.httpVersion = .http1Only
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: settings)
+        return HTTP1Client(
+            settings: .init(
+                connectTimeout: .milliseconds(configuration.connectTimeoutMilliseconds),
+                idleTimeout: .milliseconds(configuration.idleTimeoutMilliseconds), maxIdlePerOrigin: 4, tls: tls))
     }
 
     /// An answer to a request.
@@ -125,6 +119,9 @@ public final class OpenSearchClient: Sendable {
         }
     }
 
+    /// `url` with any user and password in it hidden, for messages and logs.
+    public static func redacted(_ url: String) -> String { HTTPTarget.redacted(url) }
+
     /// An index template that makes `index` a data stream with the settings and mappings of `definition`.
     static func dataStreamTemplate(index: String, definition: [UInt8]) -> [UInt8] {
         var out = Array(#"{"index_patterns":["#.utf8)
@@ -137,18 +134,21 @@ public final class OpenSearchClient: Sendable {
 
     /// One request with authentication, compression, a retry on a dead pooled connection and one
     /// credential refresh after 401/403.
+    /// `headers` go out as well (OpenSearch Dashboards wants `osd-xsrf`); they are signed too.
     public func send(
-        method: HTTPMethod, path: String, query: String, body: [UInt8], contentType: String
+        method: HTTPMethod, path: String, query: String, body: [UInt8], contentType: String,
+        headers: [(name: String, value: String)] = []
     ) async -> Result<Answer, OpenSearchError> {
         let compressed = configuration.compress && body.count > 1024 ? Gzip.compress(body) : nil
         return await send(
             method: method, path: path, query: query, payload: compressed ?? body, gzipped: compressed != nil,
-            contentType: contentType)
+            contentType: contentType, extraHeaders: headers)
     }
 
     /// One request with `payload` as it goes on the wire (`gzipped`: already compressed).
     private func send(
-        method: HTTPMethod, path: String, query: String, payload: [UInt8], gzipped: Bool, contentType: String
+        method: HTTPMethod, path: String, query: String, payload: [UInt8], gzipped: Bool, contentType: String,
+        extraHeaders: [(name: String, value: String)] = []
     ) async -> Result<Answer, OpenSearchError> {
         let url = base + path + (query.isEmpty ? "" : "?" + query)
         var refreshed = false
@@ -158,6 +158,7 @@ public final class OpenSearchClient: Sendable {
                 ("Content-Type", contentType), ("Accept", "application/json"),
             ]
             if gzipped { headers.append(("Content-Encoding", "gzip")) }
+            headers += extraHeaders
             do {
                 headers += try await credentials.headers(
                     method: method.rawValue, url: url, headers: headers, body: payload)
@@ -167,34 +168,26 @@ public final class OpenSearchClient: Sendable {
                         .credentials, "credentials for OpenSearch: \(error)",
                         awsCode: (error as? AWSError)?.code.description))
             }
-            var request = HTTPClientRequest(url: url)
-            request.method = method
-            for (name, value) in headers { request.headers.add(name: name, value: value) }
-            request.body = .bytes(ByteBuffer(bytes: payload))
-
-            let response: HTTPClientResponse
+            let answer: HTTP1Answer
             do {
-                response = try await httpClient.execute(
-                    request, timeout: .milliseconds(configuration.requestTimeoutMilliseconds))
+                answer = try await httpClient.execute(
+                    method, url, headers: headers, body: payload,
+                    deadline: .now() + .milliseconds(configuration.requestTimeoutMilliseconds), maxAnswerBytes: 64 << 20
+                )
             } catch {
-                // A pooled connection that died during a freeze fails at once: one more try, on a new one.
-                if !reconnected && !Self.isTimeout(error) {
+                // The client itself replaces a kept-alive connection closed before any answer; this one
+                // more try covers a connection that broke during the answer, or a connect that failed once.
+                if !reconnected && !error.isTimeout && error.kind != .badURL && error.kind != .tooLarge {
                     reconnected = true
                     continue
                 }
+                if error.kind == .tooLarge || error.kind == .malformed {
+                    return .failure(OpenSearchError(.unreadable, "the answer from OpenSearch is unreadable: \(error)"))
+                }
                 return .failure(
-                    OpenSearchError(.transport, "OpenSearch at \(base) did not answer: \(Self.describe(error))"))
+                    OpenSearchError(.transport, "OpenSearch at \(Self.redacted(base)) did not answer: \(error)"))
             }
-            let data: ByteBuffer
-            do {
-                data = try await response.body.collect(upTo: 64 << 20)
-            } catch {
-                return .failure(
-                    OpenSearchError(
-                        .unreadable, "the answer from OpenSearch broke off: \(Self.describe(error))",
-                        status: Int(response.status.code)))
-            }
-            let status = Int(response.status.code)
+            let status = answer.status
             if (status == 401 || status == 403) && !refreshed && credentials.canRefresh {
                 refreshed = true
                 logger.notice(
@@ -202,19 +195,7 @@ public final class OpenSearchClient: Sendable {
                 await credentials.refresh()
                 continue
             }
-            return .success(Answer(status: status, headers: response.headers, body: Array(buffer: data)))
+            return .success(Answer(status: status, headers: answer.headers, body: answer.body))
         }
-    }
-
-    static func isTimeout(_ error: any Error) -> Bool {
-        if let error = error as? HTTPClientError {
-            return error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout
-        }
-        return false
-    }
-
-    static func describe(_ error: any Error) -> String {
-        if let error = error as? HTTPClientError { return error.shortDescription }
-        return "\(error)"
     }
 }

@@ -86,13 +86,15 @@ public actor Shipper {
     static let hurriedBatchCount = 1_000
 
     /// Ships batches until nothing is due, the deadline (ms since the epoch) passes, or OpenSearch
-    /// asks for a pause that outlasts the deadline.
-    public func drain(until deadline: Int64) async throws -> Report {
+    /// asks for a pause that outlasts the deadline. `waitingOutPauses: false` returns at any pause
+    /// instead of sleeping through it: the loop then shows the pause (a hold of `/next` ends at it)
+    /// and sleeps itself.
+    public func drain(until deadline: Int64, waitingOutPauses: Bool = true) async throws -> Report {
         var total = Report()
         while clock.now() < deadline {
             let now = clock.now()
             if pausedUntil > now {
-                guard pausedUntil < deadline else { break }
+                guard waitingOutPauses, pausedUntil < deadline else { break }
                 await clock.sleep(until: pausedUntil)
                 try Task.checkCancellation()
                 continue
@@ -154,12 +156,12 @@ public actor Shipper {
                         (record.seq, .deadLetter(reason: "HTTP \(status): \(reason)", errorType: type)))
                 }
             }
-            try spool.settle(settlements)
+            try settle(settlements)
         case .failed(let failure) where failure.code == .tooLarge:
             consecutiveFailures = 0
             guard records.count > 1 else {
                 report.deadLettered += 1
-                try spool.settle([
+                try settle([
                     (
                         records[0].seq,
                         .deadLetter(
@@ -185,7 +187,18 @@ public actor Shipper {
             let settlements = records.map { record in
                 (seq: record.seq, settlement: retryOrGiveUp(record, error: failure.message, at: retryAt, &report))
             }
+            try settle(settlements)
+        }
+    }
+
+    /// Settles a batch in one transaction; when the spool cannot write it, the records are handed back
+    /// so they go again at once (their ids make the re-send harmless), and none is counted shipped.
+    private func settle(_ settlements: [(seq: Int64, settlement: Settlement)]) throws {
+        do {
             try spool.settle(settlements)
+        } catch {
+            spool.release(settlements.map(\.seq))
+            throw error
         }
     }
 

@@ -1,6 +1,5 @@
 public import Logging
 public import SluiceTime
-import Synchronization
 
 /// Runs the shipper whenever the environment is thawed: woken by new records, by each invoke and
 /// by a timer (retries fall due, pauses end); otherwise asleep, so a frozen environment holds no
@@ -31,7 +30,7 @@ public final class ShippingLoop: Sendable {
     let logger: Logger
     /// The longest the loop sleeps without being woken, in milliseconds.
     let tickMilliseconds: Int64
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let changes = ChangeSignal()
 
     public init(shipper: Shipper, logger: Logger, tickMilliseconds: Int64 = 1_000) {
@@ -81,8 +80,11 @@ public final class ShippingLoop: Sendable {
                 $0.phase = .working
             }
             var pass = Shipper.Report()
+            var failed = false
             do {
-                pass = try await shipper.drain(until: clock.now() + tickMilliseconds)
+                // A pause ends the pass, so that the loop shows it (a hold of `/next` ends there)
+                // and naps until it is over; a short pause slept inside the pass would look like work.
+                pass = try await shipper.drain(until: clock.now() + tickMilliseconds, waitingOutPauses: false)
             } catch {
                 let failures = state.withLock {
                     $0.failures += 1
@@ -91,9 +93,12 @@ public final class ShippingLoop: Sendable {
                 if failures == 1 || failures % 60 == 0 {
                     logger.error("the spool failed while shipping", metadata: ["error": "\(error)"])
                 }
+                failed = true
             }
             let now = clock.now()
-            let resumesAt = await shipper.resumesAt
+            // A spool that fails (a damaged page the lease reads, say) fails again at once: a tick's
+            // pause, or the loop would spin on it and take every thread it can get.
+            let resumesAt = max(await shipper.resumesAt, failed ? now + tickMilliseconds : 0)
             let next: Phase = resumesAt > now ? .paused(until: resumesAt) : pass.idle ? .idle : .working
             let generation = changes.generation
             let rests = state.withLock { state -> Bool in

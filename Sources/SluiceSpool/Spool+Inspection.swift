@@ -12,10 +12,7 @@ extension Spool {
             defer { dead.reset() }
             try dead.step()
             let oldest = try connection.scalar("SELECT received_at FROM records ORDER BY seq LIMIT 1")
-            let counters = try connection.statement("SELECT name, value FROM counters")
-            defer { counters.reset() }
-            var values = SpoolCounters()
-            while try counters.step() { values.set(counters.string(at: 0), counters.int(at: 1)) }
+            let values = try Self.counters(connection)
             return SpoolStatistics(
                 path: path,
                 schemaVersion: Int(try connection.scalar("SELECT max(id) FROM schema_migrations") ?? 0),
@@ -32,6 +29,19 @@ extension Spool {
                     ? Int(try connection.scalar("SELECT count(*) FROM open_invocations") ?? 0) : 0,
                 counters: values)
         }
+    }
+
+    /// The counters alone (one small table): what the spool has done since it was created.
+    public func counters() throws -> SpoolCounters {
+        try read("reading counters") { state in try Self.counters(state.connection) }
+    }
+
+    static func counters(_ connection: SQLiteConnection) throws -> SpoolCounters {
+        let counters = try connection.statement("SELECT name, value FROM counters")
+        defer { counters.reset() }
+        var values = SpoolCounters()
+        while try counters.step() { values.set(counters.string(at: 0), counters.int(at: 1)) }
+        return values
     }
 
     /// The next records in shipping order (oldest due first), without leasing them.

@@ -117,12 +117,20 @@ extension Spool {
         }
     }
 
-    /// Stores a whole delivery and the changes it makes to the invocation view's state in one
-    /// transaction: both or neither.
+    /// Stores a whole delivery, the changes it makes to the invocation view's state and what
+    /// ingest's rules did to it (`ruleCounts`, by rule name: `email.masked`) in one transaction:
+    /// all or nothing.
     @discardableResult
-    public func append(_ records: [SpoolRecord], invocations changes: InvocationChanges) throws -> AppendResult {
-        guard !changes.isEmpty else { return try append(records) }
-        return try append(records, also: { connection in try Self.apply(changes, connection) })
+    public func append(
+        _ records: [SpoolRecord], invocations changes: InvocationChanges, ruleCounts: [String: Int] = [:]
+    ) throws -> AppendResult {
+        guard !changes.isEmpty || !ruleCounts.isEmpty else { return try append(records) }
+        return try append(
+            records,
+            also: { connection in
+                try Self.apply(changes, connection)
+                try Self.bump(connection, rules: ruleCounts)
+            })
     }
 
     /// Changes the invocation view's state alone (SHUTDOWN's mark).

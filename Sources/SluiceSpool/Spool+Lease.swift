@@ -74,7 +74,7 @@ extension Spool {
     @discardableResult
     public func settle(_ outcomes: [(seq: Int64, settlement: Settlement)]) throws -> SettleResult {
         let now = clock.now()
-        return try write("settling \(outcomes.count) records") { state in
+        let result = try write("settling \(outcomes.count) records") { state in
             var result = SettleResult()
             let connection = state.connection
             let delete = try connection.statement("DELETE FROM records WHERE seq = ?")
@@ -131,9 +131,14 @@ extension Spool {
             try Self.bump(connection, "shipped", by: result.shipped)
             try Self.bump(connection, "retried", by: result.retried)
             try Self.bump(connection, "dead_lettered", by: result.deadLettered)
-            for (seq, _) in outcomes { state.leases[seq] = nil }
             return result
         }
+        // Only a settle that committed ends the leases: after one that rolled back, the records
+        // are still leased, and go again when released or when their lease expires.
+        state.withLock { state in
+            for (seq, _) in outcomes { state.leases[seq] = nil }
+        }
+        return result
     }
 
     private static func documentBytes(_ connection: SQLiteConnection, seq: Int64) throws -> Int {

@@ -1,7 +1,6 @@
 import CSQLite
 public import Logging
 import SluiceTime
-import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -56,7 +55,7 @@ public final class Spool: Sendable {
         let bytes: Int
     }
 
-    let state: Mutex<State>
+    let state: Locked<State>
     /// The configuration the spool was opened with.
     public let configuration: SpoolConfiguration
     /// How this spool was opened.
@@ -72,7 +71,7 @@ public final class Spool: Sendable {
         connection: SQLiteConnection, configuration: SpoolConfiguration, access: Access,
         quarantinedPath: String?, logger: Logger
     ) throws {
-        self.state = Mutex(
+        self.state = Locked(
             State(
                 connection: connection, totals: try Self.totals(connection),
                 dataVersion: try connection.scalar("PRAGMA data_version") ?? 0))
@@ -96,10 +95,15 @@ public final class Spool: Sendable {
                     throw SpoolError(.corrupt, "a check in an earlier run found the spool at \(path) damaged")
                 }
                 let connection = try prepare(configuration, access: access)
-                return try Spool(
-                    connection: connection, configuration: configuration, access: access, quarantinedPath: nil,
-                    logger: logger)
-            } catch let error as SpoolError where error.code == .corrupt {
+                // The first reads (the totals) may be the first to meet a damaged page.
+                do {
+                    return try Spool(
+                        connection: connection, configuration: configuration, access: access, quarantinedPath: nil,
+                        logger: logger)
+                } catch {
+                    throw SpoolError.wrapping(error, doing: "opening the spool", path: path)
+                }
+            } catch let error as SpoolError where isDamage(error) {
                 let aside = try quarantine(path, now: configuration.clock.now())
                 logger.error(
                     "spool was damaged; moved aside and started a fresh one",
@@ -124,6 +128,13 @@ public final class Spool: Sendable {
                 connection: connection, configuration: configuration, access: access, quarantinedPath: nil,
                 logger: logger)
         }
+    }
+
+    /// Whether an error of the owner's open means the file is damaged, so that it is moved aside:
+    /// what SQLite calls corrupt, and SQLITE_ERROR on a file this binary wrote (no such column, a
+    /// migration that finds its table there). A newer schema or an edited migration is refused.
+    private static func isDamage(_ error: SpoolError) -> Bool {
+        error.code == .corrupt || error.sqliteCode == 1 /* SQLITE_ERROR */
     }
 
     /// Opens the connection, sets it up, migrates and checks the file.
@@ -310,7 +321,8 @@ public final class Spool: Sendable {
             throw SpoolError(.readOnly, "\(action) needs to write, and the spool at \(path) was opened read-only")
         }
         return try state.withLock { state in
-            let totals = state.totals
+            // What the body changes in memory follows its transaction: restored when it rolls back.
+            let (totals, dataVersion) = (state.totals, state.dataVersion)
             do {
                 return try state.connection.transaction {
                     // Another process (the CLI requeueing or purging) changed the file: recount.
@@ -324,7 +336,7 @@ public final class Spool: Sendable {
                     return result
                 }
             } catch {
-                state.totals = totals
+                (state.totals, state.dataVersion) = (totals, dataVersion)
                 throw SpoolError.wrapping(error, doing: action, path: path)
             }
         }
@@ -347,5 +359,23 @@ public final class Spool: Sendable {
         statement.bind(amount, at: 1)
         statement.bind(counter, at: 2)
         try statement.step()
+    }
+
+    /// The prefix of the counters ingest's rules keep by name (`rule.email.masked`).
+    static let ruleCounterPrefix = "rule."
+
+    /// Adds to counters that may not exist yet: ingest's rules, by name.
+    static func bump(_ connection: SQLiteConnection, rules counts: [String: Int]) throws {
+        guard !counts.isEmpty else { return }
+        let statement = try connection.statement(
+            "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value"
+        )
+        for (name, amount) in counts.sorted(by: { $0.key < $1.key }) where amount != 0 {
+            statement.reset()
+            statement.bind(ruleCounterPrefix + name, at: 1)
+            statement.bind(amount, at: 2)
+            try statement.step()
+        }
+        statement.reset()
     }
 }

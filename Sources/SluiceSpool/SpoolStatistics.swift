@@ -22,10 +22,17 @@ public struct SpoolCounters: Sendable, Equatable, Codable {
     public var requeued = 0
     /// Deliveries refused as malformed (answered 400, nothing stored).
     public var malformed = 0
+    /// What ingest's rules did, by rule name: `email.masked` (matches), `debug-lines.dropped`
+    /// (lines), `min-level.dropped`, `<pattern rule>.unscanned` (texts a pattern ran out of time on).
+    public var rules: [String: Int] = [:]
 
     public init() {}
 
     mutating func set(_ name: String, _ value: Int) {
+        if name.hasPrefix(Spool.ruleCounterPrefix) {
+            rules[String(name.dropFirst(Spool.ruleCounterPrefix.count))] = value
+            return
+        }
         switch name {
         case "received": received = value
         case "stored": stored = value

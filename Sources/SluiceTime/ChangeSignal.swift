@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The one wait primitive of the forwarder: wakes the tasks that wait for some state to change, or
 /// lets them go at a deadline on a `WallClock`. A waiter passes the generation it read before it
 /// last checked its condition, so a change between that check and the wait is never missed.
@@ -10,7 +8,7 @@ public final class ChangeSignal: Sendable {
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init() {}
 

@@ -4,6 +4,7 @@ import FoundationEssentials
 import LambdaSimulator
 import NIOCore
 import NIOHTTP1
+import SluiceForwarder
 import SluiceIngest
 import SluiceOpenSearch
 
@@ -143,6 +144,7 @@ struct Demo: AsyncParsableCommand {
             "p50 \(Measure.percentile(added, 0.5)), p99 \(Measure.percentile(added, 0.99))")
         print("  documents per index")
         for index in indices { row("  " + index, "\(perIndex[index] ?? 0)") }
+        try await dashboardView(url, invocations: indices[3])
         print("\nsample documents")
         for index in indices {
             guard let source = documents.last(where: { $0["_index"]?.stringValue == index })?["_source"] else {
@@ -152,6 +154,47 @@ struct Demo: AsyncParsableCommand {
             print("  \(index): \(text.prefix(400))\(text.count > 400 ? "…" : "")")
         }
         if missing > 0 || duplicated > 0 || tied < lines.count { throw ExitCode(1) }
+    }
+
+    /// Three of the dashboard's panels, from their own aggregations (`LambdaDashboard`), as the
+    /// local OpenSearch answers them: proof that the queries work on what the extension wrote.
+    private func dashboardView(_ url: String, invocations index: String) async throws {
+        func answer(_ id: String) async throws -> JSON? {
+            guard let visualization = LambdaDashboard.visualizations.first(where: { $0.id == id }) else { return nil }
+            let body = LambdaDashboard.searchRequest(visualization, interval: "1d").text
+            return JSON.parse(try await call(.POST, url + "/\(index)/_search", body))
+        }
+        func row(_ label: String, _ value: String) { print("  " + label + pad(label, 29) + value) }
+        print("\nthe Lambda overview dashboard's panels, as OpenSearch answers their queries")
+        // Invocations by status: a date histogram (2), by status (3).
+        var statuses: [String: Int] = [:]
+        for day in try await answer("sluice-invocations-by-status")?["aggregations"]?["2"]?["buckets"]?.arrayValue ?? []
+        {
+            for bucket in day["3"]?["buckets"]?.arrayValue ?? [] {
+                statuses[bucket["key"]?.stringValue ?? "?", default: 0] += Int(bucket["doc_count"]?.numberValue ?? 0)
+            }
+        }
+        let total = max(1, statuses.values.reduce(0, +))
+        for (status, count) in statuses.sorted(by: { $0.value > $1.value }) {
+            let bar = String(repeating: "█", count: max(1, count * 40 / total))
+            row("invocations, \(status)", "\(count) \(bar)")
+        }
+        // Duration percentiles (1) per day (2).
+        for day in try await answer("sluice-duration")?["aggregations"]?["2"]?["buckets"]?.arrayValue ?? [] {
+            let values = day["1"]?["values"]
+            let text = ["50.0", "95.0", "99.0"].map { key in
+                "p\(key.dropLast(2)) \(Measure.fixed(values?[key]?.numberValue ?? 0, places: 1))"
+            }
+            row("duration, ms", text.joined(separator: ", "))
+        }
+        // Cold starts: a count and the average init duration (2) per day (3).
+        let cold = try await answer("sluice-cold-starts")
+        let initMs =
+            cold?["aggregations"]?["3"]?["buckets"]?.arrayValue?.compactMap { $0["2"]?["value"]?.numberValue } ?? []
+        row(
+            "cold starts",
+            "\(Int(cold?["hits"]?["total"]?["value"]?.numberValue ?? 0)), init \(Measure.fixed(initMs.first ?? 0, places: 1)) ms on average"
+        )
     }
 
     private func pad(_ label: String, _ width: Int) -> String {

@@ -26,6 +26,10 @@ struct InvokeBenchmark: AsyncParsableCommand {
     @Option(help: "Frozen time between invocations, milliseconds.") var idleMilliseconds = 20
     @Option(help: "Folder for the simulated environments' /tmp.") var folder = "/tmp"
     @Option(parsing: .upToNextOption, help: "Policies to measure.") var policies = ["background", "end", "periodic:1"]
+    @Option(
+        parsing: .upToNextOption,
+        help: "Memory sizes (MB) whose CPU share the extension then gets, as Lambda gives it, for the default policy.")
+    var shares = [128, 512, 1_769]
 
     func run() async throws {
         print(
@@ -36,10 +40,20 @@ struct InvokeBenchmark: AsyncParsableCommand {
         for policy in policies {
             try await measure(policy)
         }
+        guard !shares.isEmpty else { return }
+        print()
+        print("the default policy (background) with the extension on the CPU share of a function's memory size:")
+        print(
+            "| memory size (CPU share) | p50 | p99 | max | init | shutdown | left in spool at shutdown | missing in OpenSearch |"
+        )
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for memory in shares {
+            try await measure("background", memorySizeMB: memory)
+        }
     }
 
-    private func measure(_ policy: String) async throws {
-        let tag = policy.replacing(":", with: "-")
+    private func measure(_ policy: String, memorySizeMB: Int? = nil) async throws {
+        let tag = policy.replacing(":", with: "-") + (memorySizeMB.map { "-\($0)mb" } ?? "")
         let prefix = "bench-\(getpid())-\(tag)"
         let tmp = "\(folder)/sluice-bench-invoke-\(getpid())-\(tag)"
         defer { try? FileManager.default.removeItem(atPath: tmp) }
@@ -49,6 +63,10 @@ struct InvokeBenchmark: AsyncParsableCommand {
             "EXTENSION_INDEX": "\(prefix)-extension", "SLUICE_SPOOL_PATH": tmp + "/sluice/spool.sqlite",
             "SLUICE_FLUSH": policy,
         ]
+        if let memorySizeMB {
+            configuration.memorySizeMB = memorySizeMB
+            configuration.limitsCPUByMemory = true
+        }
         let ledger = try await LambdaSimulator.with(configuration) { simulator in
             try await simulator.start()
             for _ in 0..<invocations {
@@ -67,13 +85,25 @@ struct InvokeBenchmark: AsyncParsableCommand {
         let indexed = try await count("\(prefix)-function")
         let left = try Spool.open(SpoolConfiguration(path: tmp + "/sluice/spool.sqlite"), access: .readOnly)
             .statistics().counters.leftAtShutdown
+        let label = memorySizeMB.map { "\($0) MB (\(Measure.fixed(Double($0) / 1_769, places: 3)) vCPU)" } ?? policy
         print(
-            "| \(policy) | \(at(0.5)) | \(at(0.99)) | \(added.last.map(Measure.milliseconds) ?? "-") "
+            "| \(label) | \(at(0.5)) | \(at(0.99)) | \(added.last.map(Measure.milliseconds) ?? "-") "
                 + "| \(initTime ?? "-") | \(shutdown ?? "-") | \(left) | \(ledger.acknowledgedMarkers.count - indexed) |"
         )
         let missing = ledger.acknowledgedMarkers.count - indexed
         let p99 = Measure.value(at: 0.99, of: added) ?? .infinity
         let value = "p50 \(at(0.5)), p99 \(at(0.99)); \(missing) missing"
+        if let memorySizeMB {
+            let figure =
+                "added invocation time at the \(memorySizeMB) MB CPU share, \(policy) (runtime done → /next, "
+                + "\(invocations) invocations)"
+            if memorySizeMB == 128 {
+                Measure.summarize(figure, value, target: "p99 ≤ 5 ms, none missing", met: p99 <= 5 && missing == 0)
+            } else {
+                Measure.summarize(figure, value)
+            }
+            return
+        }
         let figure = "added invocation time, \(policy) (runtime done → /next, \(invocations) invocations)"
         switch policy {
         case "background": Measure.summarize(figure, value, target: "p99 ≤ 2 ms", met: p99 <= 2 && missing == 0)

@@ -28,6 +28,11 @@ struct LifecycleBenchmark: AsyncParsableCommand {
     @Option(help: "Events per second for the memory figure under load.") var rate = 5_000
     @Option(help: "Seconds of load for the memory figure.") var seconds = 30
     @Option(help: "Backlog at SHUTDOWN.") var backlog = 50_000
+    @Option(help: "Invocations of 100 lines for the CPU figure.") var cpuInvocations = 300
+    @Option(
+        parsing: .upToNextOption,
+        help: "Memory sizes (MB) on whose CPU share SHUTDOWN is measured again, as Lambda gives it.")
+    var shutdownShares = [128, 512, 1_769]
 
     func run() async throws {
         print("| figure | value | target |")
@@ -46,6 +51,10 @@ struct LifecycleBenchmark: AsyncParsableCommand {
         row(
             "peak RSS, \(Measure.format(Double(rate))) events/s for \(seconds) s", loaded.text, "≤ 32 MB",
             met: loaded.peakMB <= 32)
+        let cpu = try await cpuPerThousandEvents()
+        row(
+            "CPU per 1,000 events, ingested and shipped (100 B to 1 KiB lines and platform events)",
+            Self.ms(cpu.milliseconds), "≤ 15 ms", met: cpu.milliseconds <= 15, detail: cpu.detail)
         let (shipped, direct, exit) = try await shutdown()
         let ratio = Measure.ratio(Double(shipped), Double(max(1, direct)))
         row(
@@ -53,6 +62,14 @@ struct LifecycleBenchmark: AsyncParsableCommand {
                 + "bulk POSTs",
             Measure.against(Double(shipped), Double(max(1, direct)), of: "direct", unit: "documents") + "; \(exit)",
             "≥ 0.85 of direct, exit before the deadline", met: ratio >= 0.85 && !exit.contains("killed"))
+        for memory in shutdownShares {
+            let (shipped, _, exit) = try await shutdown(memorySizeMB: memory, direct: false)
+            row(
+                "SHUTDOWN at the \(memory) MB CPU share (\(Measure.fixed(Double(memory) / 1_769, places: 3)) vCPU): "
+                    + "shipped of a \(Measure.format(Double(backlog))) backlog in 1,700 ms",
+                "\(Measure.format(Double(shipped))) documents; \(exit)", "exit before the deadline",
+                met: !exit.contains("killed"))
+        }
     }
 
     /// Prints a table row (with a detail line under it) and adds it to the summary.
@@ -148,19 +165,92 @@ struct LifecycleBenchmark: AsyncParsableCommand {
         }
     }
 
+    /// The extension's CPU time (user + system, all its threads, from `/proc/PID/stat`) per 1,000
+    /// events the platform saw acknowledged, from the first invocation until the spool is empty
+    /// again: telemetry in (listener, validation, spool append), summaries and health documents,
+    /// and everything shipped (lease, encoding, gzip, `_bulk`, settle). Invocations of 100 lines of
+    /// 100 B to 1 KiB, frozen 20 ms between them as Lambda freezes an environment between
+    /// invocations, so that CPU counts only while the function would run.
+    private func cpuPerThousandEvents() async throws -> (milliseconds: Double, detail: String) {
+        let tmp = "\(folder)/sluice-bench-cpu-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        var configuration = SimulatorConfiguration(extensionPath: sluice)
+        configuration.environment = environment(tmp, url: url, prefix: "bench-cpu-\(getpid())")
+        let spoolPath = tmp + "/sluice/spool.sqlite"
+        return try await LambdaSimulator.with(configuration) { simulator in
+            try await simulator.start()
+            guard let pid = await simulator.extensionProcessId else { throw ValidationError("no extension process") }
+            // Thawed until what waits is shipped: invocations with no lines, a second each.
+            func drain() async throws {
+                for _ in 0..<60 {
+                    let waiting = try Spool.open(SpoolConfiguration(path: spoolPath), access: .readOnly).statistics()
+                        .rows
+                    if waiting == 0 { return }
+                    try await simulator.invoke(logLines: 0, handlerDuration: .seconds(1))
+                }
+                // What the extension said last is what explains it.
+                let said = await simulator.extensionOutput().suffix(15).joined(separator: "\n")
+                throw ValidationError("the spool did not empty within a minute; the extension's last lines:\n\(said)")
+            }
+            try await drain()
+            let before = try Self.cpuMilliseconds(pid)
+            let acknowledgedBefore = await simulator.ledger().acknowledged.count
+            var random = SystemRandomNumberGenerator()
+            var lineBytes = 0
+            for _ in 0..<cpuInvocations {
+                let lines = (0..<100).map { number in
+                    FunctionLogLine("line \(number) of 100", padding: Int.random(in: 60...980, using: &random))
+                }
+                lineBytes += lines.reduce(0) { $0 + $1.padding + 60 }
+                try await simulator.invoke(InvocationScript(lines: lines, handlerDuration: .milliseconds(10)))
+                try await simulator.idle(for: .milliseconds(20))
+            }
+            try await drain()
+            let used = try Self.cpuMilliseconds(pid) - before
+            let events = await simulator.ledger().acknowledged.count - acknowledgedBefore
+            try await simulator.shutdown()
+            let perThousand = used / Double(max(1, events)) * 1000
+            return (
+                perThousand,
+                "\(Measure.format(Double(events))) events, about \(lineBytes / (cpuInvocations * 100)) B a line: "
+                    + "\(Int(used)) ms of CPU"
+            )
+        }
+    }
+
+    /// User + system CPU time of `pid` so far, all threads (ended ones included), in milliseconds.
+    static func cpuMilliseconds(_ pid: Int32) throws -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { throw ValidationError("cannot read /proc/\(pid)/stat") }
+        // After "pid (comm) ": state is field 3, utime and stime fields 14 and 15, in clock ticks.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else {
+            throw ValidationError("unexpected /proc/\(pid)/stat")
+        }
+        return (user + system) * 1000 / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     /// A `backlog` waiting at SHUTDOWN: how much ships before the extension exits, against what
     /// direct bulk POSTs of the same documents get into the same server in 1,700 ms.
-    private func shutdown() async throws -> (shipped: Int, direct: Int, exit: String) {
-        let tmp = "\(folder)/sluice-bench-shutdown-\(getpid())"
+    /// With `memorySizeMB`, the extension runs on that memory size's CPU share; without `direct`,
+    /// the direct POSTs are left out.
+    private func shutdown(
+        memorySizeMB: Int? = nil, direct measureDirect: Bool = true
+    ) async throws -> (
+        shipped: Int, direct: Int, exit: String
+    ) {
+        let tag = memorySizeMB.map { "-\($0)mb" } ?? ""
+        let tmp = "\(folder)/sluice-bench-shutdown-\(getpid())\(tag)"
         defer { try? FileManager.default.removeItem(atPath: tmp) }
-        let prefix = "bench-shutdown-\(getpid())"
+        let prefix = "bench-shutdown-\(getpid())\(tag)"
         try FileManager.default.createDirectory(atPath: tmp + "/sluice", withIntermediateDirectories: true)
         try fill(tmp + "/sluice/spool.sqlite", records: backlog, index: "\(prefix)-function")
 
         // Direct first, into its own index: documents encoded as the shipper encodes them.
         let configuration = OpenSearchConfiguration(endpoint: url)
         let client = OpenSearchClient(
-            configuration: configuration, httpClient: HTTPClient.shared, environment: [:],
+            configuration: configuration, httpClient: OpenSearchClient.makeHTTPClient(configuration), environment: [:],
             logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
         let directIndex = "\(prefix)-direct"
         _ = await client.ensureIndex(directIndex, definition: IndexDefinition.body(.logs))
@@ -168,7 +258,7 @@ struct LifecycleBenchmark: AsyncParsableCommand {
         let telemetry = SyntheticTelemetry(recordBytes: 250, startTime: UTCTime.nowMilliseconds())
         var direct = 0
         let stop = Date().addingTimeInterval(1.7)
-        while Date() < stop {
+        while measureDirect, Date() < stop {
             let documents = (direct..<direct + 5_000).map { number in
                 let record = telemetry.record(number, index: directIndex)
                 return BulkDocument(index: directIndex, id: record.id, body: record.document)
@@ -180,16 +270,21 @@ struct LifecycleBenchmark: AsyncParsableCommand {
         var simulated = SimulatorConfiguration(extensionPath: sluice)
         simulated.environment = environment(tmp, url: url, prefix: prefix)
         simulated.environment["SLUICE_FLUSH"] = "background"
+        if let memorySizeMB {
+            simulated.memorySizeMB = memorySizeMB
+            simulated.limitsCPUByMemory = true
+        }
         let report = try await LambdaSimulator.with(simulated) { simulator in
             try await simulator.start()
             return try await simulator.shutdown()
         }
-        let left = try Spool.open(SpoolConfiguration(path: tmp + "/sluice/spool.sqlite"), access: .readOnly)
-            .statistics().rows
+        // Counted by the spool: the backlog, plus what the extension wrote itself (its health).
+        let shipped = try Spool.open(SpoolConfiguration(path: tmp + "/sluice/spool.sqlite"), access: .readOnly)
+            .statistics().counters.shipped
         let exit =
             report.killedAtDeadline
             ? "killed at the deadline" : "exited after \(Int(Measure.milliseconds(report.duration))) ms"
-        return (backlog - left, direct, exit)
+        return (shipped, direct, exit)
     }
 
     /// A spool at `path` holding `records` synthetic records for `index`.

@@ -84,7 +84,7 @@ struct ShipBenchmark: AsyncParsableCommand {
                 shipTime.cpu += cpuSeconds() - start.cpu
             }
         }
-        try await httpClient.shutdown()
+        await httpClient.shutdown()
         guard indexed == 2 * half else { throw ValidationError("shipped \(indexed) of \(2 * half)") }
 
         let directRate = Double(2 * half) / directTime.wall

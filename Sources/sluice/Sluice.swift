@@ -37,7 +37,8 @@ struct Sluice: AsyncParsableCommand {
             With no arguments, runs as an AWS Lambda extension: reads its configuration from the \
             environment (see the README), subscribes to the Telemetry API and ships into OpenSearch.
             """,
-        subcommands: [SpoolCommand.self]
+        version: ForwarderExtension.version,
+        subcommands: [SpoolCommand.self, OpenSearchCommand.self]
     )
 
     mutating func run() async throws {

@@ -45,9 +45,26 @@ struct EndToEndRig {
             "SLUICE_BUFFER_TIMEOUT_MS": "25", "SLUICE_RETRY_BASE_MS": "50", "SLUICE_RETRY_CAP_MS": "1000",
             "SLUICE_REQUEST_TIMEOUT_MS": "3000",
         ].merging(environment) { $1 }
+        // A sanitized build (tools/test --sanitize): the extension writes its reports into the
+        // test's folder, and any report fails the test.
+        // The sanitizers slow the extension several times over on two cores, so its SHUTDOWN phase
+        // gets four times Lambda's 2 s: what is tested there is that it finishes its drain and exits
+        // before the deadline it is given, not how much two seconds hold.
+        let reports = rig.folder.file("sanitizer")
+        for name in ["TSAN_OPTIONS", "ASAN_OPTIONS"] {
+            if let options = ProcessInfo.processInfo.environment[name] {
+                configuration.environment[name] = options + ":log_path=" + reports
+                configuration.shutdownBudget = configuration.shutdownBudget * 4
+            }
+        }
         configure(&configuration)
         try await LambdaSimulator.with(configuration) { simulator in
             try await body(rig, simulator)
+        }
+        let written = (try? FileManager.default.contentsOfDirectory(atPath: rig.folder.path)) ?? []
+        for file in written where file.hasPrefix("sanitizer") {
+            let report = (try? String(contentsOfFile: rig.folder.file(file), encoding: .utf8)) ?? ""
+            Issue.record("the sanitizer reported in the extension: \(report.prefix(4_000))")
         }
     }
 

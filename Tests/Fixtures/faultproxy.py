@@ -108,6 +108,31 @@ DELETE /__proxy/faults    clears the queue -> {"cleared": n}
     delay         ["delay"] forward normally, then wait "seconds" (default 1)
                   before sending the response.
 
+POST   /__proxy/ism       {"enabled": true}: from then on the proxy answers the
+                          ISM plugin's policy API itself, as OpenSearch does
+                          (the local server has no ISM): GET /_plugins/_ism/policies
+                          lists; GET .../policies/ID 200 {"_id","_version",
+                          "_seq_no","_primary_term","policy":{...,"policy_id"}} or
+                          404 status_exception "Policy not found"; PUT .../ID
+                          creates (201; 409 version_conflict_engine_exception if
+                          it exists), or with ?if_seq_no=&if_primary_term= updates
+                          (200; 409 if they are not the current ones). A policy
+                          without description, default_state, states, a
+                          default_state among the states, transitions to known
+                          states or ism_template index_patterns is 400
+                          illegal_argument_exception. {"enabled": false} forgets
+                          the policies; GET /__proxy/ism lists them.
+POST   /__proxy/dashboards {"enabled": true, "fail": [ids]}: from then on the
+                          proxy answers POST .../api/saved_objects/_import itself, as
+                          OpenSearch Dashboards does: 400 without `osd-xsrf: true`,
+                          without multipart/form-data and its boundary, without a
+                          part named "file" whose filename ends in .ndjson, or with
+                          a line that is not a saved object; otherwise 200
+                          {"success","successCount","errors"}: an object whose
+                          references name no object of the file (or of an earlier
+                          import) fails with missing_references, an id in "fail"
+                          with "unknown". GET /__proxy/dashboards lists the
+                          imported objects by id.
 POST   /__proxy/auth      {"username": "u", "password": "p"}: from then on a
                           proxied request whose Authorization header is not
                           exactly "Basic " + base64("u:p") gets 401
@@ -327,6 +352,8 @@ class Proxy:
         self.auth: str | None = None
         self.auth_user: str | None = None
         self.max_body: int | None = None
+        self.ism: dict | None = None  # policy id -> {"seq": n, "version": n, "policy": {...}}
+        self.dashboards: dict | None = None  # {"fail": set of ids, "objects": {id: object}}
         self.tasks: set[asyncio.Task] = set()
         self.writers: set[asyncio.StreamWriter] = set()
 
@@ -450,6 +477,23 @@ class Proxy:
                         self.auth = "Basic " + token
                         self.auth_user = str(user)
                     return 200, {"auth": self.auth_user}
+            elif path == "/__proxy/dashboards":
+                if method == "GET":
+                    return 200, (self.dashboards or {}).get("objects", {})
+                if method == "POST":
+                    if not isinstance(payload, dict) or not isinstance(payload.get("enabled"), bool):
+                        raise BadRequest("expected {\"enabled\": true|false, \"fail\": [ids]}")
+                    self.dashboards = ({"fail": set(payload.get("fail") or []), "objects": {}}
+                                       if payload["enabled"] else None)
+                    return 200, {"dashboards": payload["enabled"]}
+            elif path == "/__proxy/ism":
+                if method == "GET":
+                    return 200, {k: v["policy"] for k, v in (self.ism or {}).items()}
+                if method == "POST":
+                    if not isinstance(payload, dict) or not isinstance(payload.get("enabled"), bool):
+                        raise BadRequest("expected {\"enabled\": true|false}")
+                    self.ism = {} if payload["enabled"] else None
+                    return 200, {"ism": payload["enabled"]}
             elif path == "/__proxy/max-body":
                 if method == "POST":
                     if not isinstance(payload, dict) or "bytes" not in payload:
@@ -471,6 +515,140 @@ class Proxy:
             return 405, {"error": f"{method} not allowed on {path}"}
         except BadRequest as e:
             return 400, {"error": str(e)}
+
+    # ------------------------------------------------------------ Dashboards
+
+    def import_answer(self, req: Request):
+        def bad(message):
+            return 400, {"statusCode": 400, "error": "Bad Request", "message": message}
+        if req.method.upper() != "POST":
+            return 404, {"statusCode": 404, "error": "Not Found", "message": "Not Found"}
+        if (req.headers.get("osd-xsrf") or "") != "true":
+            return bad("Request must contain a osd-xsrf header.")
+        ctype = req.headers.get("content-type") or ""
+        if not ctype.startswith("multipart/form-data") or "boundary=" not in ctype:
+            return 415, {"statusCode": 415, "error": "Unsupported Media Type",
+                         "message": "Unsupported Media Type"}
+        boundary = ctype.split("boundary=", 1)[1].strip().strip('"').encode()
+        file = None
+        for part in req.body.split(b"--" + boundary):
+            if b"\r\n\r\n" not in part:
+                continue
+            head, content = part.split(b"\r\n\r\n", 1)
+            head = head.decode("latin-1")
+            if 'name="file"' in head:
+                if 'filename="' not in head or not head.split('filename="', 1)[1].split('"')[0].endswith(".ndjson"):
+                    return bad("Invalid file extension")
+                file = content[:-2] if content.endswith(b"\r\n") else content
+        if file is None:
+            return bad('[request body.file]: expected value of type [object] but got [undefined]')
+        objects = []
+        for line in file.decode("utf-8").splitlines():
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                return bad("Unexpected token in JSON")
+            if not isinstance(obj, dict) or not all(k in obj for k in ("type", "id", "attributes")):
+                return bad("a line is not a saved object")
+            objects.append(obj)
+        known = {(o["type"], o["id"]) for o in objects} | {
+            (o["type"], o["id"]) for o in self.dashboards["objects"].values()}
+        errors = []
+        for obj in objects:
+            title = obj["attributes"].get("title")
+            missing = [{"type": r.get("type"), "id": r.get("id")} for r in obj.get("references", [])
+                       if (r.get("type"), r.get("id")) not in known]
+            if missing:
+                errors.append({"id": obj["id"], "type": obj["type"], "title": title, "meta": {"title": title},
+                               "error": {"type": "missing_references", "references": missing}})
+            elif obj["id"] in self.dashboards["fail"]:
+                errors.append({"id": obj["id"], "type": obj["type"], "title": title, "meta": {"title": title},
+                               "error": {"type": "unknown", "message": "forced by the test", "statusCode": 500}})
+            else:
+                self.dashboards["objects"][obj["id"]] = obj
+        answer = {"success": not errors, "successCount": len(objects) - len(errors)}
+        if errors:
+            answer["errors"] = errors
+        return 200, answer
+
+    # ------------------------------------------------------------ ISM
+
+    def ism_answer(self, req: Request):
+        def error(status, etype, reason):
+            return status, {"error": {"root_cause": [{"type": etype, "reason": reason}], "type": etype,
+                                      "reason": reason}, "status": status}
+        parts = urllib.parse.urlsplit(req.target)
+        query = urllib.parse.parse_qs(parts.query)
+        rest = parts.path[len("/_plugins/_ism/policies"):].strip("/")
+        method = req.method.upper()
+        if not rest:
+            if method != "GET":
+                return error(405, "exception", "method not allowed")
+            policies = [dict(v["policy"], policy_id=k) for k, v in self.ism.items()]
+            return 200, {"policies": [{"_id": p["policy_id"], "policy": p} for p in policies],
+                         "total_policies": len(policies)}
+        pid = rest
+        current = self.ism.get(pid)
+        if method == "GET":
+            if current is None:
+                return error(404, "status_exception", "Policy not found")
+            return 200, {"_id": pid, "_version": current["version"], "_seq_no": current["seq"],
+                         "_primary_term": 1, "policy": dict(current["policy"], policy_id=pid)}
+        if method == "DELETE":
+            if current is None:
+                return error(404, "status_exception", "Policy not found")
+            del self.ism[pid]
+            return 200, {"_id": pid, "result": "deleted"}
+        if method != "PUT":
+            return error(405, "exception", "method not allowed")
+        try:
+            body = json.loads(req.body)
+        except ValueError:
+            return error(400, "parse_exception", "request body is required and must be JSON")
+        policy = body.get("policy") if isinstance(body, dict) else None
+        problem = self.ism_problem(policy)
+        if problem:
+            return error(400, "illegal_argument_exception", problem)
+        seq, term = query.get("if_seq_no"), query.get("if_primary_term")
+        if seq or term:
+            if current is None or seq != [str(current["seq"])] or term != ["1"]:
+                return error(409, "version_conflict_engine_exception",
+                             f"[{pid}]: version conflict, required seqNo [{seq}], primary term [{term}]")
+            current.update(seq=current["seq"] + 1, version=current["version"] + 1, policy=policy)
+            return 200, {"_id": pid, "_version": current["version"], "_primary_term": 1,
+                         "_seq_no": current["seq"], "policy": {"policy": policy}}
+        if current is not None:
+            return error(409, "version_conflict_engine_exception",
+                         f"[{pid}]: version conflict, document already exists (current version [{current['version']}])")
+        self.ism[pid] = {"seq": 0, "version": 1, "policy": policy}
+        return 201, {"_id": pid, "_version": 1, "_primary_term": 1, "_seq_no": 0, "policy": {"policy": policy}}
+
+    @staticmethod
+    def ism_problem(policy) -> str | None:
+        if not isinstance(policy, dict):
+            return "a policy body is {\"policy\": {...}}"
+        for key in ("description", "default_state", "states"):
+            if key not in policy:
+                return f"policy has no {key}"
+        states = policy["states"]
+        if not isinstance(states, list) or not states:
+            return "states must be a non-empty list"
+        names = [st.get("name") for st in states if isinstance(st, dict)]
+        if policy["default_state"] not in names:
+            return f"default_state [{policy['default_state']}] is not a state"
+        for st in states:
+            for tr in st.get("transitions", []):
+                if tr.get("state_name") not in names:
+                    return f"transition to unknown state [{tr.get('state_name')}]"
+            for action in st.get("actions", []):
+                if not isinstance(action, dict) or len(action) != 1:
+                    return "each action is an object with one key"
+        for template in policy.get("ism_template", []):
+            if not isinstance(template.get("index_patterns"), list) or not template["index_patterns"]:
+                return "ism_template needs index_patterns"
+        return None
 
     @staticmethod
     def parse_rule(r) -> dict:
@@ -542,6 +720,14 @@ class Proxy:
         if self.auth is not None and (req.headers.get("authorization") or "").strip() != self.auth:
             h = Headers([("WWW-Authenticate", 'Basic realm="security"')])
             return await reply(401, error_body(401), h, "401")
+
+        if self.dashboards is not None and req.path.endswith("/api/saved_objects/_import"):
+            status, doc = self.import_answer(req)
+            return await reply(status, json.dumps(doc).encode(), None, f"import:{status}")
+
+        if self.ism is not None and req.path.startswith("/_plugins/_ism/policies"):
+            status, doc = self.ism_answer(req)
+            return await reply(status, json.dumps(doc).encode(), None, f"ism:{status}")
 
         rule = self.take_rule(req)
         kind = rule["kind"] if rule else None

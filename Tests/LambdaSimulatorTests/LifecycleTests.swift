@@ -151,6 +151,62 @@ import Testing
     }
 
     /// The state letter of `/proc/<pid>/stat` (`T` when stopped), nil when the process is gone.
+    /// Whether this machine has a cgroup CPU controller the tests may write (v2 or v1).
+    static let cgroupCPUControllerWritable: Bool = {
+        let controllers = (try? String(contentsOfFile: "/sys/fs/cgroup/cgroup.controllers", encoding: .utf8)) ?? ""
+        if controllers.split(whereSeparator: \.isWhitespace).contains("cpu") {
+            return access("/sys/fs/cgroup", W_OK) == 0
+        }
+        return access("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", F_OK) == 0 && access("/sys/fs/cgroup/cpu", W_OK) == 0
+    }()
+
+    @Test(.enabled(if: cgroupCPUControllerWritable))
+    func aSmallFunctionsExtensionRunsOnItsShareOfACPUAsLambdaGivesIt() async throws {
+        let fixture = try MiniExtension {
+            $0.memorySizeMB = 128
+            $0.limitsCPUByMemory = true
+        }
+        var folders: [String] = []
+        try await LambdaSimulator.with(fixture.configuration, logger: fixture.logger) { simulator in
+            try await simulator.start()
+            // The first process, and the one the platform starts after a kill, are both in it.
+            for round in 0..<2 {
+                if round == 1 {
+                    await simulator.kill9()
+                    try await simulator.invoke(logLines: 1)
+                }
+                let pid = try #require(await simulator.extensionProcessId)
+                let folder = try #require(cpuCgroupFolder(pid), "no CPU cgroup for \(pid)")
+                #expect(folder.contains("sluice-simulator-"), "\(folder)")
+                // 128 / 1,769 of a CPU: 7,235 µs in every 100 ms.
+                let quota =
+                    (try? String(contentsOfFile: folder + "/cpu.max", encoding: .utf8))
+                    ?? (try? String(contentsOfFile: folder + "/cpu.cfs_quota_us", encoding: .utf8)) ?? ""
+                #expect(quota.hasPrefix("7235"), "\(quota)")
+                folders.append(folder)
+            }
+            #expect(folders[0] == folders[1])
+        }
+        // Removed with the simulator.
+        #expect(access(folders[0], F_OK) != 0)
+    }
+
+    /// The folder of the cgroup that holds `pid`'s CPU controller (v2, or v1's `cpu` hierarchy).
+    private func cpuCgroupFolder(_ pid: Int32) -> String? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3 else { continue }
+            if parts[1].split(separator: ",").contains("cpu") {
+                return "/sys/fs/cgroup/cpu" + parts[2]
+            }
+            if parts[0] == "0", parts[2] != "/", access("/sys/fs/cgroup\(parts[2])/cpu.max", F_OK) == 0 {
+                return "/sys/fs/cgroup" + parts[2]
+            }
+        }
+        return nil
+    }
+
     private func schedulerState(_ pid: Int32) -> Character? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let close = stat.lastIndex(of: ")")

@@ -99,7 +99,9 @@ import Testing
     }
 
     @Test func rejectedDeliveriesAreDeliveredAgainAndRawDeliveriesAreNotRecorded() async throws {
-        let fixture = try MiniExtension(["MINI_ACK_STATUSES": "500,503,429,200", "MINI_ON_SHUTDOWN": "drain:600"])
+        // The redelivery backoff doubles (100, 200, 400 ms): the drain waits long enough for the fourth
+        // attempt to come after SHUTDOWN on a loaded machine.
+        let fixture = try MiniExtension(["MINI_ACK_STATUSES": "500,503,429,200", "MINI_ON_SHUTDOWN": "drain:2000"])
         try await LambdaSimulator.with(fixture.configuration, logger: fixture.logger) { simulator in
             try await simulator.start()
             let invocation = try await simulator.invoke(logLines: 5)

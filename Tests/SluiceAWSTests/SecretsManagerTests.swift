@@ -1,21 +1,26 @@
 import AsyncHTTPClient
 import SluiceAWS
+import SluiceHTTP
 import SluiceTestSupport
 import Testing
 
 /// `GetSecretValue` against a local Secrets Manager that checks SigV4 signatures.
 @Suite(.timeLimit(.minutes(2))) struct SecretsManagerTests {
-    func withSecrets(_ body: (LocalSecrets, HTTPClient) async throws -> Void) async throws {
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+    /// The local Secrets Manager (set up over its own client) and the client the code under test uses.
+    func withSecrets(_ body: (LocalSecrets, HTTP1Client) async throws -> Void) async throws {
+        let control = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = HTTP1Client()
         do {
-            let secrets = try await LocalSecrets.start(client: client)
+            let secrets = try await LocalSecrets.start(client: control)
             defer { secrets.server.stop() }
             try await body(secrets, client)
         } catch {
-            try? await client.shutdown()
+            await client.shutdown()
+            try? await control.shutdown()
             throw error
         }
-        try await client.shutdown()
+        await client.shutdown()
+        try await control.shutdown()
     }
 
     @Test func readsTheCurrentValueAfterARotation() async throws {

@@ -8,7 +8,6 @@ import SluiceLambda
 import SluiceSpool
 import SluiceTestSupport
 import SluiceTime
-import Synchronization
 import Testing
 
 /// The whole path in one process: register → subscribe → deliveries → spool → the local
@@ -99,9 +98,14 @@ struct ExtensionLifecycleTests {
         #expect(statistics.rows == 0)
         // The re-delivered batch is caught by the spool while its first copy waits there, and by
         // OpenSearch (409 on the same ids) once it has shipped; either way each line is there once.
-        #expect(statistics.counters.received == platformEvents.count + 600 + summaries.count)
-        #expect(
-            statistics.counters.stored + statistics.counters.duplicate == platformEvents.count + 600 + summaries.count)
+        // The extension's health: one with the first delivery (this minute's), one at SHUTDOWN.
+        let health = try await probe.documents("\(prefix)-extension").values.filter {
+            $0["type"] as? String == "sluice.health"
+        }
+        #expect(health.compactMap { $0["reason"] as? String }.sorted() == ["interval", "shutdown"])
+        let written = platformEvents.count + 600 + summaries.count + health.count
+        #expect(statistics.counters.received == written)
+        #expect(statistics.counters.stored + statistics.counters.duplicate == written)
         #expect(statistics.counters.malformed == 1)
         #expect(statistics.counters.leftAtShutdown == 0)
         let summary = logs.entries.filter { $0.message.description == "sluice shut down" }
@@ -170,9 +174,55 @@ struct ExtensionLifecycleTests {
         #expect(await exit.advance(clock, by: 10, until: deadline), "exited")
         #expect(await running.value == 0)
         #expect(clock.now < deadline)
-        #expect(clock.now >= deadline - 200 - 10, "kept trying until the margin")
+        // It stops once a pause would end at the margin or later: the last failure came within one
+        // hurried pause (50 ms) and one step of the clock before it.
+        #expect(clock.now >= deadline - 200 - 50 - 10, "kept trying until the margin")
         let spool = try Spool.open(SpoolConfiguration(path: folder.file("spool.sqlite")), access: .readOnly)
-        #expect(try spool.statistics().counters.leftAtShutdown == 10, "kept, and counted")
+        // The ten lines and the two health documents (the first delivery's and SHUTDOWN's).
+        let health = try spool.peek(limit: 100).filter { $0.id.hasPrefix("health-") }.count
+        #expect(health == 2)
+        #expect(try spool.statistics().counters.leftAtShutdown == 10 + health, "kept, and counted")
+    }
+
+    /// The spool's full check runs after the first INVOKE, in the background; not when the first
+    /// event is SHUTDOWN, where it would take the CPU the drain needs for an environment that is going.
+    @Test(arguments: [false, true])
+    func theSpoolIsCheckedAfterTheFirstInvokeNotWhenTheFirstEventIsShutdown(firstIsShutdown: Bool) async throws {
+        let folder = try TemporaryFolder()
+        let path = folder.file("spool.sqlite")
+        do {
+            let spool = try Spool.open(SpoolConfiguration(path: path))
+            for batch in 0..<20 {
+                try spool.append(
+                    (0..<200).map { number in
+                        SpoolRecord(
+                            id: "0018b2c3d4e5-check-\(batch)-\(number)", index: "check-function",
+                            eventTime: 1_700_000_000_000 + Int64(batch * 200 + number),
+                            document: Array(#"{"n":\#(number),"text":"\#(String(repeating: "x", count: 400))"}"#.utf8))
+                    })
+            }
+        }
+        // One page in the middle of the records overwritten: the open, which leaves the full check out, keeps it.
+        try damageMiddlePage(of: path)
+
+        let platform = ScriptedPlatform()
+        let running = Task {
+            await ForwarderExtension(
+                environment: ["URL": "http://127.0.0.1:1", "SLUICE_SPOOL_PATH": path], api: platform,
+                listenerHost: "127.0.0.1"
+            ) { _ in Logger(label: "sluice") { _ in SwiftLogNoOpLogHandler() } }.run()
+        }
+        #expect(await waitFor(seconds: 30) { await platform.nextCalls == 1 })
+        let marker = path + ".damaged"
+        if !firstIsShutdown {
+            await platform.send(.invoke(requestID: "req-0", deadline: UTCTime.nowMilliseconds() + 60_000))
+            #expect(await waitFor(seconds: 30) { FileManager.default.fileExists(atPath: marker) }, "checked")
+        }
+        await platform.send(.shutdown(reason: "spindown", deadline: UTCTime.nowMilliseconds() + 1_000))
+        #expect(await running.value == 0)
+        if firstIsShutdown {
+            #expect(!FileManager.default.fileExists(atPath: marker), "checked at SHUTDOWN")
+        }
     }
 
     @Test func aConfigurationErrorKeepsTheFunctionRunningWhenFailingOpen() async throws {
@@ -208,6 +258,21 @@ struct ExtensionLifecycleTests {
         #expect(await platform.nextCalls == 0)
     }
 
+    @Test func aBadRuleFailsInitOnlyWhenClosedIsAsked() async throws {
+        let platform = ScriptedPlatform()
+        let folder = try TemporaryFolder()
+        let status = await ForwarderExtension(
+            environment: [
+                "URL": "http://127.0.0.1:1", "SLUICE_SPOOL_PATH": folder.file("spool.sqlite"),
+                "SLUICE_FAIL_MODE": "closed", "SLUICE_MASK": "emails",
+            ], api: platform, listenerHost: "127.0.0.1"
+        ) { _ in
+            Logger(label: "sluice") { _ in SwiftLogNoOpLogHandler() }
+        }.run()
+        #expect(status == 1)
+        #expect(await platform.errors.map(\.type) == [ForwarderError.Code.configuration.platformErrorType])
+    }
+
     @Test func aPlatformWithoutTelemetryAPIIsLoggedAndTheExtensionRuns() async throws {
         let folder = try TemporaryFolder()
         let platform = ScriptedPlatform(subscribeAnswer: .unsupported)
@@ -227,7 +292,7 @@ struct ExtensionLifecycleTests {
 
     /// Whether the extension's `run()` has returned, and a way to move its clock until it does.
     final class ExitWatch: Sendable {
-        private let status = Mutex<Int32?>(nil)
+        private let status = Locked<Int32?>(nil)
 
         func exited(_ value: Int32) { status.withLock { $0 = value } }
 

@@ -81,6 +81,58 @@ import Testing
         #expect(configuration.failMode == .closed)
     }
 
+    @Test func rulesAndLabelsAreReadInOrderCustomFirst() {
+        let (configuration, problems) = read([
+            "SLUICE_MASK": "email,jwt",
+            "SLUICE_RULES": #"[{"type":"exclude_at_match","name":"health","pattern":"GET /health"}]"#,
+            "SLUICE_MIN_LEVEL": "warn", "SLUICE_PLATFORM_EVENTS": "platform.report,initReport",
+            "SLUICE_LABELS": "team=payments, env=prod",
+        ])
+        #expect(problems.isEmpty)
+        #expect(configuration.ruleProblems.isEmpty)
+        #expect(configuration.rules.rules.map(\.name) == ["health", "email", "jwt"])
+        #expect(configuration.rules.minimumLevel == .warn)
+        #expect(configuration.rules.platformEvents == ["platform.report", "platform.initReport"])
+        #expect(configuration.labels.map(\.key) == ["team", "env"])
+        #expect(configuration.labels.map(\.value) == ["payments", "prod"])
+        // The defaults: no rule at all.
+        let (plain, _) = read(["SLUICE_MIN_LEVEL": "TRACE", "SLUICE_PLATFORM_EVENTS": "all"])
+        #expect(plain.rules.isEmpty)
+    }
+
+    @Test func badRulesFailOpenOneLineEachNamingTheVariableAndTheRule() {
+        let (configuration, problems) = read([
+            "SLUICE_MASK": "email,phone",
+            "SLUICE_RULES": #"[{"type":"mask_sequences","name":"ssn","pattern":"(\\d{3}","replace_placeholder":"x"}]"#,
+            "SLUICE_MIN_LEVEL": "loud", "SLUICE_PLATFORM_EVENTS": "platform.nope", "SLUICE_LABELS": "team",
+        ])
+        // Not a configuration problem that stops shipping: the valid rules apply.
+        #expect(problems.isEmpty)
+        #expect(configuration.rules.rules.map(\.name) == ["email"])
+        #expect(configuration.rules.minimumLevel == nil)
+        let lines = configuration.ruleProblems
+        #expect(
+            lines.map(\.variable) == [
+                "SLUICE_RULES", "SLUICE_MASK", "SLUICE_MIN_LEVEL", "SLUICE_PLATFORM_EVENTS", "SLUICE_LABELS",
+            ])
+        #expect(lines[0].message.contains("rule 1 (\"ssn\")") && lines[0].message.contains("at character"))
+        #expect(lines[1].message.contains("\"phone\""))
+        #expect(!lines.contains { $0.message.contains("\n") })
+        #expect(lines[1].message.hasSuffix("it is left out, the other rules apply"))
+    }
+
+    @Test func badRulesUnderFailModeClosedSayTheExtensionDoesNotStart() {
+        let (configuration, problems) = read([
+            "SLUICE_FAIL_MODE": "closed", "SLUICE_MASK": "email,phone", "SLUICE_MIN_LEVEL": "loud",
+        ])
+        #expect(problems.isEmpty)
+        #expect(configuration.ruleProblems.map(\.variable) == ["SLUICE_MASK", "SLUICE_MIN_LEVEL"])
+        for line in configuration.ruleProblems.map(\.message) {
+            #expect(line.hasSuffix("SLUICE_FAIL_MODE=closed: sluice does not start until it is fixed"), "\(line)")
+            #expect(!line.contains("left out") && !line.contains("is kept"), "\(line)")
+        }
+    }
+
     @Test func everyMistakeIsOneLineNamingTheVariableAndTheFix() {
         let (configuration, problems) = ForwarderConfiguration.fromEnvironment([
             "PLATFORM_INDEX": "Platform", "DISPATCH_MIN_BATCH_SIZE": "many", "SLUICE_SPOOL_CAP": "lots",
@@ -169,8 +221,11 @@ import Testing
             // SIGV4 settings are read only when SigV4 is the auth mode.
             var environment = ["SLUICE_AUTH": "sigv4"]
             environment[variable.name] = "definitely-not-valid-!"
-            let (_, problems) = read(environment)
-            #expect(problems.contains { $0.variable == variable.name }, "\(variable.name) is not validated")
+            let (configuration, problems) = read(environment)
+            // A rule's problem fails open: it is reported apart.
+            #expect(
+                (problems + configuration.ruleProblems).contains { $0.variable == variable.name },
+                "\(variable.name) is not validated")
         }
     }
 

@@ -90,6 +90,45 @@ import Testing
         #expect(cut.code == .unreadable)
     }
 
+    @Test func bulkAnswersAreReadWhateverElseTheyHoldAndRefusedWhenNotWhatOpenSearchSends() {
+        func parse(_ text: String, expected: Int = 2) -> BulkResponse {
+            BulkResponse.parse(Array(text.utf8), expected: expected)
+        }
+        // Without filter_path, pretty-printed, with fields in any order and nulls where fields may be.
+        let full = """
+            { "took" : 3, "errors" : true, "items" : [
+                { "create" : { "_index" : "a", "_id" : "1", "_shards" : { "total" : 2, "failed" : [] },
+                  "error" : null, "status" : 201 } },
+                { "create" : { "error" : { "reason" : null, "type" : "version_conflict_engine_exception",
+                  "caused_by" : { "type" : "x", "reason" : "y" } }, "status" : 409 }, "index" : { "status" : 500 } }
+            ] }
+            """
+        #expect(parse(full) == .items([.indexed, .duplicate]))
+        #expect(parse(#"{"items":null}"#, expected: 0) == .items([]))
+        #expect(parse(#"{"errors":false}"#, expected: 0) == .items([]))
+        #expect(
+            parse(
+                #"{"items":[{"create":{"status":400,"error":{"type":"mapper_parsing_exception","reason":"a \"b\""}}}]}"#,
+                expected: 1)
+                == .items([.rejected(status: 400, type: "mapper_parsing_exception", reason: #"a "b""#)]))
+        for refused in [
+            #"{"items":[{"create":{"status":201}},{"create":{}}]}"#,  // an item without a status
+            #"{"items":[{"create":{"status":201}},{}]}"#,  // an item without an action
+            #"{"items":[{"create":{"status":201}},{"create":{"status":"201"}}]}"#,  // a status that is not a number
+            #"{"items":[{"create":{"status":201}},{"create":{"status":201.5}}]}"#,  // nor a whole one
+            #"{"items":[{"create":{"status":201}},{"create":{"status":201,"error":{"type":3}}}]}"#,
+            #"{"items":[{"create":{"status":201}},{"create":{"status":201}}]} x"#,  // text after it
+            #"{"items":[{"create":{"status":201}},{"create":{"status":201}}],}"#,  // not JSON
+            #"{"items":{"create":{"status":201}}}"#, "[]", "",
+        ] {
+            guard case .failed(let error) = parse(refused) else {
+                Issue.record("read: \(refused)")
+                continue
+            }
+            #expect(error.code == .unreadable, "\(refused)")
+        }
+    }
+
     @Test func requestFailuresKeepStatusTypeAndRetryAfter() {
         let throttled = OpenSearchError.from(
             status: 429, body: Array(#"{"error":{"type":"es_rejected_execution_exception","reason":"busy"}}"#.utf8),

@@ -56,11 +56,11 @@ struct ShippingRig {
                 index: "t-" + UUID().uuidString.lowercased().prefix(12))
             try await body(rig)
         } catch {
-            try? await httpClient.shutdown()
+            await httpClient.shutdown()
             try? await controlClient.shutdown()
             throw error
         }
-        try await httpClient.shutdown()
+        await httpClient.shutdown()
         try await controlClient.shutdown()
     }
 

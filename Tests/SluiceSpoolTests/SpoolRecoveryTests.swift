@@ -102,12 +102,7 @@ import Testing
             let spool = try openSpool(folder)
             for batch in 0..<20 { try spool.append(makeRecords(200, prefix: "d\(batch)", bytes: 400)) }
         }
-        // Overwrite one page in the middle of the records' b-tree; the file keeps its size.
-        let size = try #require(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        try handle.seek(toOffset: UInt64(size / 2 / 4096 * 4096))
-        try handle.write(contentsOf: Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 17) }))
-        try handle.close()
+        try damageMiddlePage(of: path)
 
         // The owner's open leaves the full check out (it is on the cold start) ...
         let damaged = try openSpool(folder)

@@ -49,6 +49,15 @@ public enum JSONValue: Sendable, Equatable, Decodable {
         return nil
     }
 
+    /// The value if it is a number, whole or not.
+    public var double: Double? {
+        switch self {
+        case .integer(let value): Double(value)
+        case .number(let value): value
+        default: nil
+        }
+    }
+
     /// Compact JSON text, members sorted by key.
     public func write(to out: inout [UInt8]) {
         switch self {

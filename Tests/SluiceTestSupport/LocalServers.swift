@@ -2,6 +2,7 @@ public import AsyncHTTPClient
 import Foundation
 import NIOCore
 public import NIOHTTP1
+import SluiceJSON
 
 /// A background server started by one of the repository's tools (`tools/opensearch`,
 /// `tools/secretsmanager`) in a folder of its own, stopped by `stop()` or when released.
@@ -99,6 +100,29 @@ public final class FaultProxy: @unchecked Sendable {
         try await control(.POST, "auth", ["username": username as Any, "password": password as Any])
     }
 
+    /// Answers the ISM policy API itself, as OpenSearch does (the local server has none).
+    public func emulateISM(_ enabled: Bool = true) async throws {
+        try await control(.POST, "ism", ["enabled": enabled])
+    }
+
+    /// Answers OpenSearch Dashboards' saved-object import itself, as Dashboards does; the objects
+    /// whose ids are in `failing` fail to import.
+    public func emulateDashboards(_ enabled: Bool = true, failing: [String] = []) async throws {
+        try await control(.POST, "dashboards", ["enabled": enabled, "fail": failing])
+    }
+
+    /// The saved objects imported through the proxy, by id.
+    public func importedObjects() async throws -> [String: Any] {
+        let data = try await control(.GET, "dashboards", nil)
+        return (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+    }
+
+    /// The ISM policies the proxy holds, by id.
+    public func ismPolicies() async throws -> [String: Any] {
+        let data = try await control(.GET, "ism", nil)
+        return (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+    }
+
     public func limitBody(bytes: Int?) async throws {
         try await control(.POST, "max-body", ["bytes": bytes as Any])
     }
@@ -169,16 +193,24 @@ public struct OpenSearchProbe: Sendable {
         return ((body as? [String: Any])?["count"] as? Int) ?? -1
     }
 
-    /// The `_source` of every document in `index`, by `_id`.
+    /// The `_source` of every document in `index`, by `_id`, however many: pages of `size` in `_id`
+    /// order (a search answers at most 10,000 hits).
     public func documents(_ index: String, size: Int = 10_000) async throws -> [String: [String: Any]] {
         try await call(.POST, "/\(index)/_refresh")
-        let (_, body) = try await call(.POST, "/\(index)/_search", #"{"size":\#(size),"query":{"match_all":{}}}"#)
-        let hits = (((body as? [String: Any])?["hits"] as? [String: Any])?["hits"] as? [[String: Any]]) ?? []
         var out: [String: [String: Any]] = [:]
-        for hit in hits {
-            if let id = hit["_id"] as? String { out[id] = hit["_source"] as? [String: Any] ?? [:] }
+        var after: String?
+        while true {
+            let cursor = after.map { #","search_after":[\#(JSONText.quoted($0))]"# } ?? ""
+            let (_, body) = try await call(
+                .POST, "/\(index)/_search",
+                #"{"size":\#(size),"sort":[{"_id":"asc"}]\#(cursor),"query":{"match_all":{}}}"#)
+            let hits = (((body as? [String: Any])?["hits"] as? [String: Any])?["hits"] as? [[String: Any]]) ?? []
+            for hit in hits {
+                if let id = hit["_id"] as? String { out[id] = hit["_source"] as? [String: Any] ?? [:] }
+            }
+            guard hits.count == size, let last = hits.last?["_id"] as? String else { return out }
+            after = last
         }
-        return out
     }
 
     /// The mapping of `index`.

@@ -1,7 +1,6 @@
 public import Foundation
 public import SluiceSpool
 public import SluiceTime
-import Synchronization
 
 /// A folder of its own for one test, removed when the test ends.
 public final class TemporaryFolder: Sendable {
@@ -27,9 +26,9 @@ public final class ManualClock: Sendable {
         var sleepers: [Int: (deadline: Int64, continuation: CheckedContinuation<Void, Never>)] = [:]
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
-    public init(_ start: Int64 = 1_764_000_000_000) { state = Mutex(State(now: start)) }
+    public init(_ start: Int64 = 1_764_000_000_000) { state = Locked(State(now: start)) }
 
     public var now: Int64 { state.withLock { $0.now } }
 
@@ -98,6 +97,17 @@ public func openSpool(
             leaseMilliseconds: 30_000, clock: clock.wallClock))
 }
 
+/// Overwrites one 4 KiB page in the middle of the spool file at `path` (the file keeps its size):
+/// damage in the records' b-tree that the owner's open, which leaves the full check out, does not
+/// read, and that a lease over those records does.
+public func damageMiddlePage(of path: String) throws {
+    let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+    defer { try? handle.close() }
+    try handle.seek(toOffset: UInt64(size / 2 / 4096 * 4096))
+    try handle.write(contentsOf: Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 17) }))
+}
+
 /// The package's root folder, from this file's place in it.
 public let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
@@ -142,7 +152,7 @@ public func runProcess(
     process.standardError = error
     try process.run()
     // Read both pipes while the process runs, so a large output cannot block it.
-    let collected = Mutex<(Data, Data)>((Data(), Data()))
+    let collected = Locked<(Data, Data)>((Data(), Data()))
     let group = DispatchGroup()
     for (index, pipe) in [output, error].enumerated() {
         group.enter()

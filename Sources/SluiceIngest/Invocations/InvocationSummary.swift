@@ -49,8 +49,9 @@ public struct InvocationSummary: Sendable, Equatable {
     }
 
     /// The summary document (`type: "sluice.invocation"`), after `functionFields` (the function's
-    /// name, version and region, as every document has them).
-    public func document(functionFields: [UInt8]) -> [UInt8] {
+    /// name, version and region, as every document has them); the numbers in `omitting` are not
+    /// written again (`memorySizeMB`, when the function's fields hold it).
+    public func document(functionFields: [UInt8], omitting: Set<String> = []) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(640)
         out += Array(#"{"@timestamp":"#.utf8)
@@ -70,7 +71,7 @@ public struct InvocationSummary: Sendable, Equatable {
         if let used = numbers["maxMemoryUsedMB"], let size = numbers["memorySizeMB"], size > 0 {
             numbers["memoryUsedPercent"] = (used / size * 1000).rounded() / 10
         }
-        for name in Self.numberFields {
+        for name in Self.numberFields where !omitting.contains(name) {
             if let value = numbers[name] { Self.number(name, value, &out) }
         }
         Self.number("logLines", Double(logLines), &out)

@@ -8,6 +8,18 @@ public enum LogLevel: Int, Sendable, Comparable, CaseIterable {
     /// ERROR or FATAL.
     public var isError: Bool { self >= .error }
 
+    /// The level's name as `SLUICE_MIN_LEVEL` takes it: `TRACE` … `FATAL`.
+    public var name: String {
+        switch self {
+        case .trace: "TRACE"
+        case .debug: "DEBUG"
+        case .info: "INFO"
+        case .warn: "WARN"
+        case .error: "ERROR"
+        case .fatal: "FATAL"
+        }
+    }
+
     /// The level a `level` field or token names, case-insensitively (`WARNING` is `warn`,
     /// `CRITICAL` is `fatal`); nil for anything else.
     public init?(name: some Collection<UInt8>) {

@@ -1,4 +1,4 @@
-import Crypto
+import SluiceDigest
 
 /// One schema change, as shipped in `migrations/NNNN_name.sql`.
 public struct Migration: Sendable, Equatable {
@@ -15,7 +15,7 @@ public struct Migration: Sendable, Equatable {
         self.id = id
         self.name = name
         self.sql = sql
-        self.checksum = SHA256.hash(data: Array(sql.utf8)).map { byte in
+        self.checksum = SHA256.hash(sql.utf8).map { byte in
             let hex = String(byte, radix: 16)
             return byte < 16 ? "0" + hex : hex
         }.joined()

@@ -75,6 +75,16 @@ package struct Migrator {
         try connection.execute(Self.createBookkeeping)
         let applied = try applied(in: connection)
         try verify(applied, path: connection.path)
+        // Each migration also sets the header's user_version: a header ahead of the records means the
+        // bookkeeping lost rows (damaged pages), and re-running old migrations would only fail.
+        let recorded = applied.last?.id ?? 0
+        let header = try connection.scalar("PRAGMA user_version") ?? 0
+        if header > recorded {
+            throw SpoolError(
+                .corrupt,
+                "the spool at \(connection.path) has schema version \(header) in its header but records "
+                    + "migrations up to \(recorded): its bookkeeping is damaged")
+        }
         let done = Set(applied.map(\.id))
         var ran: [Int] = []
         for migration in migrations where !done.contains(migration.id) {

@@ -24,8 +24,13 @@ package struct SQLiteError: Error, CustomStringConvertible, Sendable {
         self.init(extendedCode: extended, message: message, sql: sql)
     }
 
-    /// The database file is not a database, or its pages are damaged.
-    package var isCorruption: Bool { code == SQLITE_CORRUPT || code == SQLITE_NOTADB }
+    /// The database file is not a database, or its pages are damaged. A damaged header's schema
+    /// format number reads as a plain error, "unsupported file format": every spool is written by this
+    /// SQLite, so that is damage too.
+    package var isCorruption: Bool {
+        code == SQLITE_CORRUPT || code == SQLITE_NOTADB
+            || (code == SQLITE_ERROR && message.hasPrefix("unsupported file format"))
+    }
     /// The disk, or the file's page limit, is full.
     package var isFull: Bool { code == SQLITE_FULL }
 

@@ -47,6 +47,12 @@ struct Stats: ParsableCommand {
             ["left at shutdown", "\(c.leftAtShutdown)"],
             ["quarantined", "\(c.quarantined)"],
             ["malformed", "\(c.malformed)"],
+            // What ingest's rules did, by rule: `email.masked 3, health.dropped 2`.
+            [
+                "rules",
+                c.rules.isEmpty
+                    ? "-" : c.rules.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "),
+            ],
         ]
         let width = rows.map { $0[0].count }.max() ?? 0
         return rows.map { $0[0] + String(repeating: " ", count: width - $0[0].count + 2) + $0[1] }

@@ -1,0 +1,74 @@
+import SluiceForwarder
+
+/// `configuration`: an environment that sets any of the variables to values from the input (some
+/// drawn from the values each kind is known to take, some the input's own bytes).
+///
+/// Reading it never traps; every problem is a configuration error naming a variable that is set,
+/// in one line unless a value itself has a line break; and every number of the configuration is
+/// in its variable's range, whatever the problems.
+enum ConfigurationOracle {
+    static let interesting = [
+        "", " ", "0", "1", "-1", "5_000", "9223372036854775807", "99999999999999999999", "64MiB", "1KiB", "10GB",
+        "true", "no", "on", "gzip", "none", "end", "background", "periodic:5", "periodic:0", "periodic:",
+        "https://search.example.com:443/", "http://", "ftp://x", "secret", "basic", "sigv4", "es", "aoss",
+        "logs-%Y.%m.%d", "%H", "UPPER", "a,b", "email,ssn", "team=payments,env=prod", "=x", "WARN", "DEBUG",
+        "drop-oldest", "reject-new", "open", "closed", "2022-12-13", "/tmp/x.sqlite", "_id", "[]", "[{}]",
+        #"[{"type":"mask_sequences","name":"n","pattern":"a+","replace_placeholder":"x"}]"#, "platform.report",
+    ]
+
+    static func check(_ bytes: [UInt8]) -> [String] {
+        var input = FuzzInput(bytes)
+        var environment: [String: String] = [:]
+        for variable in ConfigurationVariable.all where !input.isAtEnd {
+            let choice = input.byte()
+            switch choice % 4 {
+            case 0: break
+            case 1, 2: environment[variable.name] = interesting[Int(choice / 4) % interesting.count]
+            default: environment[variable.name] = String(decoding: input.field(), as: UTF8.self)
+            }
+        }
+        let (configuration, problems) = ForwarderConfiguration.fromEnvironment(environment)
+        _ = ForwarderConfiguration.settings(environment)
+        var found: [String] = []
+        let anyLineBreak = environment.values.contains { $0.contains("\n") || $0.contains("\r") }
+        for problem in problems + configuration.ruleProblems {
+            guard let name = problem.variable, ConfigurationVariable.all.contains(where: { $0.name == name }) else {
+                found.append("a problem names no variable: \(problem.message)")
+                continue
+            }
+            if name != ConfigurationVariable.url.name, environment[name] == nil,
+                !problem.message.contains("needs")
+            {
+                found.append("a problem for \(name), which is not set: \(problem.message)")
+            }
+            if problem.message.isEmpty { found.append("an empty problem for \(name)") }
+            if !anyLineBreak, problem.message.contains("\n") {
+                found.append("a problem of many lines: \(problem.message)")
+            }
+        }
+        func inRange(_ variable: ConfigurationVariable, _ value: Int) {
+            switch variable.kind {
+            case .integer(_, let range), .bytes(_, let range), .optionalBytes(let range):
+                if !range.contains(value) { found.append("\(variable.name) is \(value), outside \(range)") }
+            default: break
+            }
+        }
+        inRange(.dispatchMinBatchSize, configuration.dispatchMinBatchSize)
+        inRange(.bufferMaxItems, configuration.bufferMaxItems)
+        inRange(.bufferMaxBytes, configuration.bufferMaxBytes)
+        inRange(.bufferTimeout, configuration.bufferTimeoutMilliseconds)
+        inRange(.flushBudget, Int(configuration.flushBudgetMilliseconds))
+        inRange(.batchMaxBytes, configuration.openSearch.maxBatchBytes)
+        inRange(.batchMaxDocs, configuration.openSearch.maxBatchCount)
+        inRange(.requestTimeout, Int(configuration.openSearch.requestTimeoutMilliseconds))
+        inRange(.retryMaxAttempts, configuration.openSearch.retry.maxAttempts)
+        inRange(.spoolCap, configuration.spool.capBytes)
+        if let maxFile = configuration.spool.maxFileBytes { inRange(.spoolMaxFileBytes, maxFile) }
+        let endpoint = configuration.openSearch.endpoint
+        let urlProblem = problems.contains { $0.variable == ConfigurationVariable.url.name }
+        if !urlProblem, !(endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://")) {
+            found.append("endpoint \(endpoint.debugDescription) taken without a problem")
+        }
+        return found
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import SluiceForwarder
+
+/// `sluice opensearch setup`: index templates and retention, idempotent, saying what it did.
+struct SetupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "setup",
+        abstract:
+            "Create or update Sluice's index templates and retention policy; says what it created, changed or left.",
+        discussion: """
+            Reads the same environment variables as the extension (export them as the function has \
+            them, credentials included). Puts an index template for each index (sluice-platform, \
+            sluice-function, sluice-extension, sluice-invocations) covering its date-pattern names, \
+            and an ISM policy (sluice-retention) that deletes those indices after --retention-days; \
+            on a cluster without ISM it says so and goes on. Running it again changes nothing.
+            """)
+
+    @Option(help: "Delete indices this many days old (1-3650).") var retentionDays = 30
+    @Option(
+        help:
+            "OpenSearch Dashboards' URL (https://DOMAIN/_dashboards on Amazon OpenSearch Service): import the Lambda dashboard there."
+    )
+    var dashboardsURL: String?
+    @Option(help: "With multi-tenancy: the tenant to import into (global, private or a tenant's name).")
+    var tenant: String?
+
+    func validate() throws {
+        guard (1...3650).contains(retentionDays) else {
+            throw ValidationError("--retention-days must be from 1 to 3650, not \(retentionDays)")
+        }
+        if let dashboardsURL, !(dashboardsURL.hasPrefix("https://") || dashboardsURL.hasPrefix("http://")) {
+            throw ValidationError(
+                "--dashboards-url must be an http(s) URL, e.g. https://search-logs-abc123.eu-west-1.es.amazonaws.com/_dashboards"
+            )
+        }
+    }
+
+    func run() async throws {
+        let setup = ClusterSetup(
+            environment: ProcessEnvironment.all(), retentionDays: retentionDays, dashboardsURL: dashboardsURL,
+            tenant: tenant)
+        let ok = await setup.run { step in
+            let outcome =
+                step.outcome.rawValue + String(repeating: " ", count: max(1, 10 - step.outcome.rawValue.count))
+            print("\(outcome)\(step.what): \(step.detail)")
+        }
+        if !ok { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,359 @@
+import Foundation
+import InMemoryLogging
+import Logging
+import SluiceIngest
+import SluiceLambda
+import SluiceSpool
+import SluiceTestSupport
+import Testing
+
+/// The rules as configured (parsing, failing open with positions) and as applied to lines before
+/// the spool write.
+struct IngestRulesTests {
+    let folder: TemporaryFolder
+    let spool: Spool
+    let function = TelemetryDocument.Function(name: "orders", version: "1", region: "eu-west-1")
+
+    init() throws {
+        folder = try TemporaryFolder()
+        spool = try openSpool(folder)
+    }
+
+    func ingestor(_ rules: IngestRules) throws -> Ingestor {
+        Ingestor(
+            spool: spool, document: TelemetryDocument(function: function), environmentID: try spool.environmentID(),
+            indices: .init(
+                platform: IndexPattern("plat"), function: IndexPattern("fn"), extension: IndexPattern("ext")),
+            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }, rules: rules)
+    }
+
+    static func rules(mask: String = "", custom: String = "[]") -> IngestRules {
+        let (builtins, maskProblems) = IngestRules.builtins(mask)
+        let (rules, ruleProblems) = IngestRules.custom(custom)
+        #expect(maskProblems.isEmpty && ruleProblems.isEmpty, "\(maskProblems) \(ruleProblems)")
+        return IngestRules(rules: rules + builtins)
+    }
+
+    /// The stored documents by their record's order in the delivery.
+    func documents() throws -> [JSONValue] {
+        try spool.peek(limit: 1000).sorted { $0.seq < $1.seq }.map {
+            try JSONDecoder().decode(JSONValue.self, from: Data($0.document))
+        }
+    }
+
+    static func event(_ type: String, _ record: String, time: String = TelemetryFixtures.time) -> String {
+        #"{"time":"\#(time)","type":"\#(type)","record":\#(record)}"#
+    }
+
+    // MARK: Parsing
+
+    @Test func unknownBuiltinsAreNamedAndTheKnownOnesKept() {
+        let (rules, problems) = IngestRules.builtins("email, pasword ,jwt")
+        #expect(rules.map(\.name) == ["email", "jwt"])
+        #expect(problems.count == 1)
+        #expect(problems[0].message.contains("item 2, \"pasword\""))
+        #expect(IngestRules.builtins("all").0.count == BuiltinMask.allCases.count)
+    }
+
+    @Test func badCustomRulesAreNamedWithTheirPositionAndTheValidOnesKept() {
+        let text = #"""
+            [{"type":"mask_sequences","name":"ssn","pattern":"\\d{3}-\\d{2}-\\d{4}","replace_placeholder":"[SSN]"},
+             {"type":"exclude_at_match","name":"broken","pattern":"(unclosed"},
+             {"type":"exclude_at_match","name":"lazy","pattern":"a+?b"},
+             {"type":"drop","name":"typo","pattern":"x"},
+             {"type":"include_at_match","name":"keep","pattern":"order"}]
+            """#
+        let (rules, problems) = IngestRules.custom(text)
+        #expect(rules.map(\.name) == ["ssn", "keep"])
+        #expect(problems.count == 3)
+        #expect(problems[0].message.contains("rule 2 (\"broken\")") && problems[0].message.contains("does not compile"))
+        #expect(problems[1].message.contains("rule 3 (\"lazy\")") && problems[1].message.contains("lazy quantifiers"))
+        // The position is in the variable's text: where `+?` is.
+        let lazyOffset = Array(text.utf8).firstRange(of: Array("+?".utf8))!.lowerBound
+        #expect(problems[1].position == lazyOffset)
+        #expect(problems[2].message.contains("rule 4 (\"typo\")") && problems[2].message.contains("\"type\" must be"))
+    }
+
+    @Test func invalidJSONIsOneProblemWithItsOffset() {
+        let (rules, problems) = IngestRules.custom(#"[{"type":"exclude_at_match","name":"x","pattern":"a"}"#)
+        #expect(rules.isEmpty)
+        #expect(problems.count == 1 && problems[0].message.hasPrefix("not valid JSON"))
+        #expect(problems[0].position != nil)
+    }
+
+    @Test func platformEventTypesAreCheckedAndNoneIsNone() {
+        let (types, problems) = IngestRules.platformEvents("platform.report, start,platform.bogus")
+        #expect(types == ["platform.report", "platform.start"])
+        #expect(problems.count == 1 && problems[0].message.contains("platform.bogus"))
+        #expect(IngestRules.platformEvents("none").0 == [])
+        #expect(IngestRules.platformEvents("all").0 == nil)
+    }
+
+    // MARK: Applying
+
+    @Test func textAndJSONLinesAreMaskedBeforeTheSpoolAndIdsStay() throws {
+        let body = TelemetryFixtures.delivery([
+            Self.event("function", #""login ok for jane@example.com from 10.1.2.3\n""#),
+            Self.event(
+                "function",
+                #"{"level":"INFO","message":"paid with 4111 1111 1111 1111","user":{"email":"bob@example.org"},"email":"key"}"#
+            ),
+            Self.event("extension", #""Authorization: Bearer abcdefghijkl""#),
+            Self.event("platform.start", #"{"requestId":"r1","note":"jane@example.com"}"#),
+            Self.event("function", #""nothing to see""#),
+        ])
+        let plain = try ingestor(IngestRules()).records(try TelemetryDelivery(validating: body))
+        let masking = try ingestor(Self.rules(mask: "all"))
+        #expect(masking.ingest(body) == .accepted)
+        let stored = try spool.peek(limit: 100).sorted { $0.seq < $1.seq }
+        // Ids come from the delivery's bytes: the same with and without rules.
+        #expect(stored.map(\.id) == plain.map(\.id))
+        let documents = try documents()
+        #expect(documents[0]["message"]?.string == "login ok for [MASKED:email] from [MASKED:ipv4]\n")
+        #expect(documents[0]["record"]?.string == "login ok for [MASKED:email] from [MASKED:ipv4]\n")
+        #expect(documents[1]["message"]?.string == "paid with [MASKED:credit-card]")
+        #expect(documents[1]["record"]?["user"]?["email"]?.string == "[MASKED:email]")
+        #expect(documents[1]["record"]?["level"]?.string == "INFO")
+        #expect(documents[1]["fields"]?["user"]?["email"]?.string == "[MASKED:email]")
+        #expect(documents[2]["message"]?.string == "Authorization: Bearer [MASKED:bearer]")
+        // Platform events are never changed by rules.
+        #expect(documents[3]["record"]?["note"]?.string == "jane@example.com")
+        #expect(documents[4]["message"]?.string == "nothing to see")
+        let counters = try spool.counters().rules
+        #expect(counters["email.masked"] == 2)
+        #expect(counters["ipv4.masked"] == 1)
+        #expect(counters["credit-card.masked"] == 1)
+        #expect(counters["bearer.masked"] == 1)
+    }
+
+    @Test func excludeIncludeAndTheMinimumLevelDropLinesAndCountThem() throws {
+        var rules = Self.rules(
+            custom: #"""
+                [{"type":"exclude_at_match","name":"health","pattern":"GET /health"},
+                 {"type":"include_at_match","name":"orders-only","pattern":"(?i)order"}]
+                """#)
+        rules.minimumLevel = .info
+        let body = TelemetryFixtures.delivery([
+            Self.event("function", #""[DEBUG]\t2026-11-25T12:00:00Z\tr1\torder debug""#),
+            Self.event("function", #""GET /health order 200""#),
+            Self.event("function", #""Order 7 placed""#),
+            Self.event("function", #"{"level":"debug","message":"order as JSON"}"#),
+            Self.event("function", #"{"level":"warn","message":"ORDER late"}"#),
+            Self.event("function", #""shipping label printed""#),
+            Self.event("platform.report", #"{"requestId":"r1","metrics":{"durationMs":1}}"#),
+        ])
+        let ingest = try ingestor(rules)
+        #expect(ingest.ingest(body) == .accepted)
+        let messages = try documents().compactMap { $0["message"]?.string }
+        #expect(messages == ["Order 7 placed", "ORDER late"])
+        let counters = try spool.counters().rules
+        #expect(counters["min-level.dropped"] == 2)
+        #expect(counters["health.dropped"] == 1)
+        #expect(counters["orders-only.dropped"] == 1)
+        // A re-delivery stores nothing new and counts nothing again.
+        #expect(ingest.ingest(body) == .accepted)
+        #expect(try spool.counters().rules == counters)
+        #expect(ingest.tallies.rules == counters)
+    }
+
+    @Test func platformEventsNotAskedForAreNotIndexedButStillJoinTheSummary() throws {
+        var rules = IngestRules()
+        rules.platformEvents = ["platform.report"]
+        let ingest = Ingestor(
+            spool: spool, document: TelemetryDocument(function: function), environmentID: try spool.environmentID(),
+            indices: .init(
+                platform: IndexPattern("plat"), function: IndexPattern("fn"), extension: IndexPattern("ext"),
+                invocation: IndexPattern("inv")),
+            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }, rules: rules)
+        let body = TelemetryFixtures.delivery([
+            Self.event("platform.start", #"{"requestId":"r1","version":"1"}"#),
+            Self.event("function", #""hello""#),
+            Self.event("platform.runtimeDone", #"{"requestId":"r1","status":"success"}"#),
+            Self.event(
+                "platform.report",
+                #"{"requestId":"r1","status":"success","metrics":{"durationMs":2.5,"billedDurationMs":3,"memorySizeMB":128,"maxMemoryUsedMB":60}}"#
+            ),
+        ])
+        #expect(ingest.ingest(body) == .accepted)
+        let types = try documents().compactMap { $0["type"]?.string }
+        #expect(types == ["function", "platform.report", "sluice.invocation"])
+        let summary = try documents().last!
+        #expect(summary["status"]?.string == "success")
+        #expect(summary["logLines"]?.double == 1)
+        #expect(try spool.counters().rules["platform-events.dropped"] == 2)
+    }
+
+    @Test func escapedTextIsMaskedOnItsDecodedFormAndWrittenBackValid() throws {
+        // The address follows an escaped newline and a quote: matched on the text, not the escapes.
+        let body = TelemetryFixtures.delivery([
+            Self.event("function", #""line one\n\"nina@example.com\" said \u00e9 \\ done""#)
+        ])
+        #expect(try ingestor(Self.rules(mask: "email")).ingest(body) == .accepted)
+        #expect(try documents()[0]["message"]?.string == "line one\n\"[MASKED:email]\" said é \\ done")
+    }
+
+    @Test func aPathologicalPatternOnALongLineStopsAtItsBudgetAndMasksTheRest() throws {
+        let rules = Self.rules(
+            custom: #"[{"type":"mask_sequences","name":"slow","pattern":"(a|aa)*c","replace_placeholder":"[X]"}]"#)
+        // A `c` first, so the literal every match needs is there and POSIX searches the rest.
+        let line = "c" + String(repeating: "a", count: 256 << 10)
+        let body = TelemetryFixtures.delivery([
+            Self.event("function", "\"\(line)\""), Self.event("function", #""after it""#),
+        ])
+        let started = Date()
+        #expect(try ingestor(rules).ingest(body) == .accepted)
+        // Unbounded, glibc takes minutes on this line; the budget is 20 ms a line, 100 ms a delivery.
+        #expect(Date().timeIntervalSince(started) < 5)
+        let documents = try documents()
+        let message = documents[0]["message"]?.string ?? ""
+        #expect(message.hasSuffix("[X]"))
+        #expect(message.count < line.count)
+        #expect(try spool.counters().rules["slow.unscanned"] ?? 0 >= 1)
+        #expect(documents.count == 2)
+    }
+
+    /// Random JSON records with secrets among escapes, nested objects and arrays: every rewritten
+    /// document is valid JSON whose record is the input with each string value masked (decoded,
+    /// masked, compared as values), keys and other values untouched.
+    @Test func maskedJSONRecordsAreTheInputWithEachStringMasked() throws {
+        var random = SeededRandom(seed: 13)
+        // JSON text of string contents: escapes as a record brings them.
+        let pieces = [
+            "jane@example.com", "10.0.0.7", "plain", #"tab\there"#, #"quote \"x\""#, "é ü", #"\\back"#, #"\u00e9"#,
+            "4111111111111111", #"line\nbreak"#, #"a\u0040b.com@example.org"#,
+        ]
+        func string() -> String {
+            "\""
+                + (0..<Int.random(in: 0...3, using: &random)).map { _ in pieces.randomElement(using: &random)! }
+                .joined(separator: " ") + "\""
+        }
+        func value(_ depth: Int) -> String {
+            switch Int.random(in: 0..<(depth > 2 ? 3 : 5), using: &random) {
+            case 0: return string()
+            case 1: return String(Int.random(in: -5...5000, using: &random))
+            case 2: return ["true", "null", "1.5e3"].randomElement(using: &random)!
+            case 3:
+                return "[ "
+                    + (0..<Int.random(in: 0...3, using: &random)).map { _ in value(depth + 1) }.joined(separator: " , ")
+                    + " ]"
+            default: return object(depth + 1)
+            }
+        }
+        func object(_ depth: Int) -> String {
+            "{ "
+                + (0..<Int.random(in: 1...4, using: &random)).map { index in
+                    "\"k\(index)@example.com\" : \(value(depth))"
+                }.joined(separator: ",\n ") + " }"
+        }
+        let rules = Self.rules(mask: "email,ipv4,credit-card")
+        let masks: [BuiltinMask] = [.email, .ipv4, .creditCard]
+        func masked(_ value: JSONValue) -> JSONValue {
+            switch value {
+            case .string(let text):
+                var bytes = Array(text.utf8)
+                for mask in masks {
+                    let ranges = bytes.withUnsafeBufferPointer { mask.matches(in: $0) }
+                    var out: [UInt8] = []
+                    var position = 0
+                    for range in ranges {
+                        out += bytes[position..<range.lowerBound] + mask.placeholder
+                        position = range.upperBound
+                    }
+                    bytes = out + bytes[position...]
+                }
+                return .string(String(decoding: bytes, as: UTF8.self))
+            case .array(let values): return .array(values.map(masked))
+            case .object(let members): return .object(members.mapValues(masked))
+            default: return value
+            }
+        }
+        let ingest = try ingestor(rules)
+        for _ in 0..<200 {
+            let record = object(0)
+            let body = TelemetryFixtures.delivery([Self.event("function", record)])
+            let records = ingest.records(try TelemetryDelivery(validating: body))
+            let document = try JSONValue.parse(records[0].document)
+            let expected = masked(try JSONValue.parse(Array(record.utf8)))
+            #expect(document["record"] == expected, "\(record)")
+            #expect(document["fields"] == expected)
+            #expect(!records[0].document.contains(UInt8(ascii: "\n")))
+        }
+    }
+
+    @Test func noRulesLeaveTheDocumentsAsTheyWere() throws {
+        let body = TelemetryFixtures.delivery(TelemetryFixtures.eventJSON)
+        let delivery = try TelemetryDelivery(validating: body)
+        let plain = try ingestor(IngestRules()).records(delivery)
+        // Rules that match nothing change nothing either.
+        let idle = try ingestor(Self.rules(mask: "all")).records(delivery)
+        #expect(plain.map(\.document) == idle.map(\.document))
+        #expect(plain.map(\.id) == idle.map(\.id))
+    }
+}
+
+/// Custom patterns: what POSIX is given, and the literal searches that spare it most lines.
+struct RulePatternTests {
+    func matches(_ pattern: RulePattern, _ text: String) -> [Range<Int>] {
+        var budget = RuleBudget()
+        return Array(text.utf8).withUnsafeBufferPointer { pattern.matches(in: $0, budget: &budget).ranges }
+    }
+
+    @Test(arguments: [
+        ("GET /health", "GET /health", true), (#"\d{3}-\d{2}-\d{4}"#, "-", false),
+        (#"password=\S+"#, "password=", false), ("(a|b)cd", "cd", false), ("colou?r", "colo", false),
+        ("x+yz", "yz", false), (#"\.json$"#, ".json", false), ("a|b", "", false), ("(?i)Token", "", false),
+    ])
+    func theRequiredLiteralIsWhatEveryMatchHolds(pattern: String, literal: String, whole: Bool) throws {
+        let compiled = try RulePattern(pattern)
+        #expect(String(decoding: compiled.requiredLiteral, as: UTF8.self) == literal)
+        #expect(compiled.isLiteral == whole)
+    }
+
+    @Test func literalSearchesFindWhatPOSIXFinds() throws {
+        let texts = [
+            "GET /health 200 GET /health", "no health here", "GET /healt", "xGET /healthGET /health",
+            "ssn 123-45-6789 and 987-65-4321", "password=hunter2 user=x", "red colour and color", "",
+        ]
+        for pattern in ["GET /health", #"\d{3}-\d{2}-\d{4}"#, #"password=\S+"#, "colou?r", "e"] {
+            // The same pattern in a group has no literal: POSIX searches every text.
+            let fast = try RulePattern(pattern)
+            let plain = try RulePattern("(?:\(pattern))")
+            #expect(plain.requiredLiteral.isEmpty)
+            for text in texts {
+                #expect(matches(fast, text) == matches(plain, text), "\(pattern) in \(text)")
+            }
+        }
+    }
+
+    @Test func placeholdersReferToGroupsAsDatadogsDo() throws {
+        let rules = IngestRulesTests.rules(
+            custom: #"""
+                [{"type":"mask_sequences","name":"api-key","pattern":"(?:key|token)=([a-z]+)_[0-9a-f]{8,}","replace_placeholder":"key=${1}_[MASKED] $$"},
+                 {"type":"mask_sequences","name":"swap","pattern":"(\\w+)@(\\w+)","replace_placeholder":"$2 at $1$x"}]
+                """#)
+        let line = #""token=live_0123abcd4567 and token=test_99 then bob@home""#
+        let folder = try TemporaryFolder()
+        let spool = try openSpool(folder)
+        let ingest = Ingestor(
+            spool: spool, document: TelemetryDocument(function: .init(name: "f", version: "1", region: "r")),
+            environmentID: try spool.environmentID(),
+            indices: .init(platform: IndexPattern("p"), function: IndexPattern("f"), extension: IndexPattern("e")),
+            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }, rules: rules)
+        let body = TelemetryFixtures.delivery([IngestRulesTests.event("function", line)])
+        let records = ingest.records(try TelemetryDelivery(validating: body))
+        let message = try JSONValue.parse(records[0].document)["message"]?.string
+        // `(?:…)` takes no number; `$$` is a dollar; `$x` names no group: nothing.
+        #expect(message == "key=live_[MASKED] $ and token=test_99 then home at bob")
+    }
+
+    @Test func rulesPOSIXCannotBoundAreRefusedWithTheirPosition() {
+        for (pattern, position) in [(#"(a)\1"#, 3), ("a*?", 1), (#"\p{L}"#, 0), ("(?=a)", 0)] {
+            #expect(throws: RuleError.self) { try RulePattern(pattern) }
+            do {
+                _ = try RulePattern(pattern)
+            } catch {
+                #expect(error.position == position, "\(pattern): \(error)")
+            }
+        }
+    }
+}
