@@ -226,6 +226,7 @@ let package = Package(
             dependencies: [
                 "SluiceAWS", "SluiceTestSupport", "SluiceTime", "SluiceHTTP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

@@ -22,7 +22,7 @@ public struct SecretsManagerClient: Sendable {
     /// The client Lambda's environment describes: its credentials and region, and an endpoint
     /// override if one is set.
     public static func fromEnvironment(
-        _ environment: [String: String], httpClient: HTTP1Client
+        _ environment: [String: String], httpClient: HTTP1Client, timeout: TimeAmount = .seconds(5)
     ) throws
         -> SecretsManagerClient
     {
@@ -38,7 +38,7 @@ public struct SecretsManagerClient: Sendable {
             ?? "https://secretsmanager.\(region).amazonaws.com"
         return SecretsManagerClient(
             httpClient: httpClient, endpoint: endpoint,
-            signer: SigV4Signer(credentials: credentials, region: region, service: "secretsmanager"))
+            signer: SigV4Signer(credentials: credentials, region: region, service: "secretsmanager"), timeout: timeout)
     }
 
     /// The `SecretString` of a secret.

@@ -67,6 +67,10 @@ extension ForwarderExtension {
         for (name, value) in (try? spool.counters().rules) ?? tallies.rules {
             metadata["rules.\(name)"] = "\(value)"
         }
+        // The process's CPU time by stage (ms since it started): what the extension cost the function.
+        for field in ingestor.cpu.snapshot().fields {
+            metadata["cpu_ms.\(field.name)"] = "\(field.milliseconds)"
+        }
         // What the listener's limits turned away (an HTTP matter: none of it was a delivery).
         let refused = listener.refusals
         if refused.total > 0 {

@@ -107,8 +107,11 @@ public struct ForwarderExtension: Sendable {
         httpClient: HTTP1Client, phases: InitPhases, logger: Logger
     ) async -> Int32 {
         var phases = phases
+        // One account of the process's CPU time by stage, for health documents and the shutdown line.
+        let cpu = StageCPU()
         let client = OpenSearchClient(
-            configuration: configuration.openSearch, httpClient: httpClient, environment: environment, logger: logger)
+            configuration: configuration.openSearch, httpClient: httpClient, environment: environment, logger: logger,
+            cpu: cpu)
         let routing = IndexRouting(
             platform: configuration.platformIndex, function: configuration.functionIndex,
             extension: configuration.extensionIndex, invocation: configuration.invocationIndex)
@@ -133,7 +136,7 @@ public struct ForwarderExtension: Sendable {
             spool: spool, document: TelemetryDocument(function: function), environmentID: environmentID,
             indices: routing, logger: logger, rules: configuration.rules,
             health: HealthReport(version: Self.version, settings: ForwarderConfiguration.settings(environment)),
-            clock: clock, onStored: { loop.wake() })
+            clock: clock, cpu: cpu, onStored: { loop.wake() })
 
         let listener: TelemetryListener
         do {

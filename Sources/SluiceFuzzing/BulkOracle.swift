@@ -70,7 +70,7 @@ actor BulkOracle {
         var shipped = 0
         for (position, record) in records.enumerated() {
             let held = waiting[record.id]
-            if let held, dead.contains(record.id) {
+            if held != nil, dead.contains(record.id) {
                 problems.append("record \(position) is both waiting and a dead letter")
             }
             if let held, held.attempts != 1 {

@@ -37,9 +37,11 @@ public struct HealthReport: Sendable {
     }
 
     /// The document: the spool's statistics and counters (rules' among them), the time the
-    /// platform says the extension added to invocations since the last report, and why it was written.
+    /// platform says the extension added to invocations since the last report, the process's CPU
+    /// time by stage, and why it was written.
     func document(
-        at time: Int64, reason: String, statistics: SpoolStatistics, overheads: [Double], functionFields: [UInt8]
+        at time: Int64, reason: String, statistics: SpoolStatistics, overheads: [Double], cpu: StageCPU.Snapshot,
+        functionFields: [UInt8]
     ) -> [UInt8] {
         var out = Array(#"{"@timestamp":"#.utf8)
         let stamp = JSONText.stringToken(UTCTime.iso8601(milliseconds: time))
@@ -74,6 +76,9 @@ public struct HealthReport: Sendable {
             func rank(_ share: Double) -> Double { sorted[min(sorted.count - 1, Int((Double(sorted.count) * share)))] }
             out += Array(#","p50":\#(rank(0.5)),"p99":\#(rank(0.99)),"max":\#(sorted.last!)"#.utf8)
         }
+        // The process's CPU time since it started, by stage: what the extension costs the function.
+        out += Array(#"},"cpuMs":{"#.utf8)
+        out += Array(cpu.fields.map { "\"\($0.name)\":\($0.milliseconds)" }.joined(separator: ",").utf8)
         out += Array("}}".utf8)
         return out
     }

@@ -25,6 +25,8 @@ public final class Ingestor: Sendable {
     let rules: IngestRules
     /// The extension's health documents; nil: none are written.
     let health: HealthReport?
+    /// Where the CPU time of ingest and of spool appends is counted (shown in health documents).
+    public let cpu: StageCPU
     private let healthState = Locked(HealthState())
 
     /// When the last health document was written, and what it will tell of invocations.
@@ -60,8 +62,9 @@ public final class Ingestor: Sendable {
     public init(
         spool: Spool, document: TelemetryDocument, environmentID: String, indices: IndexRouting, logger: Logger,
         rules: IngestRules = IngestRules(), health: HealthReport? = nil, clock: WallClock = .system,
-        onStored: @escaping @Sendable () -> Void = {}
+        cpu: StageCPU = StageCPU(), onStored: @escaping @Sendable () -> Void = {}
     ) {
+        self.cpu = cpu
         self.clock = clock
         self.rules = rules
         self.health = health
@@ -91,7 +94,7 @@ public final class Ingestor: Sendable {
     public func ingest(_ body: [UInt8]) -> DeliveryAnswer {
         let delivery: TelemetryDelivery
         do {
-            delivery = try TelemetryDelivery(validating: body)
+            delivery = try cpu.measure(.ingest) { () throws(LambdaError) in try TelemetryDelivery(validating: body) }
         } catch {
             counts.withLock { $0.malformed += 1 }
             try? spool.recordMalformed()
@@ -101,7 +104,9 @@ public final class Ingestor: Sendable {
         do {
             let (result, ruleCounts, budgetSpent) = try tracker.withLock { tracker in
                 var next = tracker
-                var (records, ruleCounts, budgetSpent) = self.records(delivery, tracker: &next)
+                var (records, ruleCounts, budgetSpent) = cpu.measure(.ingest) {
+                    self.records(delivery, tracker: &next)
+                }
                 // The platform leaves the span out when the extension added nothing: 0 ms.
                 let overheads = next.completed.filter { $0.status != nil }.map {
                     $0.numbers["extensionOverheadMs"] ?? 0
@@ -113,7 +118,9 @@ public final class Ingestor: Sendable {
                 let changes = next.finish().changes
                 // A re-delivered batch (its changes already made) is not counted again.
                 let counted = changes.appliedDelivery == nil ? RuleCounts() : ruleCounts
-                let result = try spool.append(records, invocations: changes, ruleCounts: counted.values)
+                let result = try cpu.measure(.spoolAppend) {
+                    try spool.append(records, invocations: changes, ruleCounts: counted.values)
+                }
                 if report != nil {
                     healthState.withLock {
                         $0.lastMinute = now / HealthReport.intervalMilliseconds
@@ -282,7 +289,7 @@ public final class Ingestor: Sendable {
             index: indices.extension.name(eventTime: now), eventTime: now,
             document: health.document(
                 at: now, reason: shutdown ? "shutdown" : "interval", statistics: statistics, overheads: overheads,
-                functionFields: document.functionFields))
+                cpu: cpu.snapshot(), functionFields: document.functionFields))
     }
 
     /// Writes the SHUTDOWN's health document (`at`: when SHUTDOWN came), to ship with the rest.

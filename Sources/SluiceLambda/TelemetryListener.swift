@@ -146,8 +146,12 @@ public final class TelemetryListener: Sendable {
         headers.add(name: "Content-Length", value: String(text.utf8.count))
         headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
         let status = HTTPResponseStatus(statusCode: answer.status)
-        try await outbound.write(.head(HTTPResponseHead(version: version, status: status, headers: headers)))
-        if !text.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(string: text)))) }
-        try await outbound.write(.end(nil))
+        // One write of the whole answer: one hop to the event loop and one flush, not three.
+        var parts: [HTTPServerResponsePart] = [
+            .head(HTTPResponseHead(version: version, status: status, headers: headers))
+        ]
+        if !text.isEmpty { parts.append(.body(.byteBuffer(ByteBuffer(string: text)))) }
+        parts.append(.end(nil))
+        try await outbound.write(contentsOf: parts)
     }
 }

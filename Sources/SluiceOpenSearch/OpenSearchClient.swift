@@ -6,7 +6,7 @@ import NIOSSL
 import SluiceAWS
 public import SluiceHTTP
 import SluiceJSON
-import SluiceTime
+public import SluiceTime
 
 /// Talks to OpenSearch: `_bulk` with per-document outcomes, index bootstrap, authentication.
 ///
@@ -19,6 +19,8 @@ public final class OpenSearchClient: Sendable {
     let encoder: BulkEncoder
     let logger: Logger
     let base: String
+    /// Where the CPU time of encoding, compressing and reading `_bulk` is counted.
+    public let cpu: StageCPU
 
     /// The `filter_path` that keeps a bulk answer to what settling needs, percent-encoded as sent
     /// (so that what is signed is what goes on the wire).
@@ -26,8 +28,9 @@ public final class OpenSearchClient: Sendable {
 
     public init(
         configuration: OpenSearchConfiguration, httpClient: HTTP1Client, environment: [String: String],
-        logger: Logger
+        logger: Logger, cpu: StageCPU = StageCPU()
     ) {
+        self.cpu = cpu
         self.configuration = configuration
         self.httpClient = httpClient
         self.credentials = CredentialSource(
@@ -65,15 +68,18 @@ public final class OpenSearchClient: Sendable {
     /// Sends `documents` as one `_bulk` request.
     public func bulk(_ documents: [BulkDocument]) async -> BulkResponse {
         guard !documents.isEmpty else { return .items([]) }
-        let compressed = configuration.compress ? encoder.encodeCompressed(documents) : nil
+        let (payload, gzipped) = cpu.measure(.encode) {
+            let compressed = configuration.compress ? encoder.encodeCompressed(documents) : nil
+            return (compressed ?? encoder.encode(documents), compressed != nil)
+        }
         switch await send(
-            method: .POST, path: "/_bulk", query: Self.bulkFilter, payload: compressed ?? encoder.encode(documents),
-            gzipped: compressed != nil, contentType: "application/x-ndjson")
+            method: .POST, path: "/_bulk", query: Self.bulkFilter, payload: payload, gzipped: gzipped,
+            contentType: "application/x-ndjson")
         {
         case .failure(let failure):
             return .failed(failure)
         case .success(let answer) where (200..<300).contains(answer.status):
-            return BulkResponse.parse(answer.body, expected: documents.count)
+            return cpu.measure(.answer) { BulkResponse.parse(answer.body, expected: documents.count) }
         case .success(let answer):
             return .failed(answer.failure)
         }

@@ -113,7 +113,9 @@ public actor Shipper {
         // Hurried, batches are small: a request still in flight at the deadline is abandoned, so
         // many short requests settle more of a backlog than a few long ones.
         let maxCount = hurried ? min(configuration.maxBatchCount, Self.hurriedBatchCount) : configuration.maxBatchCount
-        let records = try spool.lease(maxCount: maxCount, maxBytes: configuration.maxBatchBytes * 9 / 10)
+        let records = try client.cpu.measure(.leaseSettle) {
+            try spool.lease(maxCount: maxCount, maxBytes: configuration.maxBatchBytes * 9 / 10)
+        }
         var report = Report()
         guard !records.isEmpty else {
             report.idle = true
@@ -195,7 +197,7 @@ public actor Shipper {
     /// so they go again at once (their ids make the re-send harmless), and none is counted shipped.
     private func settle(_ settlements: [(seq: Int64, settlement: Settlement)]) throws {
         do {
-            try spool.settle(settlements)
+            _ = try client.cpu.measure(.leaseSettle) { try spool.settle(settlements) }
         } catch {
             spool.release(settlements.map(\.seq))
             throw error

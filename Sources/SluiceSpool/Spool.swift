@@ -162,8 +162,13 @@ public final class Spool: Sendable {
                 // cache (SQLite's default is 2 MiB) holds what the spool touches, both ends of the table
                 // and of the id index: append and lease + settle ran as fast with it (`tools/bench spool`),
                 // and the extension's peak under load fell by 0.7 MB.
+                // 16 KiB pages (for a new file; one made with other pages keeps them): a record is appended
+                // once and deleted once, whole pages at a time, and with 4 KiB pages every settled batch
+                // rebalanced the table's pages and wrote them again. The extension's CPU per 1,000 events
+                // fell from 36-38 to 26-27 ms with them and a checkpoint every 4 MiB of WAL (BENCHMARKS.md).
                 try connection.execute(
                     """
+                    PRAGMA page_size = 16384;
                     PRAGMA journal_mode = WAL;
                     PRAGMA synchronous = NORMAL;
                     PRAGMA journal_size_limit = 8388608;
@@ -171,8 +176,9 @@ public final class Spool: Sendable {
                     PRAGMA cache_size = -1024;
                     """)
                 try migrator.migrate(connection, now: configuration.clock.now())
+                let pageSize = try connection.scalar("PRAGMA page_size") ?? 4096
+                try connection.execute("PRAGMA wal_autocheckpoint = \(max(1, Int64(4 << 20) / pageSize))")
                 if let maxFileBytes = configuration.maxFileBytes {
-                    let pageSize = try connection.scalar("PRAGMA page_size") ?? 4096
                     try connection.execute("PRAGMA max_page_count = \(max(1, Int64(maxFileBytes) / pageSize))")
                 }
             }

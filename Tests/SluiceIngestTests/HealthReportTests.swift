@@ -69,6 +69,13 @@ struct HealthReportTests {
         // Written with the first delivery: the statistics before it, the invocation it completed.
         #expect(first["addedMs"]?["invocations"]?.double == 1)
         #expect(first["addedMs"]?["max"]?.double == 4)
+        // The process's CPU time by stage, whole milliseconds: the total holds the stages.
+        let cpu = first["cpuMs"]
+        let stages = ["ingest", "spoolAppend", "leaseSettle", "encode", "answer"].map { cpu?[$0]?.double ?? -1 }
+        #expect(stages.allSatisfy { $0 >= 0 })
+        #expect((cpu?["total"]?.double ?? 0) > 0)
+        #expect((cpu?["other"]?.double ?? -1) >= 0)
+        #expect((cpu?["total"]?.double ?? 0) + 6 >= stages.reduce(0, +) + (cpu?["other"]?.double ?? 0))
 
         clock.advance(by: HealthReport.intervalMilliseconds)
         #expect(ingest.ingest(Self.invocation(3, overhead: 2)) == .accepted)

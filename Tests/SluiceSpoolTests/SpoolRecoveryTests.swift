@@ -64,7 +64,7 @@ import Testing
     @Test func fullDiskIsAnErrorAndKeepsEarlierRecords() throws {
         let folder = try TemporaryFolder()
         let clock = ManualClock()
-        let spool = try openSpool(folder, clock: clock, maxFileBytes: 256 << 10)
+        let spool = try openSpool(folder, clock: clock, maxFileBytes: 1 << 20)
         let early = makeRecords(100, prefix: "early")
         try spool.append(early)
 

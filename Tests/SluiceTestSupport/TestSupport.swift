@@ -97,15 +97,18 @@ public func openSpool(
             leaseMilliseconds: 30_000, clock: clock.wallClock))
 }
 
-/// Overwrites one 4 KiB page in the middle of the spool file at `path` (the file keeps its size):
-/// damage in the records' b-tree that the owner's open, which leaves the full check out, does not
-/// read, and that a lease over those records does.
+/// Overwrites one page in the middle of the spool file at `path` (the file keeps its size): damage
+/// in the records' b-tree that the owner's open, which leaves the full check out, does not read,
+/// and that a lease over those records does.
 public func damageMiddlePage(of path: String) throws {
-    let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0
+    let file = try Data(contentsOf: URL(fileURLWithPath: path))
+    // The page size is the header's big-endian 16 bits at offset 16 (1 means 65,536).
+    let stored = Int(file[16]) << 8 | Int(file[17])
+    let pageSize = stored == 1 ? 65_536 : stored
     let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
     defer { try? handle.close() }
-    try handle.seek(toOffset: UInt64(size / 2 / 4096 * 4096))
-    try handle.write(contentsOf: Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 17) }))
+    try handle.seek(toOffset: UInt64(file.count / 2 / pageSize * pageSize))
+    try handle.write(contentsOf: Data((0..<pageSize).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 17) }))
 }
 
 /// The package's root folder, from this file's place in it.
