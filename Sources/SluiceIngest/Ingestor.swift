@@ -296,7 +296,7 @@ public final class Ingestor: Sendable {
     public func reportHealthAtShutdown(at time: Int64) {
         guard let record = healthRecord(at: time, shutdown: true) else { return }
         do {
-            if try spool.append([record]).stored > 0 { onStored() }
+            if try cpu.measure(.spoolAppend, { try spool.append([record]) }).stored > 0 { onStored() }
         } catch {
             logger.warning("could not write the health document", metadata: ["error": "\(error)"])
         }
@@ -330,7 +330,8 @@ public final class Ingestor: Sendable {
                 next.closeAll()
                 let (changes, completed) = next.finish()
                 guard !completed.isEmpty else { return 0 }
-                let result = try spool.append(summaries(completed), invocations: changes)
+                let records = summaries(completed)
+                let result = try cpu.measure(.spoolAppend) { try spool.append(records, invocations: changes) }
                 tracker = next
                 return result.stored
             }

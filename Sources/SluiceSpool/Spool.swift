@@ -165,7 +165,7 @@ public final class Spool: Sendable {
                 // 16 KiB pages (for a new file; one made with other pages keeps them): a record is appended
                 // once and deleted once, whole pages at a time, and with 4 KiB pages every settled batch
                 // rebalanced the table's pages and wrote them again. The extension's CPU per 1,000 events
-                // fell from 36-38 to 26-27 ms with them and a checkpoint every 4 MiB of WAL (BENCHMARKS.md).
+                // fell from 34-38 to 25-29 ms with them and a checkpoint every 4 MiB of WAL (BENCHMARKS.md).
                 try connection.execute(
                     """
                     PRAGMA page_size = 16384;
