@@ -139,7 +139,6 @@ let package = Package(
             dependencies: [
                 "SluiceSpool", "SluiceTime", "SluiceJSON", "SluiceIngest", "SluiceForwarder", "SluiceLambda",
                 "CGlibcCompat",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

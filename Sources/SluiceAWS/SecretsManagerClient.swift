@@ -1,7 +1,7 @@
-import FoundationEssentials
 public import NIOCore
 import NIOHTTP1
 public import SluiceHTTP
+import SluiceJSON
 import SluiceTime
 
 /// `GetSecretValue` over SigV4, with the endpoint overridable for tests
@@ -43,8 +43,7 @@ public struct SecretsManagerClient: Sendable {
 
     /// The `SecretString` of a secret.
     public func secretString(id: String) async throws -> String {
-        struct Request: Encodable { let SecretId: String }
-        let body = Array(try JSONEncoder().encode(Request(SecretId: id)))
+        let body = Array(#"{"SecretId":"#.utf8) + JSONText.stringToken(id) + [UInt8(ascii: "}")]
         var headers: [(name: String, value: String)] = [
             ("Content-Type", "application/x-amz-json-1.1"),
             ("X-Amz-Target", "secretsmanager.GetSecretValue"),
@@ -76,8 +75,7 @@ public struct SecretsManagerClient: Sendable {
 
     /// The `SecretString` of the body of a 2xx `GetSecretValue` answer for secret `id`.
     public static func secretString(fromAnswer body: [UInt8], id: String) throws -> String {
-        struct Answer: Decodable { let SecretString: String? }
-        guard let answer = try? JSONDecoder().decode(Answer.self, from: Data(body)), let secret = answer.SecretString
+        guard let (answer, root) = JSONReader.document(body), let secret = answer.string("SecretString", of: root)
         else {
             throw AWSError(.badResponse, "Secrets Manager's answer for secret \(id) has no SecretString")
         }
@@ -95,14 +93,12 @@ public struct SecretsManagerClient: Sendable {
     ) throws -> (
         username: String, password: String
     ) {
-        struct Basic: Decodable {
-            let username: String
-            let password: String
-        }
-        guard let basic = try? JSONDecoder().decode(Basic.self, from: Data(secret.utf8)) else {
+        guard let (basic, root) = JSONReader.document(Array(secret.utf8)),
+            let username = basic.string("username", of: root), let password = basic.string("password", of: root)
+        else {
             throw AWSError(
                 .badResponse, "secret \(id) is not JSON with string fields \"username\" and \"password\"")
         }
-        return (basic.username, basic.password)
+        return (username, password)
     }
 }

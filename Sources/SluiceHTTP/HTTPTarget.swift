@@ -1,5 +1,3 @@
-import FoundationEssentials
-
 /// Where a request goes: an `http` or `https` URL taken apart, strictly (no fragment, no spaces).
 public struct HTTPTarget: Sendable, Hashable {
     public let secure: Bool
@@ -12,8 +10,11 @@ public struct HTTPTarget: Sendable, Hashable {
     let userinfo: String?
 
     /// The `Authorization` header for the URL's user info.
-    var basicAuthorization: String? {
-        userinfo.map { "Basic " + Data($0.utf8).base64EncodedString() }
+    var basicAuthorization: String? { userinfo.map(Self.basicAuthorization) }
+
+    /// The `Authorization` header value of HTTP Basic authentication for `user:password`.
+    public static func basicAuthorization(_ userAndPassword: String) -> String {
+        "Basic " + Base64.encode(userAndPassword.utf8)
     }
 
     /// `url` without its user info, for messages: a password in a URL is never printed.

@@ -12,6 +12,32 @@ public struct JSONReader {
         public let range: Range<Int>
     }
 
+    /// Reads `bytes` as one whole JSON text (whitespace around its value allowed): the reader and
+    /// the value, or nil when the text is not valid JSON. For the small answers of an API, of
+    /// which the caller wants a few members.
+    public static func document(_ bytes: [UInt8]) -> (reader: JSONReader, root: Value)? {
+        let root: Value? = bytes.withUnsafeBufferPointer { buffer in
+            var scanner = JSONScanner(buffer)
+            guard let value = try? scanner.value() else { return nil }
+            scanner.skipWhitespace()
+            return scanner.atEnd ? Value(kind: value.kind, range: value.range) : nil
+        }
+        return root.map { (JSONReader(bytes), $0) }
+    }
+
+    /// The text of string member `key` of the object `value`; nil when there is no such member,
+    /// it is not a string, or `value` is not an object.
+    public func string(_ key: String, of value: Value?) -> String? {
+        guard let value, value.kind == .object else { return nil }
+        return string(member(key, of: value.range))
+    }
+
+    /// Member `key` of the object `value`; nil when there is none or `value` is not an object.
+    public func member(_ key: String, of value: Value?) -> Value? {
+        guard let value, value.kind == .object else { return nil }
+        return member(key, of: value.range)
+    }
+
     /// The members of the object at `range`, in order. Empty when `range` is not an object.
     public func members(of range: Range<Int>) -> [(key: String, value: Value)] {
         guard range.count >= 2, bytes[range.lowerBound] == UInt8(ascii: "{") else { return [] }

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import NIOCore
 import NIOHTTP1
 public import SluiceHTTP
@@ -40,17 +39,12 @@ public final class ExtensionsClient: ExtensionsAPI {
                 status: status)
         }
         self.identifier.withLock { $0 = identifier }
-        struct Answer: Decodable {
-            var functionName: String?
-            var functionVersion: String?
-            var handler: String?
-            var accountId: String?
-        }
-        let answer = (try? JSONDecoder().decode(Answer.self, from: Data(body))) ?? Answer()
+        let answer = JSONReader.document(body)
+        func text(_ key: String) -> String? { answer.flatMap { $0.reader.string(key, of: $0.root) } }
         return Registration(
-            identifier: identifier, functionName: answer.functionName ?? "",
-            functionVersion: answer.functionVersion ?? "",
-            handler: answer.handler ?? "", accountID: answer.accountId)
+            identifier: identifier, functionName: text("functionName") ?? "",
+            functionVersion: text("functionVersion") ?? "", handler: text("handler") ?? "",
+            accountID: text("accountId"))
     }
 
     public func next() async throws(LambdaError) -> LifecycleEvent {
@@ -58,24 +52,22 @@ public final class ExtensionsClient: ExtensionsAPI {
         guard status == 200 else {
             throw LambdaError(.refused, "event/next failed (HTTP \(status)): \(Self.text(body))", status: status)
         }
-        struct Event: Decodable {
-            var eventType: String
-            var requestId: String?
-            var deadlineMs: Int64?
-            var shutdownReason: String?
-        }
-        guard let event = try? JSONDecoder().decode(Event.self, from: Data(body)) else {
+        guard let (event, root) = JSONReader.document(body), let eventType = event.string("eventType", of: root)
+        else {
             throw LambdaError(
                 .unreadableAnswer, "event/next sent an unreadable event: \(Self.text(body))", status: status)
         }
-        switch event.eventType.uppercased() {
+        // A deadline that is not a whole number of milliseconds is read as none (0), as before.
+        let deadline = event.number(event.member("deadlineMs", of: root)).flatMap { Int64(exactly: $0) } ?? 0
+        switch eventType.uppercased() {
         case "INVOKE":
-            return .invoke(requestID: event.requestId ?? "", deadline: event.deadlineMs ?? 0)
+            return .invoke(requestID: event.string("requestId", of: root) ?? "", deadline: deadline)
         case "SHUTDOWN":
-            return .shutdown(reason: (event.shutdownReason ?? "spindown").lowercased(), deadline: event.deadlineMs ?? 0)
+            return .shutdown(
+                reason: (event.string("shutdownReason", of: root) ?? "spindown").lowercased(), deadline: deadline)
         default:
             throw LambdaError(
-                .unreadableAnswer, "event/next sent an unknown event type \(event.eventType)", status: status)
+                .unreadableAnswer, "event/next sent an unknown event type \(eventType)", status: status)
         }
     }
 

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import SluiceJSON
 
 /// What became of a `_bulk` request as a whole.
@@ -227,15 +226,11 @@ public struct OpenSearchError: Error, Sendable, Equatable, CustomStringConvertib
 
     /// The failure an HTTP answer other than 2xx stands for.
     public static func from(status: Int, body: [UInt8], retryAfter: String?) -> OpenSearchError {
-        struct Answer: Decodable {
-            struct Cause: Decodable {
-                let type: String?
-                let reason: String?
-            }
-            let error: Cause?
-        }
-        let cause = (try? JSONDecoder().decode(Answer.self, from: Data(body)))?.error
-        let detail = [cause?.type, cause?.reason].compactMap { $0 }.joined(separator: ": ")
+        let answer = JSONReader.document(body)
+        let cause = answer.flatMap { $0.reader.member("error", of: $0.root) }
+        let errorType = answer.flatMap { $0.reader.string("type", of: cause) }
+        let reason = answer.flatMap { $0.reader.string("reason", of: cause) }
+        let detail = [errorType, reason].compactMap { $0 }.joined(separator: ": ")
         let message = "HTTP \(status)" + (detail.isEmpty ? "" : ": \(detail)")
         let code: Code
         switch status {
@@ -247,7 +242,7 @@ public struct OpenSearchError: Error, Sendable, Equatable, CustomStringConvertib
         }
         return OpenSearchError(
             code, message, status: status, retryAfterMilliseconds: retryAfter.flatMap(parseRetryAfter),
-            errorType: cause?.type)
+            errorType: errorType)
     }
 
     /// `Retry-After` in seconds (the HTTP-date form is rare from OpenSearch and ignored), at most a

@@ -1,4 +1,4 @@
-import FoundationEssentials
+import SluiceJSON
 
 /// What a cluster is, from `GET /`: which features a mapping may use.
 public struct ClusterInfo: Sendable, Equatable {
@@ -22,19 +22,12 @@ public struct ClusterInfo: Sendable, Equatable {
 
     /// Reads the answer to `GET /`; nil when it says no version.
     public static func parse(_ body: [UInt8]) -> ClusterInfo? {
-        struct Answer: Decodable {
-            struct Version: Decodable {
-                let number: String?
-                let distribution: String?
-            }
-            let version: Version?
-        }
-        guard let version = (try? JSONDecoder().decode(Answer.self, from: Data(body)))?.version,
-            let number = version.number
-        else { return nil }
+        guard let (answer, root) = JSONReader.document(body) else { return nil }
+        let version = answer.member("version", of: root)
+        guard let number = answer.string("number", of: version) else { return nil }
         let parts = number.split(separator: ".").map { Int($0.prefix { $0.isNumber }) ?? 0 }
         return ClusterInfo(
-            distribution: version.distribution ?? "elasticsearch", major: parts.first ?? 0,
+            distribution: answer.string("distribution", of: version) ?? "elasticsearch", major: parts.first ?? 0,
             minor: parts.count > 1 ? parts[1] : 0)
     }
 }

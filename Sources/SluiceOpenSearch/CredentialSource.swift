@@ -1,4 +1,3 @@
-import FoundationEssentials
 import SluiceAWS
 import SluiceHTTP
 import SluiceTime
@@ -56,7 +55,7 @@ final class CredentialSource: Sendable {
     }
 
     static func basic(_ username: String, _ password: String) -> String {
-        "Basic " + Data("\(username):\(password)".utf8).base64EncodedString()
+        HTTPTarget.basicAuthorization("\(username):\(password)")
     }
 }
 

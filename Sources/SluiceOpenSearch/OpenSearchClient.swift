@@ -1,4 +1,3 @@
-import FoundationEssentials
 public import Logging
 import NIOCore
 public import NIOHTTP1

@@ -1,5 +1,5 @@
 public import Logging
-public import SluiceTime
+import SluiceTime
 
 /// Runs the shipper whenever the environment is thawed: woken by new records, by each invoke and
 /// by a timer (retries fall due, pauses end); otherwise asleep, so a frozen environment holds no

@@ -1,4 +1,3 @@
-import ArgumentParser
 import Logging
 import SluiceForwarder
 import SluiceLambda
@@ -16,34 +15,27 @@ import SluiceLambda
 @main
 enum Main {
     static func main() async {
-        // The extension's path skips ArgumentParser: its first parse finds command names by
-        // reflection, and each first protocol-conformance lookup scans every conformance record in
-        // the binary: 22 M instructions, 6–7 ms of a cold start (callgrind), for no argument at all.
+        // The extension's path parses no command line: with no argument there is nothing to parse.
         if CommandLine.arguments.count == 1 {
             // Here, on the main thread, before the first await hops to a thread of the pool: malloc
             // gives each thread that allocates before the setting an arena of its own.
             MallocTuning.apply()
             await Sluice.runExtension()
         }
-        await Sluice.main()
+        await Sluice.command.main(Array(CommandLine.arguments.dropFirst()), version: ForwarderExtension.version)
     }
 }
 
-struct Sluice: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "sluice",
+enum Sluice {
+    static let command = Command(
+        name: "sluice",
         abstract: "A durable Lambda telemetry forwarder into OpenSearch.",
         discussion: """
             With no arguments, runs as an AWS Lambda extension: reads its configuration from the \
             environment (see the README), subscribes to the Telemetry API and ships into OpenSearch.
             """,
-        version: ForwarderExtension.version,
-        subcommands: [SpoolCommand.self, OpenSearchCommand.self]
+        subcommands: [SpoolCommand.command, OpenSearchCommand.command]
     )
-
-    mutating func run() async throws {
-        await Self.runExtension()
-    }
 
     /// Runs as the Lambda extension and exits.
     static func runExtension() async -> Never {

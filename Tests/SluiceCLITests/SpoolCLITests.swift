@@ -108,6 +108,46 @@ import Testing
         #expect(try sluice("spool", "peek", "--path", path, "--limit", "0").status == 64)
     }
 
+    @Test func theCommandLineSaysWhatItTakesAndRefusesWhatItDoesNot() throws {
+        let folder = try TemporaryFolder()
+        let path = try Self.fixture(folder)
+        let help = try sluice("spool", "peek", "--help")
+        #expect(help.status == 0)
+        #expect(
+            help.output.contains("USAGE: sluice spool peek [--path <file>] [--limit <n>] [--index <name>] [--json]"))
+        #expect(help.output.contains("(default: 10)"))
+        let group = try sluice("help", "spool")
+        #expect(group.status == 0)
+        for name in ["stats", "peek", "dead", "invocations", "export", "check", "vacuum"] {
+            #expect(group.output.contains("\n  \(name) "), "\(name)")
+        }
+        #expect(try sluice("spool").output == group.output, "a group without its subcommand prints its help")
+        #expect(try sluice("--version").output.first?.isNumber == true)
+
+        let equals = try sluice("spool", "peek", "--path=\(path)", "--limit=2")
+        #expect(equals.status == 0, "\(equals.error)")
+        #expect(equals.output.split(separator: "\n").count == 3)
+
+        for (arguments, message) in [
+            (["spool", "peek", "--path", path, "--limit", "two"], "Error: --limit takes a whole number, not 'two'"),
+            (["spool", "peek", "--path", path, "--colour"], "Error: unknown option '--colour'"),
+            (["spool", "peek", "--path"], "Error: --path needs a value (file)"),
+            (["spool", "peek", "--json=yes", "--path", path], "Error: --json takes no value"),
+            (["spool", "peek", "extra", "--path", path], "Error: unexpected argument 'extra'"),
+            (["spool", "sweep"], "Error: unknown subcommand 'sweep'"),
+            (
+                ["spool", "export", "--format", "csv", "--path", path],
+                "Error: --format must be ndjson or bulk, not 'csv'"
+            ),
+            (["spool", "dead", "show", "x", "--path", path], "Error: a dead letter id is a whole number, not 'x'"),
+        ] {
+            let result = try runProduct("sluice", arguments)
+            #expect(result.status == 64, "\(arguments)")
+            #expect(result.error.hasPrefix(message + "\nUsage: sluice "), "\(arguments): \(result.error)")
+            #expect(result.output.isEmpty)
+        }
+    }
+
     @Test func deadLettersCanBeListedShownRequeuedAndPurged() throws {
         let folder = try TemporaryFolder()
         let path = try Self.fixture(folder)

@@ -43,3 +43,24 @@ import Testing
         }
     }
 }
+
+@Suite struct JSONReaderDocumentTests {
+    @Test func aWholeTextIsReadAndItsMembersFound() throws {
+        let (reader, root) = try #require(
+            JSONReader.document(Array(#" {"a":"x\ny","n":12,"o":{"b":"c"},"s":true} "#.utf8)))
+        #expect(root.kind == .object)
+        #expect(reader.string("a", of: root) == "x\ny")
+        #expect(reader.string("n", of: root) == nil, "a number is not a string")
+        #expect(reader.number(reader.member("n", of: root)) == 12)
+        #expect(reader.string("b", of: reader.member("o", of: root)) == "c")
+        #expect(reader.string("missing", of: root) == nil)
+        #expect(reader.string("b", of: reader.member("a", of: root)) == nil, "a string has no members")
+    }
+
+    @Test func anythingButOneValidValueIsRefused() {
+        for text in ["", "   ", #"{"a":1"#, #"{"a":1} {"#, #"{"a":1}x"#, "{'a':1}", #"{"a":01}"#] {
+            #expect(JSONReader.document(Array(text.utf8)) == nil, "\(text)")
+        }
+        #expect(JSONReader.document(Array("[1,2]".utf8))?.root.kind == .array)
+    }
+}

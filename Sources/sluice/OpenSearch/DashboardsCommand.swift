@@ -1,11 +1,10 @@
-import ArgumentParser
 import SluiceForwarder
 import SluiceIngest
 
 /// `sluice opensearch dashboards`: the saved objects as NDJSON, for importing by hand.
-struct DashboardsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "dashboards",
+enum DashboardsCommand {
+    static let command = Command(
+        name: "dashboards",
         abstract: "Write the Lambda dashboard's saved objects (NDJSON) to stdout, for Dashboards' import.",
         discussion: """
             Index patterns follow PLATFORM_INDEX, FUNCTION_INDEX, EXTENSION_INDEX and INVOCATION_INDEX \
@@ -13,13 +12,10 @@ struct DashboardsCommand: ParsableCommand {
             Management → Saved objects → Import (overwrite), or with POST \
             /_dashboards/api/saved_objects/_import?overwrite=true (multipart field file, header \
             osd-xsrf: true).
-            """)
+            """,
+        run: { _ in try reportingFailures { try write() } })
 
-    func run() throws {
-        try reportingFailures { try write() }
-    }
-
-    func write() throws {
+    static func write() throws {
         var environment = ProcessEnvironment.all()
         // Only the index variables matter here: no URL is needed to write a file.
         if environment["URL"] == nil { environment["URL"] = "http://127.0.0.1:9200" }

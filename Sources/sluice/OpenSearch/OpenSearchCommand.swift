@@ -1,4 +1,3 @@
-import ArgumentParser
 import SluiceForwarder
 
 #if canImport(Glibc)
@@ -8,29 +7,30 @@ import SluiceForwarder
 #endif
 
 /// `sluice opensearch …`: the cluster side, with the extension's configuration and credentials.
-struct OpenSearchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "opensearch",
+enum OpenSearchCommand {
+    static let command = Command(
+        name: "opensearch",
         abstract:
             "The OpenSearch side, configured as the extension is (URL, AUTH_SECRET, SLUICE_*): check, setup, dashboards.",
-        subcommands: [ConnectionCheckCommand.self, SetupCommand.self, DashboardsCommand.self]
+        subcommands: [ConnectionCheckCommand.command, SetupCommand.command, DashboardsCommand.command]
     )
 }
 
 /// `sluice opensearch check`: every step from the configuration to a written document, each with
 /// its answer, and one line that says what to fix.
-struct ConnectionCheckCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "check",
+enum ConnectionCheckCommand {
+    static let command = Command(
+        name: "check",
         abstract: "Check that Sluice can ship to OpenSearch as configured, and say what to fix.",
         discussion: """
             Reads the same environment variables as the extension (export them as the function has \
             them, credentials included), then resolves the host, connects, signs in, reads the \
             cluster's version, and creates, writes to and deletes an index named like the function \
             index with -sluice-check. Exits 0 when everything passed, 1 otherwise. Never prints a secret.
-            """)
+            """,
+        run: { _ in try await run() })
 
-    func run() async throws {
+    static func run() async throws {
         let width = 14
         let fix = await ConnectionCheck(environment: ProcessEnvironment.all()).run { step in
             let mark =

@@ -1,10 +1,9 @@
-import ArgumentParser
 import SluiceForwarder
 
 /// `sluice opensearch setup`: index templates and retention, idempotent, saying what it did.
-struct SetupCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "setup",
+struct SetupCommand {
+    static let command = Command(
+        name: "setup",
         abstract:
             "Create or update Sluice's index templates and retention policy; says what it created, changed or left.",
         discussion: """
@@ -13,23 +12,33 @@ struct SetupCommand: AsyncParsableCommand {
             sluice-function, sluice-extension, sluice-invocations) covering its date-pattern names, \
             and an ISM policy (sluice-retention) that deletes those indices after --retention-days; \
             on a cluster without ISM it says so and goes on. Running it again changes nothing.
-            """)
+            """,
+        options: [
+            .value("retention-days", "days", help: "Delete indices this many days old (1-3650).", default: "30"),
+            .value(
+                "dashboards-url", "url",
+                help:
+                    "OpenSearch Dashboards' URL (https://DOMAIN/_dashboards on Amazon OpenSearch Service): import the Lambda dashboard there."
+            ),
+            .value(
+                "tenant", "tenant",
+                help: "With multi-tenancy: the tenant to import into (global, private or a tenant's name)."),
+        ],
+        run: { try await SetupCommand($0).run() })
 
-    @Option(help: "Delete indices this many days old (1-3650).") var retentionDays = 30
-    @Option(
-        help:
-            "OpenSearch Dashboards' URL (https://DOMAIN/_dashboards on Amazon OpenSearch Service): import the Lambda dashboard there."
-    )
-    var dashboardsURL: String?
-    @Option(help: "With multi-tenancy: the tenant to import into (global, private or a tenant's name).")
-    var tenant: String?
+    let retentionDays: Int
+    let dashboardsURL: String?
+    let tenant: String?
 
-    func validate() throws {
+    init(_ arguments: ParsedArguments) throws(UsageError) {
+        retentionDays = try arguments.integer("retention-days", default: 30)
+        dashboardsURL = arguments.string("dashboards-url")
+        tenant = arguments.string("tenant")
         guard (1...3650).contains(retentionDays) else {
-            throw ValidationError("--retention-days must be from 1 to 3650, not \(retentionDays)")
+            throw UsageError("--retention-days must be from 1 to 3650, not \(retentionDays)")
         }
         if let dashboardsURL, !(dashboardsURL.hasPrefix("https://") || dashboardsURL.hasPrefix("http://")) {
-            throw ValidationError(
+            throw UsageError(
                 "--dashboards-url must be an http(s) URL, e.g. https://search-logs-abc123.eu-west-1.es.amazonaws.com/_dashboards"
             )
         }

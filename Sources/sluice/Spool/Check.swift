@@ -1,12 +1,12 @@
-import ArgumentParser
 import SluiceSpool
 
 /// `sluice spool check`: a full integrity check and the schema version; exit 1 on a problem.
-struct Check: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Check the file's integrity and schema version (exit 1 on a problem, 2 when missing).")
+struct Check {
+    static let command = Command(
+        name: "check", abstract: "Check the file's integrity and schema version (exit 1 on a problem, 2 when missing).",
+        options: [SpoolLocation.option], run: { try Check(location: SpoolLocation($0)).run() })
 
-    @OptionGroup var location: SpoolLocation
+    let location: SpoolLocation
 
     func run() throws {
         try reportingFailures {

@@ -1,19 +1,21 @@
-import ArgumentParser
 import SluiceSpool
 import SluiceTime
 
 /// `sluice spool dead …`: the records OpenSearch refused for good.
-struct Dead: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "List, show, requeue or purge dead letters.",
-        subcommands: [List.self, Show.self, Requeue.self, Purge.self]
+enum Dead {
+    static let command = Command(
+        name: "dead", abstract: "List, show, requeue or purge dead letters.",
+        subcommands: [List.command, Show.command, Requeue.command, Purge.command]
     )
 
-    struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List dead letters, oldest first.")
+    struct List {
+        static let command = Command(
+            name: "list", abstract: "List dead letters, oldest first.",
+            options: [SpoolLocation.option, .value("limit", "n", help: "How many dead letters.", default: "50")],
+            run: { try List(location: SpoolLocation($0), limit: $0.integer("limit", default: 50)).run() })
 
-        @OptionGroup var location: SpoolLocation
-        @Option(help: "How many dead letters.") var limit = 50
+        let location: SpoolLocation
+        let limit: Int
 
         func run() throws {
             try reportingFailures {
@@ -36,11 +38,17 @@ struct Dead: ParsableCommand {
         }
     }
 
-    struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one dead letter in full.")
+    struct Show {
+        static let command = Command(
+            name: "show", abstract: "Show one dead letter in full.", options: [SpoolLocation.option],
+            argument: .value("id", "id", help: "The dead letter's id (from `dead list`)."),
+            run: { arguments in
+                guard let id = try Dead.id(arguments) else { throw UsageError("give the id of a dead letter") }
+                try Show(location: SpoolLocation(arguments), id: id).run()
+            })
 
-        @OptionGroup var location: SpoolLocation
-        @Argument(help: "The dead letter's id (from `dead list`).") var id: Int64
+        let location: SpoolLocation
+        let id: Int64
 
         func run() throws {
             try reportingFailures {
@@ -65,17 +73,22 @@ struct Dead: ParsableCommand {
         }
     }
 
-    struct Requeue: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Put dead letters back in the queue with their attempts reset.")
+    struct Requeue {
+        static let command = Command(
+            name: "requeue", abstract: "Put dead letters back in the queue with their attempts reset.",
+            options: [SpoolLocation.option, .flag("all", help: "Requeue every dead letter.")],
+            argument: .value("id", "id", help: "The dead letter's id."),
+            run: { try Requeue($0).run() })
 
-        @OptionGroup var location: SpoolLocation
-        @Argument(help: "The dead letter's id.") var id: Int64?
-        @Flag(help: "Requeue every dead letter.") var all = false
+        let location: SpoolLocation
+        let id: Int64?
 
-        func validate() throws {
-            if id != nil && all { throw ValidationError("give a dead letter id or --all, not both") }
-            if id == nil && !all { throw ValidationError("give the id of a dead letter (see `dead list`), or --all") }
+        init(_ arguments: ParsedArguments) throws(UsageError) {
+            location = SpoolLocation(arguments)
+            id = try Dead.id(arguments)
+            let all = arguments.flag("all")
+            if id != nil && all { throw UsageError("give a dead letter id or --all, not both") }
+            if id == nil && !all { throw UsageError("give the id of a dead letter (see `dead list`), or --all") }
         }
 
         func run() throws {
@@ -90,11 +103,14 @@ struct Dead: ParsableCommand {
         }
     }
 
-    struct Purge: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete every dead letter.")
+    struct Purge {
+        static let command = Command(
+            name: "purge", abstract: "Delete every dead letter.",
+            options: [SpoolLocation.option, .flag("yes", help: "Confirm: the dead letters are gone for good.")],
+            run: { try Purge(location: SpoolLocation($0), yes: $0.flag("yes")).run() })
 
-        @OptionGroup var location: SpoolLocation
-        @Flag(help: "Confirm: the dead letters are gone for good.") var yes = false
+        let location: SpoolLocation
+        let yes: Bool
 
         func run() throws {
             try reportingFailures {
@@ -109,5 +125,12 @@ struct Dead: ParsableCommand {
                 print("purged \(count) dead letter\(count == 1 ? "" : "s")")
             }
         }
+    }
+
+    /// The positional dead letter id, if given.
+    static func id(_ arguments: ParsedArguments) throws(UsageError) -> Int64? {
+        guard let text = arguments.argument else { return nil }
+        guard let id = Int64(text) else { throw UsageError("a dead letter id is a whole number, not '\(text)'") }
+        return id
     }
 }

@@ -1,22 +1,38 @@
-import ArgumentParser
 import SluiceSpool
 import SluiceTime
 
 /// `sluice spool export`: every waiting record (or dead letter) to stdout.
-struct Export: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Write every waiting record, or every dead letter, to stdout.")
+struct Export {
+    static let command = Command(
+        name: "export", abstract: "Write every waiting record, or every dead letter, to stdout.",
+        options: [
+            SpoolLocation.option, .flag("dead", help: "Export the dead letters instead of the waiting records."),
+            .value(
+                "format", "format", help: "ndjson (one object per line) or bulk (a _bulk body of create actions).",
+                default: "ndjson"),
+        ],
+        run: { try Export($0).run() })
 
-    enum Format: String, ExpressibleByArgument, CaseIterable {
+    enum Format: String, CaseIterable {
         /// One JSON object per line: the record's fields and its document.
         case ndjson
         /// An OpenSearch `_bulk` body of `create` actions, ready to POST.
         case bulk
     }
 
-    @OptionGroup var location: SpoolLocation
-    @Flag(help: "Export the dead letters instead of the waiting records.") var dead = false
-    @Option(help: "ndjson (one object per line) or bulk (a _bulk body of create actions).") var format = Format.ndjson
+    let location: SpoolLocation
+    let dead: Bool
+    let format: Format
+
+    init(_ arguments: ParsedArguments) throws(UsageError) {
+        location = SpoolLocation(arguments)
+        dead = arguments.flag("dead")
+        let name = arguments.string("format") ?? Format.ndjson.rawValue
+        guard let format = Format(rawValue: name) else {
+            throw UsageError("--format must be ndjson or bulk, not '\(name)'")
+        }
+        self.format = format
+    }
 
     func run() throws {
         try reportingFailures {

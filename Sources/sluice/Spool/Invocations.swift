@@ -1,22 +1,29 @@
-import ArgumentParser
 import SluiceIngest
 import SluiceJSON
 import SluiceSpool
 import SluiceTime
 
 /// `sluice spool invocations`: what the invocation view holds between deliveries.
-struct Invocations: ParsableCommand {
-    static let configuration = CommandConfiguration(
+struct Invocations {
+    static let command = Command(
+        name: "invocations",
         abstract:
-            "Show the invocations whose summary is not written yet and the newest phase marks (init, start, SHUTDOWN) that tie log lines to invocations."
-    )
+            "Show the invocations whose summary is not written yet and the newest phase marks (init, start, SHUTDOWN) that tie log lines to invocations.",
+        options: [
+            SpoolLocation.option, .value("marks", "n", help: "How many of the newest marks.", default: "10"),
+            .flag("json", help: "Print one JSON line per open invocation and per mark."),
+        ],
+        run: { try Invocations($0).run() })
 
-    @OptionGroup var location: SpoolLocation
-    @Option(help: "How many of the newest marks.") var marks = 10
-    @Flag(help: "Print one JSON line per open invocation and per mark.") var json = false
+    let location: SpoolLocation
+    let marks: Int
+    let json: Bool
 
-    func validate() throws {
-        guard marks >= 0 else { throw ValidationError("--marks must be 0 or more") }
+    init(_ arguments: ParsedArguments) throws(UsageError) {
+        location = SpoolLocation(arguments)
+        marks = try arguments.integer("marks", default: 10)
+        json = arguments.flag("json")
+        guard marks >= 0 else { throw UsageError("--marks must be 0 or more") }
     }
 
     func run() throws {

@@ -1,19 +1,28 @@
-import ArgumentParser
 import SluiceSpool
 import SluiceTime
 
 /// `sluice spool peek`: the next records in shipping order, without leasing them.
-struct Peek: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Show the next records in shipping order (nothing is leased or changed).")
+struct Peek {
+    static let command = Command(
+        name: "peek", abstract: "Show the next records in shipping order (nothing is leased or changed).",
+        options: [
+            SpoolLocation.option, .value("limit", "n", help: "How many records.", default: "10"),
+            .value("index", "name", help: "Only records for this index."),
+            .flag("json", help: "Print each record as one JSON line, document in full."),
+        ],
+        run: { try Peek($0).run() })
 
-    @OptionGroup var location: SpoolLocation
-    @Option(help: "How many records.") var limit = 10
-    @Option(help: "Only records for this index.") var index: String?
-    @Flag(help: "Print each record as one JSON line, document in full.") var json = false
+    let location: SpoolLocation
+    let limit: Int
+    let index: String?
+    let json: Bool
 
-    func validate() throws {
-        guard limit > 0 else { throw ValidationError("--limit must be at least 1") }
+    init(_ arguments: ParsedArguments) throws(UsageError) {
+        location = SpoolLocation(arguments)
+        limit = try arguments.integer("limit", default: 10)
+        index = arguments.string("index")
+        json = arguments.flag("json")
+        guard limit > 0 else { throw UsageError("--limit must be at least 1") }
     }
 
     func run() throws {

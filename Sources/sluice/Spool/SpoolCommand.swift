@@ -1,4 +1,3 @@
-import ArgumentParser
 import SluiceSpool
 
 #if canImport(Glibc)
@@ -8,22 +7,25 @@ import SluiceSpool
 #endif
 
 /// `sluice spool …`: look into a spool and repair it.
-struct SpoolCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "spool",
+enum SpoolCommand {
+    static let command = Command(
+        name: "spool",
         abstract: "Inspect and repair a spool: stats, peek, dead letters, invocations, export, check, vacuum.",
-        subcommands: [Stats.self, Peek.self, Dead.self, Invocations.self, Export.self, Check.self, Vacuum.self]
+        subcommands: [
+            Stats.command, Peek.command, Dead.command, Invocations.command, Export.command, Check.command,
+            Vacuum.command,
+        ]
     )
 }
 
 /// The `--path` every spool subcommand takes.
-struct SpoolLocation: ParsableArguments {
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "The spool file. Default: $SLUICE_SPOOL_PATH, else \(SpoolConfiguration.defaultPath).",
-            valueName: "file"))
+struct SpoolLocation: Sendable {
+    static let option = Option.value(
+        "path", "file", help: "The spool file. Default: $SLUICE_SPOOL_PATH, else \(SpoolConfiguration.defaultPath).")
+
     var path: String?
+
+    init(_ arguments: ParsedArguments) { path = arguments.string("path") }
 
     var resolvedPath: String {
         if let path { return path }
@@ -59,18 +61,16 @@ struct CommandFailure: Error {
     }
 }
 
-extension ParsableCommand {
-    /// Runs `body`, printing a `CommandFailure` or `SpoolError` as one line on stderr.
-    func reportingFailures(_ body: () throws -> Void) throws {
-        do {
-            try body()
-        } catch let failure as CommandFailure {
-            Terminal.error("sluice: \(failure.message)")
-            throw ExitCode(failure.exitCode)
-        } catch let error as SpoolError {
-            let failure = CommandFailure(error)
-            Terminal.error("sluice: \(failure.message)")
-            throw ExitCode(failure.exitCode)
-        }
+/// Runs `body`, printing a `CommandFailure` or `SpoolError` as one line on stderr.
+func reportingFailures(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let failure as CommandFailure {
+        Terminal.error("sluice: \(failure.message)")
+        throw ExitCode(failure.exitCode)
+    } catch let error as SpoolError {
+        let failure = CommandFailure(error)
+        Terminal.error("sluice: \(failure.message)")
+        throw ExitCode(failure.exitCode)
     }
 }

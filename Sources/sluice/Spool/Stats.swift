@@ -1,25 +1,56 @@
-import ArgumentParser
-import FoundationEssentials
 import SluiceSpool
 
 /// `sluice spool stats`: counters and what is waiting.
-struct Stats: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Counters and what is waiting to ship.")
+struct Stats {
+    static let command = Command(
+        name: "stats", abstract: "Counters and what is waiting to ship.",
+        options: [SpoolLocation.option, .flag("json", help: "Print JSON instead of text.")],
+        run: { try Stats(location: SpoolLocation($0), json: $0.flag("json")).run() })
 
-    @OptionGroup var location: SpoolLocation
-    @Flag(help: "Print JSON instead of text.") var json = false
+    let location: SpoolLocation
+    let json: Bool
 
     func run() throws {
         try reportingFailures {
             let stats = try location.open(.readOnly).statistics()
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(stats), as: UTF8.self))
+                print(Self.json(stats))
             } else {
                 print(Self.text(stats))
             }
         }
+    }
+
+    /// The statistics as a JSON object, keys sorted, one member per line (the members and names of
+    /// `SpoolStatistics`'s `Codable` form, which a test decodes).
+    static func json(_ stats: SpoolStatistics) -> String {
+        let c = stats.counters
+        let rules = c.rules.sorted { $0.key < $1.key }.map { ($0.key, "\($0.value)") }
+        let counters: [(String, String)] = [
+            ("deadLettered", "\(c.deadLettered)"), ("dropped", "\(c.dropped)"), ("duplicate", "\(c.duplicate)"),
+            ("leftAtShutdown", "\(c.leftAtShutdown)"), ("malformed", "\(c.malformed)"),
+            ("quarantined", "\(c.quarantined)"), ("received", "\(c.received)"), ("requeued", "\(c.requeued)"),
+            ("retried", "\(c.retried)"), ("rules", object(rules, indent: 2)), ("shipped", "\(c.shipped)"),
+            ("stored", "\(c.stored)"),
+        ]
+        var members: [(String, String)] = [
+            ("bytes", "\(stats.bytes)"), ("capBytes", "\(stats.capBytes)"), ("counters", object(counters, indent: 1)),
+            ("deadLetterBytes", "\(stats.deadLetterBytes)"), ("deadLetters", "\(stats.deadLetters)"),
+            ("dueNow", "\(stats.dueNow)"), ("fileBytes", "\(stats.fileBytes)"), ("leased", "\(stats.leased)"),
+            ("openInvocations", "\(stats.openInvocations)"), ("path", Terminal.jsonString(stats.path)),
+            ("rows", "\(stats.rows)"), ("schemaVersion", "\(stats.schemaVersion)"),
+        ]
+        if let age = stats.oldestAgeMilliseconds { members.append(("oldestAgeMilliseconds", "\(age)")) }
+        return object(members.sorted { $0.0 < $1.0 }, indent: 0)
+    }
+
+    /// `members` (name, JSON value) as an object of one member per line, at nesting `indent`.
+    private static func object(_ members: [(String, String)], indent: Int) -> String {
+        guard !members.isEmpty else { return "{}" }
+        let inner = String(repeating: "  ", count: indent + 1)
+        return "{\n"
+            + members.map { inner + Terminal.jsonString($0.0) + " : " + $0.1 }.joined(separator: ",\n")
+            + "\n" + String(repeating: "  ", count: indent) + "}"
     }
 
     static func text(_ stats: SpoolStatistics) -> String {

@@ -1,12 +1,12 @@
-import ArgumentParser
 import SluiceSpool
 
 /// `sluice spool vacuum`: give free pages back to /tmp.
-struct Vacuum: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Rebuild the file to give free space back to /tmp (waits for the extension's lock).")
+struct Vacuum {
+    static let command = Command(
+        name: "vacuum", abstract: "Rebuild the file to give free space back to /tmp (waits for the extension's lock).",
+        options: [SpoolLocation.option], run: { try Vacuum(location: SpoolLocation($0)).run() })
 
-    @OptionGroup var location: SpoolLocation
+    let location: SpoolLocation
 
     func run() throws {
         try reportingFailures {
