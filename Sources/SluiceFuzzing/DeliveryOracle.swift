@@ -111,26 +111,27 @@ final class DeliveryOracle: Sendable {
             return problems + ["\(delivery.events.count) events gave \(records.count) documents"]
         }
         for (position, record) in records.enumerated() {
-            guard let document = ReferenceJSON.parse(record.document), case .object = document else {
-                problems.append(
-                    "document \(position) is not a JSON object: \(String(decoding: record.document, as: UTF8.self))")
+            // The document OpenSearch gets: the stored bytes with their echo (a repeated member).
+            let whole = record.wholeDocument
+            guard let document = ReferenceJSON.parse(whole), case .object = document else {
+                problems.append("document \(position) is not a JSON object: \(String(decoding: whole, as: UTF8.self))")
                 continue
             }
             if document.hasDuplicateKeys { problems.append("document \(position) has a key twice") }
             guard position < delivery.events.count else { continue }
             let event = delivery.events[position]
             let sent = ReferenceJSON.compact(delivery.body[event.record])
-            let kept = document.member("record").map { Array(record.document[$0.range]) }
+            let kept = document.member("record").map { Array(whole[$0.range]) }
             if kept != sent {
                 problems.append(
                     "document \(position) carries record \(kept.map { String(decoding: $0, as: UTF8.self) } ?? "none") "
                         + "for \(String(decoding: sent, as: UTF8.self))")
             }
             if TelemetryDocument.isLog(event.type), event.recordKind == .object {
-                let fields = document.member("fields").map { Array(record.document[$0.range]) }
+                let fields = document.member("fields").map { Array(whole[$0.range]) }
                 if fields != sent { problems.append("document \(position)'s fields is not its record") }
             }
-            let time = document.member("time").map { Array(record.document[$0.range]) }
+            let time = document.member("time").map { Array(whole[$0.range]) }
             if time != Array(delivery.body[event.timeToken]) {
                 problems.append("document \(position)'s time is not the event's")
             }

@@ -245,11 +245,12 @@ public final class Ingestor: Sendable {
                 ruleCounts.add(IngestRules.platformEventsRule, "dropped")
                 continue
             }
+            let (body, echo) = document.encode(event, of: delivery, context: lineTokens, rewritten: rewritten)
             records.append(
                 SpoolRecord(
                     id: ids.id(eventTime: event.time, position: position),
                     index: indices.pattern(for: event.type).name(eventTime: event.time), eventTime: event.time,
-                    document: document.encode(event, of: delivery, context: lineTokens, rewritten: rewritten)))
+                    document: body, echo: echo))
         }
         if let run { tracker.countLines(run) }
         if applying && hasPlatform {

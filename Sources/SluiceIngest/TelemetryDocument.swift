@@ -1,5 +1,6 @@
 import SluiceJSON
 public import SluiceLambda
+public import SluiceSpool
 
 /// Builds the OpenSearch document of one telemetry event.
 ///
@@ -144,10 +145,14 @@ public struct TelemetryDocument: Sendable {
         }
     }
 
+    /// The document of `event`, as the spool keeps it: a member that repeats the one before it (a
+    /// text line's `record`, which is its `message`; a JSON line's `fields`, which is its `record`)
+    /// is left out and described by the echo, so its bytes are stored once
+    /// (`SpoolRecord.wholeDocument` is the document OpenSearch gets).
     public func encode(
         _ event: TelemetryDelivery.Event, of delivery: TelemetryDelivery, context: ContextTokens? = nil,
         rewritten: RewrittenLine? = nil
-    ) -> [UInt8] {
+    ) -> (document: [UInt8], echo: SpoolRecord.Echo?) {
         let body = delivery.body
         var message: ArraySlice<UInt8>?
         var level: ArraySlice<UInt8>?
@@ -170,26 +175,34 @@ public struct TelemetryDocument: Sendable {
         }
         let requestId = event.requestIdToken.map { body[$0] } ?? context?.requestId?[...]
         let isObjectLog = Self.isLog(event.type) && event.recordKind == .object
-        return encode(
+        var recordStart = 0
+        var document = encode(
             timeToken: body[event.timeToken], type: event.type, requestIdToken: requestId, messageToken: message,
             levelToken: level, traceIdToken: context?.traceId?[...], phaseToken: context?.phase?[...],
-            // The record (twice for a JSON line), its message, and the fields around them: one allocation.
-            capacity: 320 + functionFields.count + event.record.count * (isObjectLog ? 2 : 1) + (message?.count ?? 0)
+            // The record, its message, and the fields around them: one allocation.
+            capacity: 320 + functionFields.count + event.record.count + (message?.count ?? 0)
         ) { out in
+            recordStart = out.count
             if let rewritten {
                 out += rewritten.record
-                if isObjectLog {
-                    out += Self.fieldsKey
-                    out += rewritten.record
-                }
-                return
-            }
-            delivery.append(event.record, compacting: event.recordNeedsCompacting, to: &out)
-            if isObjectLog {
-                out += Self.fieldsKey
+            } else {
                 delivery.append(event.record, compacting: event.recordNeedsCompacting, to: &out)
             }
         }
+        if isObjectLog {
+            // `fields` is the record again: the echo of the last member.
+            return (document, SpoolRecord.Echo(key: "fields", valueStart: recordStart))
+        }
+        // A text line's record is its message, the member just before it: left out, echoed.
+        let recordEnd = document.count - 1
+        let messageEnd = recordStart - Self.recordKey.count
+        if level == nil, let message, message.count == recordEnd - recordStart,
+            document[(messageEnd - message.count)..<messageEnd] == document[recordStart..<recordEnd]
+        {
+            document.removeSubrange(messageEnd..<recordEnd)
+            return (document, SpoolRecord.Echo(key: "record", valueStart: messageEnd - message.count))
+        }
+        return (document, nil)
     }
 
     static let phaseTokens: [LineContext.Phase: [UInt8]] = [
@@ -254,8 +267,7 @@ public struct TelemetryDocument: Sendable {
     private static let requestIdKey = Array(#","requestId":"#.utf8)
     private static let traceIdKey = Array(#","traceId":"#.utf8)
     private static let phaseKey = Array(#","phase":"#.utf8)
-    private static let fieldsKey = Array(#","fields":"#.utf8)
     private static let messageKey = Array(#","message":"#.utf8)
     private static let levelKey = Array(#","level":"#.utf8)
-    private static let recordKey = Array(#","record":"#.utf8)
+    static let recordKey = Array(#","record":"#.utf8)
 }

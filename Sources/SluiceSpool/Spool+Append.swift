@@ -1,7 +1,8 @@
 extension Spool {
     static let insertRecord = """
-        INSERT OR IGNORE INTO records (seq, doc_id, index_name, event_time, received_at, due_at, bytes, document)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        INSERT OR IGNORE INTO records
+            (seq, doc_id, index_name, event_time, received_at, due_at, bytes, document, echo_key, echo_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
 
     /// Stores a whole delivery in one transaction. A record whose id is already in the spool is a
@@ -38,6 +39,8 @@ extension Spool {
                 insert.bind(now, at: 6)
                 insert.bind(size, at: 7)
                 insert.bindText(record.document, at: 8)
+                insert.bind(record.echo?.key, at: 9)
+                insert.bind(record.echo?.valueStart, at: 10)
                 try insert.step()
                 if state.connection.changes == 1 {
                     seq += 1

@@ -1,6 +1,7 @@
 extension Spool {
     static let deadLetterColumns = """
-        id, doc_id, index_name, event_time, received_at, died_at, attempts, error_type, reason, document
+        id, doc_id, index_name, event_time, received_at, died_at, attempts, error_type, reason, document,
+        echo_key, echo_at
         """
 
     /// Dead letters in the order they died, from `afterID` on, at most `limit`.
@@ -33,7 +34,7 @@ extension Spool {
             id: row.int64(at: 0), documentID: row.string(at: 1), index: row.string(at: 2),
             eventTime: row.int64(at: 3), receivedAt: row.int64(at: 4), diedAt: row.int64(at: 5),
             attempts: row.int(at: 6), errorType: row.optionalString(at: 7), reason: row.string(at: 8),
-            document: row.bytes(at: 9))
+            document: wholeDocument(row.bytes(at: 9), row, echoAt: 10))
     }
 
     /// Puts dead letters back in the queue, due now with their attempts reset (all of them when
@@ -56,9 +57,9 @@ extension Spool {
             let copy = try connection.statement(
                 """
                 INSERT OR IGNORE INTO records
-                    (seq, doc_id, index_name, event_time, received_at, due_at, bytes, document)
-                SELECT ?, doc_id, index_name, event_time, received_at, ?, bytes, document FROM dead_letters
-                WHERE id = ?
+                    (seq, doc_id, index_name, event_time, received_at, due_at, bytes, document, echo_key, echo_at)
+                SELECT ?, doc_id, index_name, event_time, received_at, ?, bytes, document, echo_key, echo_at
+                FROM dead_letters WHERE id = ?
                 """)
             for letter in ids {
                 copy.reset()

@@ -59,7 +59,8 @@ extension Spool {
         try read("reading records") { state in
             let select = try state.connection.statement(
                 """
-                SELECT seq, doc_id, index_name, event_time, received_at, due_at, attempts, last_error, document
+                SELECT seq, doc_id, index_name, event_time, received_at, due_at, attempts, last_error, document,
+                    echo_key, echo_at
                 FROM records \(index == nil ? "" : "WHERE index_name = ?") ORDER BY due_at, seq
                 """)
             defer { select.reset() }
@@ -70,7 +71,7 @@ extension Spool {
                     eventTime: select.int64(at: 3), receivedAt: select.int64(at: 4), dueAt: select.int64(at: 5),
                     attempts: select.int(at: 6),
                     lastError: select.optionalString(at: 7),
-                    document: select.bytes(at: 8))
+                    document: Self.wholeDocument(select.bytes(at: 8), select, echoAt: 9))
                 guard try body(record) else { break }
             }
         }

@@ -12,17 +12,21 @@ extension Spool {
             Self.forgetExpiredLeases(&state, now: now)
             var records: [StoredRecord] = []
             var bytes = 0
+            // What each record takes in the spool (its totals count stored bytes, echo left out).
+            var storedBytes: [Int64: Int] = [:]
             var full = false
             // Leased records are still in the file: read past them.
             func take(_ row: SQLiteStatement) -> Bool {
                 let seq = row.int64(at: 0)
                 if state.leases[seq] != nil { return false }
-                let document = row.bytes(at: 7)
+                let stored = row.bytes(at: 7)
+                let document = Self.wholeDocument(stored, row, echoAt: 8)
                 if !records.isEmpty && bytes + document.count > maxBytes {
                     full = true
                     return false
                 }
                 bytes += document.count
+                storedBytes[seq] = stored.count
                 records.append(
                     StoredRecord(
                         seq: seq, id: row.string(at: 1), index: row.string(at: 2), eventTime: row.int64(at: 3),
@@ -33,7 +37,8 @@ extension Spool {
 
             let retries = try state.connection.statement(
                 """
-                SELECT seq, doc_id, index_name, event_time, received_at, attempts, last_error, document
+                SELECT seq, doc_id, index_name, event_time, received_at, attempts, last_error, document,
+                    echo_key, echo_at
                 FROM records WHERE attempts > 0 AND due_at <= ? ORDER BY due_at, seq LIMIT ?
                 """)
             defer { retries.reset() }
@@ -44,7 +49,8 @@ extension Spool {
             // Every fresh record at or below the cursor has been handed out; seqs are never reused.
             let fresh = try state.connection.statement(
                 """
-                SELECT seq, doc_id, index_name, event_time, received_at, attempts, last_error, document
+                SELECT seq, doc_id, index_name, event_time, received_at, attempts, last_error, document,
+                    echo_key, echo_at
                 FROM records WHERE seq > ? AND attempts = 0 ORDER BY seq LIMIT ?
                 """)
             defer { fresh.reset() }
@@ -56,7 +62,8 @@ extension Spool {
 
             for record in records {
                 state.leases[record.seq] = Lease(
-                    expiry: expiry, fresh: record.attempts == 0, bytes: record.document.count)
+                    expiry: expiry, fresh: record.attempts == 0, bytes: storedBytes[record.seq] ?? record.document.count
+                )
             }
             return records
         }
@@ -83,8 +90,10 @@ extension Spool {
             let bury = try connection.statement(
                 """
                 INSERT INTO dead_letters
-                    (doc_id, index_name, event_time, received_at, died_at, attempts, error_type, reason, bytes, document)
-                SELECT doc_id, index_name, event_time, received_at, ?, attempts + 1, ?, ?, bytes, document
+                    (doc_id, index_name, event_time, received_at, died_at, attempts, error_type, reason, bytes, document,
+                    echo_key, echo_at)
+                SELECT doc_id, index_name, event_time, received_at, ?, attempts + 1, ?, ?, bytes, document,
+                    echo_key, echo_at
                 FROM records WHERE seq = ?
                 """)
             for (seq, settlement) in outcomes {
@@ -139,6 +148,14 @@ extension Spool {
             for (seq, _) in outcomes { state.leases[seq] = nil }
         }
         return result
+    }
+
+    /// The whole document of a row: the stored `document` with the echo in the two columns from
+    /// `echoAt` (key, then where the repeated value begins).
+    static func wholeDocument(_ stored: [UInt8], _ row: SQLiteStatement, echoAt column: Int32) -> [UInt8] {
+        guard !row.isNull(at: column) else { return stored }
+        return SpoolRecord.Echo.whole(
+            stored, SpoolRecord.Echo(key: row.string(at: column), valueStart: row.int(at: column + 1)))
     }
 
     private static func documentBytes(_ connection: SQLiteConnection, seq: Int64) throws -> Int {

@@ -174,6 +174,7 @@ public final class Spool: Sendable {
                     PRAGMA journal_size_limit = 8388608;
                     PRAGMA temp_store = MEMORY;
                     PRAGMA cache_size = -1024;
+                    PRAGMA secure_delete = FAST;
                     """)
                 try migrator.migrate(connection, now: configuration.clock.now())
                 let pageSize = try connection.scalar("PRAGMA page_size") ?? 4096

@@ -7,14 +7,55 @@ public struct SpoolRecord: Sendable, Equatable {
     public var index: String
     /// The event's own time, in milliseconds since the epoch.
     public var eventTime: Int64
-    /// The JSON document, UTF-8.
+    /// The JSON document, UTF-8; without `echo`'s member when there is one.
     public var document: [UInt8]
+    /// A member the document repeats, left out of `document` and stored once.
+    public var echo: Echo?
 
-    public init(id: String, index: String, eventTime: Int64, document: [UInt8]) {
+    public init(id: String, index: String, eventTime: Int64, document: [UInt8], echo: Echo? = nil) {
         self.id = id
         self.index = index
         self.eventTime = eventTime
         self.document = document
+        self.echo = echo
+    }
+
+    /// The whole document, as the spool hands it out.
+    public var wholeDocument: [UInt8] { Echo.whole(document, echo) }
+
+    /// A member a document repeats: the value of the document's last member again, under another
+    /// key, added last (a text line's `record` repeats its `message`, a JSON line's `fields` its
+    /// `record`). The spool keeps that value once and hands out the whole document: for a log line
+    /// it writes, checkpoints and reads back about half the bytes.
+    public struct Echo: Sendable, Equatable {
+        /// The repeated member's key: one with nothing to escape in JSON.
+        public var key: String
+        /// Where the value of the document's last member begins; it ends before the closing brace.
+        public var valueStart: Int
+
+        public init(key: String, valueStart: Int) {
+            self.key = key
+            self.valueStart = valueStart
+        }
+
+        /// `document` with `echo`'s member added before its closing brace; `document` as it is
+        /// when there is no echo, or one that does not fit it (a damaged row: nothing made up).
+        public static func whole(_ document: [UInt8], _ echo: Echo?) -> [UInt8] {
+            guard let echo, echo.valueStart > 0, echo.valueStart < document.count - 1,
+                document.last == UInt8(ascii: "}")
+            else { return document }
+            let end = document.count - 1
+            let key = echo.key.utf8
+            var out: [UInt8] = []
+            out.reserveCapacity(document.count + key.count + 4 + end - echo.valueStart)
+            out += document[..<end]
+            out += [UInt8(ascii: ","), UInt8(ascii: "\"")]
+            out += key
+            out += [UInt8(ascii: "\""), UInt8(ascii: ":")]
+            out += document[echo.valueStart..<end]
+            out.append(UInt8(ascii: "}"))
+            return out
+        }
     }
 }
 

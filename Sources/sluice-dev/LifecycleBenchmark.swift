@@ -28,7 +28,9 @@ struct LifecycleBenchmark: AsyncParsableCommand {
     @Option(help: "Events per second for the memory figure under load.") var rate = 5_000
     @Option(help: "Seconds of load for the memory figure.") var seconds = 30
     @Option(help: "Backlog at SHUTDOWN.") var backlog = 50_000
-    @Option(help: "Invocations of 100 lines for the CPU figure.") var cpuInvocations = 300
+    @Option(help: "Invocations for the CPU figure.") var cpuInvocations = 300
+    @Option(help: "Function log lines per invocation for the CPU figure (0: what an invocation costs by itself).")
+    var cpuLines = 100
     @Option(
         parsing: .upToNextOption,
         help: "Memory sizes (MB) on whose CPU share SHUTDOWN is measured again, as Lambda gives it.")
@@ -208,8 +210,8 @@ struct LifecycleBenchmark: AsyncParsableCommand {
             var random = SystemRandomNumberGenerator()
             var lineBytes = 0
             for _ in 0..<cpuInvocations {
-                let lines = (0..<100).map { number in
-                    FunctionLogLine("line \(number) of 100", padding: Int.random(in: 60...980, using: &random))
+                let lines = (0..<cpuLines).map { number in
+                    FunctionLogLine("line \(number) of \(cpuLines)", padding: Int.random(in: 60...980, using: &random))
                 }
                 lineBytes += lines.reduce(0) { $0 + $1.padding + 60 }
                 try await simulator.invoke(InvocationScript(lines: lines, handlerDuration: .milliseconds(10)))
@@ -234,8 +236,9 @@ struct LifecycleBenchmark: AsyncParsableCommand {
             }
             return (
                 perThousand,
-                "\(Measure.format(Double(events))) events, about \(lineBytes / (cpuInvocations * 100)) B a line: "
-                    + "\(Int(used)) ms of CPU; \(deliveries) deliveries in the process's life"
+                "\(Measure.format(Double(events))) events, about \(lineBytes / max(1, cpuInvocations * cpuLines)) B a line: "
+                    + "\(Int(used)) ms of CPU (\(Measure.fixed(used / Double(max(1, cpuInvocations)), places: 2)) ms an "
+                    + "invocation of \(cpuLines) lines); \(deliveries) deliveries in the process's life"
                     + (split.isEmpty
                         ? ""
                         : "; by stage, ms per 1,000 events over the process's life: " + split.joined(separator: ", "))

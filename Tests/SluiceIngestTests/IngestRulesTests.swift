@@ -272,11 +272,11 @@ struct IngestRulesTests {
             let record = object(0)
             let body = TelemetryFixtures.delivery([Self.event("function", record)])
             let records = ingest.records(try TelemetryDelivery(validating: body))
-            let document = try JSONValue.parse(records[0].document)
+            let document = try JSONValue.parse(records[0].wholeDocument)
             let expected = masked(try JSONValue.parse(Array(record.utf8)))
             #expect(document["record"] == expected, "\(record)")
             #expect(document["fields"] == expected)
-            #expect(!records[0].document.contains(UInt8(ascii: "\n")))
+            #expect(!records[0].wholeDocument.contains(UInt8(ascii: "\n")))
         }
     }
 
@@ -286,7 +286,7 @@ struct IngestRulesTests {
         let plain = try ingestor(IngestRules()).records(delivery)
         // Rules that match nothing change nothing either.
         let idle = try ingestor(Self.rules(mask: "all")).records(delivery)
-        #expect(plain.map(\.document) == idle.map(\.document))
+        #expect(plain.map(\.wholeDocument) == idle.map(\.wholeDocument))
         #expect(plain.map(\.id) == idle.map(\.id))
     }
 }
@@ -341,7 +341,7 @@ struct RulePatternTests {
             logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }, rules: rules)
         let body = TelemetryFixtures.delivery([IngestRulesTests.event("function", line)])
         let records = ingest.records(try TelemetryDelivery(validating: body))
-        let message = try JSONValue.parse(records[0].document)["message"]?.string
+        let message = try JSONValue.parse(records[0].wholeDocument)["message"]?.string
         // `(?:…)` takes no number; `$$` is a dollar; `$x` names no group: nothing.
         #expect(message == "key=live_[MASKED] $ and token=test_99 then home at bob")
     }

@@ -45,8 +45,8 @@ struct IngestorTests {
             }
             let expected = encoder.encode(
                 time: TelemetryFixtures.time, type: fixture.type, record: value, context: context)
-            #expect(try parsed(record.document) == parsed(expected), "\(fixture.type): \(fixture.record)")
-            #expect(!record.document.contains(UInt8(ascii: "\n")))
+            #expect(try parsed(record.wholeDocument) == parsed(expected), "\(fixture.type): \(fixture.record)")
+            #expect(!record.wholeDocument.contains(UInt8(ascii: "\n")))
             switch fixture.type {
             case "function": #expect(record.index == "fn-2026.11.25")
             case "extension": #expect(record.index == "ext")

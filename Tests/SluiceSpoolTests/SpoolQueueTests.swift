@@ -22,6 +22,68 @@ import Testing
         #expect(stats.counters.duplicate == 60)
     }
 
+    @Test func aRepeatedMemberIsStoredOnceAndEveryReaderGetsTheWholeDocument() throws {
+        let folder = try TemporaryFolder()
+        let clock = ManualClock()
+        let spool = try openSpool(folder, clock: clock)
+        // A text line (record repeats message) and a JSON line (fields repeats record).
+        let text = Array(#"{"type":"function","message":"hello \"there\""}"#.utf8)
+        let json = Array(#"{"type":"function","record":{"a":[1,2]}}"#.utf8)
+        let textEcho = SpoolRecord.Echo(key: "record", valueStart: text.count - 18)
+        let jsonEcho = SpoolRecord.Echo(key: "fields", valueStart: json.count - 12)
+        let records = [
+            SpoolRecord(id: "1-text", index: "logs", eventTime: 1, document: text, echo: textEcho),
+            SpoolRecord(id: "2-json", index: "logs", eventTime: 2, document: json, echo: jsonEcho),
+            SpoolRecord(id: "3-plain", index: "logs", eventTime: 3, document: Array(#"{"n":3}"#.utf8)),
+        ]
+        let whole = [
+            #"{"type":"function","message":"hello \"there\"","record":"hello \"there\""}"#,
+            #"{"type":"function","record":{"a":[1,2]},"fields":{"a":[1,2]}}"#, #"{"n":3}"#,
+        ]
+        #expect(records.map { String(decoding: $0.wholeDocument, as: UTF8.self) } == whole)
+        try spool.append(records)
+        // The spool counts what it stores: the repeated values once.
+        #expect(try spool.statistics().bytes == records.map(\.document.count).reduce(0, +))
+
+        func texts(_ documents: [[UInt8]]) -> [String] { documents.map { String(decoding: $0, as: UTF8.self) } }
+        #expect(texts(try spool.peek(limit: 10).map(\.document)) == whole)
+        var exported: [[UInt8]] = []
+        try spool.forEachRecord { record in
+            exported.append(record.document)
+            return true
+        }
+        #expect(texts(exported) == whole)
+        let leased = try spool.lease(maxCount: 10, maxBytes: 1 << 20)
+        #expect(texts(leased.map(\.document)) == whole)
+
+        // Dead letters keep the stored form and give the whole one; requeued, they are whole again.
+        try spool.settle([
+            (leased[0].seq, .deadLetter(reason: "refused", errorType: "mapper_parsing_exception")),
+            (leased[1].seq, .deadLetter(reason: "refused", errorType: "mapper_parsing_exception")),
+            (leased[2].seq, .shipped),
+        ])
+        let stats = try spool.statistics()
+        #expect(stats.rows == 0 && stats.bytes == 0, "settling takes away the stored bytes, not the whole ones")
+        #expect(stats.deadLetterBytes == text.count + json.count)
+        #expect(texts(try spool.deadLetters().map(\.document)) == Array(whole.prefix(2)))
+        #expect(try spool.requeueDeadLetters() == 2)
+        #expect(texts(try spool.lease(maxCount: 10, maxBytes: 1 << 20).map(\.document)) == Array(whole.prefix(2)))
+        #expect(try spool.statistics().bytes == text.count + json.count)
+    }
+
+    @Test func anEchoThatDoesNotFitItsDocumentGivesTheStoredBytes() {
+        let document = Array(#"{"a":"b"}"#.utf8)
+        for start in [-1, 0, document.count - 1, document.count, 1_000] {
+            let echo = SpoolRecord.Echo(key: "c", valueStart: start)
+            #expect(SpoolRecord.Echo.whole(document, echo) == document, "\(start)")
+        }
+        #expect(
+            SpoolRecord.Echo.whole(Array("not json".utf8), .init(key: "c", valueStart: 2)) == Array("not json".utf8))
+        #expect(
+            String(decoding: SpoolRecord.Echo.whole(document, .init(key: "c", valueStart: 5)), as: UTF8.self)
+                == #"{"a":"b","c":"b"}"#)
+    }
+
     @Test func leaseSettleRetryAndDeadLetterCycle() throws {
         let folder = try TemporaryFolder()
         let clock = ManualClock()

@@ -34,6 +34,14 @@ package final class SQLiteStatement {
         sqlite3_bind_int64(handle, index, Int64(value))
     }
 
+    package func bind(_ value: Int?, at index: Int32) {
+        guard let value else {
+            sqlite3_bind_null(handle, index)
+            return
+        }
+        sqlite3_bind_int64(handle, index, Int64(value))
+    }
+
     package func bind(_ value: String?, at index: Int32) {
         guard let value else {
             sqlite3_bind_null(handle, index)
