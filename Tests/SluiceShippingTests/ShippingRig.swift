@@ -80,6 +80,15 @@ struct ShippingRig {
     }
 
     /// `count` telemetry-shaped records for `index` (default: the rig's), ids unique to the batch.
+    /// Ships one record (`warm-0`) into `index`, so that the shipper has asked the cluster what it
+    /// is and made the index: a test that counts failed requests or arms faults then sees only its
+    /// own (under the load of forty suites, a bootstrap request can fail once and be made again,
+    /// which counts as a failed request).
+    func bootstrap() async throws {
+        try spool.append(records(1, prefix: "warm"))
+        try await drainCompletely()
+    }
+
     func records(
         _ count: Int, index: String? = nil, prefix: String = "r",
         body: (Int) -> String = {
