@@ -175,12 +175,18 @@ public struct TelemetryDocument: Sendable {
         }
         let requestId = event.requestIdToken.map { body[$0] } ?? context?.requestId?[...]
         let isObjectLog = Self.isLog(event.type) && event.recordKind == .object
+        // A text line's record is its message (the same string token, or the same rewritten bytes):
+        // with no level between them, the message is the last member and the record its echo.
+        let recordIsMessage =
+            !isObjectLog && level == nil && message != nil
+            && (rewritten.map { $0.message == $0.record } ?? (Self.isLog(event.type) && event.recordKind == .string))
         var recordStart = 0
-        var document = encode(
+        let document = encode(
             timeToken: body[event.timeToken], type: event.type, requestIdToken: requestId, messageToken: message,
             levelToken: level, traceIdToken: context?.traceId?[...], phaseToken: context?.phase?[...],
             // The record, its message, and the fields around them: one allocation.
-            capacity: 320 + functionFields.count + event.record.count + (message?.count ?? 0)
+            capacity: 320 + functionFields.count + event.record.count + (message?.count ?? 0),
+            recordIsMessage: recordIsMessage
         ) { out in
             recordStart = out.count
             if let rewritten {
@@ -189,20 +195,11 @@ public struct TelemetryDocument: Sendable {
                 delivery.append(event.record, compacting: event.recordNeedsCompacting, to: &out)
             }
         }
-        if isObjectLog {
-            // `fields` is the record again: the echo of the last member.
-            return (document, SpoolRecord.Echo(key: "fields", valueStart: recordStart))
+        if recordIsMessage, let message {
+            return (document, SpoolRecord.Echo(key: "record", valueStart: document.count - 1 - message.count))
         }
-        // A text line's record is its message, the member just before it: left out, echoed.
-        let recordEnd = document.count - 1
-        let messageEnd = recordStart - Self.recordKey.count
-        if level == nil, let message, message.count == recordEnd - recordStart,
-            document[(messageEnd - message.count)..<messageEnd] == document[recordStart..<recordEnd]
-        {
-            document.removeSubrange(messageEnd..<recordEnd)
-            return (document, SpoolRecord.Echo(key: "record", valueStart: messageEnd - message.count))
-        }
-        return (document, nil)
+        // `fields` is the record again: the echo of the last member.
+        return (document, isObjectLog ? SpoolRecord.Echo(key: "fields", valueStart: recordStart) : nil)
     }
 
     static let phaseTokens: [LineContext.Phase: [UInt8]] = [
@@ -221,10 +218,13 @@ public struct TelemetryDocument: Sendable {
     /// `timeToken`, `requestIdToken`, `messageToken` and `levelToken` are JSON string tokens (quotes
     /// included), and `appendRecord` writes the record's JSON value without a newline in it (and any member after it). This is
     /// the ingest path: nothing is decoded, a record goes into its document as the bytes it came in.
+    /// With `recordIsMessage` the record is not written: the message ends the document, and the
+    /// caller describes the record as its echo.
     public func encode(
         timeToken: ArraySlice<UInt8>, type: String, requestIdToken: ArraySlice<UInt8>?,
         messageToken: ArraySlice<UInt8>?, levelToken: ArraySlice<UInt8>?, traceIdToken: ArraySlice<UInt8>? = nil,
-        phaseToken: ArraySlice<UInt8>? = nil, capacity: Int = 256, appendRecord: (inout [UInt8]) -> Void
+        phaseToken: ArraySlice<UInt8>? = nil, capacity: Int = 256, recordIsMessage: Bool = false,
+        appendRecord: (inout [UInt8]) -> Void
     ) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(capacity)
@@ -255,8 +255,10 @@ public struct TelemetryDocument: Sendable {
             out += Self.levelKey
             out += levelToken
         }
-        out += Self.recordKey
-        appendRecord(&out)
+        if !recordIsMessage {
+            out += Self.recordKey
+            appendRecord(&out)
+        }
         out.append(UInt8(ascii: "}"))
         return out
     }
@@ -269,5 +271,5 @@ public struct TelemetryDocument: Sendable {
     private static let phaseKey = Array(#","phase":"#.utf8)
     private static let messageKey = Array(#","message":"#.utf8)
     private static let levelKey = Array(#","level":"#.utf8)
-    static let recordKey = Array(#","record":"#.utf8)
+    private static let recordKey = Array(#","record":"#.utf8)
 }
