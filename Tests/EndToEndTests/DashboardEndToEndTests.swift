@@ -33,7 +33,7 @@ struct DashboardEndToEndTests {
             let ledger = await simulator.ledger()
             try await rig.expectEveryAcknowledgedEventIndexedOnce(ledger)
 
-            let result = try runProduct(
+            let result = try await runProduct(
                 "sluice", ["opensearch", "dashboards"],
                 environment: [
                     "PLATFORM_INDEX": rig.platformIndex, "FUNCTION_INDEX": rig.functionIndex,

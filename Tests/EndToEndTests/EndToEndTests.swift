@@ -127,7 +127,7 @@ import Testing
             #expect(dead.allSatisfy { $0.index == rig.extensionIndex && $0.errorType == "mapper_parsing_exception" })
             let missing = try await rig.expectEveryAcknowledgedEventIndexedOnce(ledger, allowMissing: dead.count)
             #expect(missing == dead.count, "only the refused documents are missing, and they are dead letters")
-            let listed = try runProduct("sluice", ["spool", "dead", "list", "--path", rig.spoolPath])
+            let listed = try await runProduct("sluice", ["spool", "dead", "list", "--path", rig.spoolPath])
             #expect(listed.status == 0)
             #expect(listed.output.contains("mapper_parsing_exception"))
             let outcomes = try await rig.proxy.requests().compactMap { $0["outcome"] as? String }

@@ -7,9 +7,7 @@ import Testing
 /// local OpenSearch, a proxy that demands another password, a closed port and bad URLs.
 @Suite struct OpenSearchCheckTests {
     func check(_ environment: [String: String]) async throws -> ProcessResult {
-        try await offThePool {
-            try runProduct("sluice", ["opensearch", "check"], environment: environment, timeout: 60)
-        }
+        try await runProduct("sluice", ["opensearch", "check"], environment: environment, timeout: 60)
     }
 
     /// The last line: what to do.

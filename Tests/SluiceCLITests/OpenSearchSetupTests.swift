@@ -7,9 +7,7 @@ import Testing
 /// local OpenSearch (templates) through a proxy that answers the ISM API as OpenSearch does.
 @Suite struct OpenSearchSetupTests {
     func setup(_ environment: [String: String], _ arguments: [String] = []) async throws -> ProcessResult {
-        try await offThePool {
-            try runProduct("sluice", ["opensearch", "setup"] + arguments, environment: environment, timeout: 60)
-        }
+        try await runProduct("sluice", ["opensearch", "setup"] + arguments, environment: environment, timeout: 60)
     }
 
     static let indices = [
@@ -120,7 +118,7 @@ import Testing
         let arguments = ["--dashboards-url", proxy.url + "/_dashboards", "--tenant", "global"]
         let result = try await setup(environment, arguments)
         #expect(result.status == 0, "\(result.output)\(result.error)")
-        let file = try runProduct("sluice", ["opensearch", "dashboards"], environment: Self.indices)
+        let file = try await runProduct("sluice", ["opensearch", "dashboards"], environment: Self.indices)
         let lines = file.output.split(separator: "\n").count
         #expect(result.output.contains("imported  dashboards: \(lines) saved objects"), "\(result.output)")
         #expect(try await proxy.importedObjects().count == lines)

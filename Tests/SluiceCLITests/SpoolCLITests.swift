@@ -24,11 +24,11 @@ import Testing
         return path
     }
 
-    func sluice(_ arguments: String...) throws -> ProcessResult {
-        try runProduct("sluice", arguments)
+    func sluice(_ arguments: String...) async throws -> ProcessResult {
+        try await runProduct("sluice", arguments)
     }
 
-    @Test func invocationsShowsTheOpenInvocationsAndTheNewestMarks() throws {
+    @Test func invocationsShowsTheOpenInvocationsAndTheNewestMarks() async throws {
         let folder = try TemporaryFolder()
         let path = folder.file("invocations.sqlite")
         let spool = try Spool.open(SpoolConfiguration(path: path))
@@ -45,14 +45,14 @@ import Testing
         ]
         try spool.apply(changes)
 
-        let text = try sluice("spool", "invocations", "--path", path)
+        let text = try await sluice("spool", "invocations", "--path", path)
         #expect(text.status == 0, "\(text.error)")
         #expect(text.output.contains("req-open"))
         #expect(text.output.contains("2026-11-25T13:15:18.100Z"))
         #expect(text.output.contains("on-demand"))
         #expect(text.output.contains("1-abc-def"))
 
-        let json = try sluice("spool", "invocations", "--json", "--path", path)
+        let json = try await sluice("spool", "invocations", "--json", "--path", path)
         #expect(json.status == 0)
         let lines = try json.output.split(separator: "\n").map {
             try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
@@ -63,21 +63,21 @@ import Testing
         #expect(open["logLines"] as? Int == 3)
         #expect(lines.compactMap { $0["mark"] as? [String: Any] }.map { $0["kind"] as? String } == ["init", "start"])
 
-        let empty = try sluice("spool", "invocations", "--path", try Self.fixture(folder))
+        let empty = try await sluice("spool", "invocations", "--path", try Self.fixture(folder))
         #expect(empty.output.contains("no open invocations"))
     }
 
-    @Test func statsPrintsCountersAndWhatWaits() throws {
+    @Test func statsPrintsCountersAndWhatWaits() async throws {
         let folder = try TemporaryFolder()
         let path = try Self.fixture(folder)
-        let text = try sluice("spool", "stats", "--path", path)
+        let text = try await sluice("spool", "stats", "--path", path)
         #expect(text.status == 0)
         #expect(text.output.contains("waiting           12 records"))
         #expect(text.output.contains("dead letters      2"))
         #expect(text.output.contains("received          14"))
         #expect(text.output.contains("rules             email.masked 3, health.dropped 2"))
 
-        let json = try sluice("spool", "stats", "--json", "--path", path)
+        let json = try await sluice("spool", "stats", "--json", "--path", path)
         #expect(json.status == 0)
         let decoded = try JSONDecoder().decode(SpoolStatistics.self, from: Data(json.output.utf8))
         #expect(decoded.rows == 12)
@@ -87,17 +87,17 @@ import Testing
         #expect(decoded.schemaVersion == Migration.embedded.last?.id)
     }
 
-    @Test func peekShowsTheNextRecordsOfAnIndex() throws {
+    @Test func peekShowsTheNextRecordsOfAnIndex() async throws {
         let folder = try TemporaryFolder()
         let path = try Self.fixture(folder)
-        let all = try sluice("spool", "peek", "--path", path, "--limit", "3")
+        let all = try await sluice("spool", "peek", "--path", path, "--limit", "3")
         #expect(all.status == 0)
         let lines = all.output.split(separator: "\n")
         #expect(lines.count == 4)
         #expect(lines[0].hasPrefix("SEQ"))
         #expect(lines[1].contains("fn-2"), "the two oldest became dead letters")
 
-        let platform = try sluice("spool", "peek", "--path", path, "--index", "lambda-platform", "--json")
+        let platform = try await sluice("spool", "peek", "--path", path, "--index", "lambda-platform", "--json")
         let rows = platform.output.split(separator: "\n")
         #expect(rows.count == 6)
         for row in rows {
@@ -105,26 +105,26 @@ import Testing
             #expect(object["index"] as? String == "lambda-platform")
             #expect(object["document"] is [String: Any])
         }
-        #expect(try sluice("spool", "peek", "--path", path, "--limit", "0").status == 64)
+        #expect(try await sluice("spool", "peek", "--path", path, "--limit", "0").status == 64)
     }
 
-    @Test func theCommandLineSaysWhatItTakesAndRefusesWhatItDoesNot() throws {
+    @Test func theCommandLineSaysWhatItTakesAndRefusesWhatItDoesNot() async throws {
         let folder = try TemporaryFolder()
         let path = try Self.fixture(folder)
-        let help = try sluice("spool", "peek", "--help")
+        let help = try await sluice("spool", "peek", "--help")
         #expect(help.status == 0)
         #expect(
             help.output.contains("USAGE: sluice spool peek [--path <file>] [--limit <n>] [--index <name>] [--json]"))
         #expect(help.output.contains("(default: 10)"))
-        let group = try sluice("help", "spool")
+        let group = try await sluice("help", "spool")
         #expect(group.status == 0)
         for name in ["stats", "peek", "dead", "invocations", "export", "check", "vacuum"] {
             #expect(group.output.contains("\n  \(name) "), "\(name)")
         }
-        #expect(try sluice("spool").output == group.output, "a group without its subcommand prints its help")
-        #expect(try sluice("--version").output.first?.isNumber == true)
+        #expect(try await sluice("spool").output == group.output, "a group without its subcommand prints its help")
+        #expect(try await sluice("--version").output.first?.isNumber == true)
 
-        let equals = try sluice("spool", "peek", "--path=\(path)", "--limit=2")
+        let equals = try await sluice("spool", "peek", "--path=\(path)", "--limit=2")
         #expect(equals.status == 0, "\(equals.error)")
         #expect(equals.output.split(separator: "\n").count == 3)
 
@@ -141,37 +141,37 @@ import Testing
             ),
             (["spool", "dead", "show", "x", "--path", path], "Error: a dead letter id is a whole number, not 'x'"),
         ] {
-            let result = try runProduct("sluice", arguments)
+            let result = try await runProduct("sluice", arguments)
             #expect(result.status == 64, "\(arguments)")
             #expect(result.error.hasPrefix(message + "\nUsage: sluice "), "\(arguments): \(result.error)")
             #expect(result.output.isEmpty)
         }
     }
 
-    @Test func deadLettersCanBeListedShownRequeuedAndPurged() throws {
+    @Test func deadLettersCanBeListedShownRequeuedAndPurged() async throws {
         let folder = try TemporaryFolder()
         let path = try Self.fixture(folder)
-        let list = try sluice("spool", "dead", "list", "--path", path)
+        let list = try await sluice("spool", "dead", "list", "--path", path)
         #expect(list.status == 0)
         #expect(list.output.contains("mapper_parsing_exception"))
         #expect(list.output.contains("failed to parse field [record.level]"))
 
-        let show = try sluice("spool", "dead", "show", "1", "--path", path)
+        let show = try await sluice("spool", "dead", "show", "1", "--path", path)
         #expect(show.status == 0)
         #expect(show.output.contains("fn-0"))
         #expect(show.output.contains(#""type":"function""#))
-        let missing = try sluice("spool", "dead", "show", "99", "--path", path)
+        let missing = try await sluice("spool", "dead", "show", "99", "--path", path)
         #expect(missing.status == 1)
         #expect(missing.error == "sluice: no dead letter with id 99; `sluice spool dead list` shows the ids\n")
 
-        #expect(try sluice("spool", "dead", "requeue", "--path", path).status == 64, "an id or --all is required")
-        let requeue = try sluice("spool", "dead", "requeue", "2", "--path", path)
+        #expect(try await sluice("spool", "dead", "requeue", "--path", path).status == 64, "an id or --all is required")
+        let requeue = try await sluice("spool", "dead", "requeue", "2", "--path", path)
         #expect(requeue.output == "requeued 1 dead letter\n")
 
-        let refused = try sluice("spool", "dead", "purge", "--path", path)
+        let refused = try await sluice("spool", "dead", "purge", "--path", path)
         #expect(refused.status == 1)
         #expect(refused.error.contains("--yes"))
-        let purge = try sluice("spool", "dead", "purge", "--yes", "--path", path)
+        let purge = try await sluice("spool", "dead", "purge", "--yes", "--path", path)
         #expect(purge.output == "purged 1 dead letter\n")
 
         let stats = try Spool.open(SpoolConfiguration(path: path), access: .readOnly).statistics()
@@ -180,10 +180,10 @@ import Testing
         #expect(stats.counters.requeued == 1)
     }
 
-    @Test func exportWritesEveryRecordAsNDJSONOrBulk() throws {
+    @Test func exportWritesEveryRecordAsNDJSONOrBulk() async throws {
         let folder = try TemporaryFolder()
         let path = try Self.fixture(folder)
-        let ndjson = try sluice("spool", "export", "--format", "ndjson", "--path", path)
+        let ndjson = try await sluice("spool", "export", "--format", "ndjson", "--path", path)
         #expect(ndjson.status == 0)
         let lines = ndjson.output.split(separator: "\n")
         #expect(lines.count == 12)
@@ -193,36 +193,36 @@ import Testing
         }
         #expect(Set(ids).count == 12)
 
-        let dead = try sluice("spool", "export", "--dead", "--path", path)
+        let dead = try await sluice("spool", "export", "--dead", "--path", path)
         let letters = dead.output.split(separator: "\n")
         #expect(letters.count == 2)
         #expect(letters[0].contains(#""errorType":"mapper_parsing_exception""#))
 
-        let bulk = try sluice("spool", "export", "--format", "bulk", "--path", path)
+        let bulk = try await sluice("spool", "export", "--format", "bulk", "--path", path)
         let bulkLines = bulk.output.split(separator: "\n")
         #expect(bulkLines.count == 24)
         #expect(bulkLines[0] == #"{"create":{"_index":"lambda-function","_id":"fn-2"}}"#)
     }
 
-    @Test func checkPassesASoundSpoolAndFailsADamagedOne() throws {
+    @Test func checkPassesASoundSpoolAndFailsADamagedOne() async throws {
         let folder = try TemporaryFolder()
         let path = try Self.fixture(folder)
-        let ok = try sluice("spool", "check", "--path", path)
+        let ok = try await sluice("spool", "check", "--path", path)
         #expect(ok.status == 0)
         #expect(ok.output.hasPrefix("ok: "))
 
         let damaged = folder.file("damaged.sqlite")
         try Data(repeating: 0x5A, count: 4096).write(to: URL(fileURLWithPath: damaged))
-        let bad = try sluice("spool", "check", "--path", damaged)
+        let bad = try await sluice("spool", "check", "--path", damaged)
         #expect(bad.status == 1)
         #expect(bad.error.contains("problem"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: damaged)) == Data(repeating: 0x5A, count: 4096))
     }
 
-    @Test func aMissingSpoolIsOneClearLine() throws {
+    @Test func aMissingSpoolIsOneClearLine() async throws {
         let folder = try TemporaryFolder()
         for command in [["stats"], ["peek"], ["dead", "list"], ["export"], ["check"], ["vacuum"]] {
-            let result = try runProduct("sluice", ["spool"] + command + ["--path", folder.file("none.sqlite")])
+            let result = try await runProduct("sluice", ["spool"] + command + ["--path", folder.file("none.sqlite")])
             #expect(result.status == 2, "\(command)")
             #expect(result.output.isEmpty)
             #expect(
@@ -233,15 +233,16 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: folder.file("none.sqlite")), "nothing was created")
     }
 
-    @Test func pathComesFromTheEnvironmentWhenNotGiven() throws {
+    @Test func pathComesFromTheEnvironmentWhenNotGiven() async throws {
         let folder = try TemporaryFolder()
         let path = try Self.fixture(folder)
-        let result = try runProduct("sluice", ["spool", "stats", "--json"], environment: ["SLUICE_SPOOL_PATH": path])
+        let result = try await runProduct(
+            "sluice", ["spool", "stats", "--json"], environment: ["SLUICE_SPOOL_PATH": path])
         #expect(result.status == 0)
         #expect(result.output.contains(#""rows" : 12"#))
     }
 
-    @Test func readOnlyCommandsNeverChangeTheFile() throws {
+    @Test func readOnlyCommandsNeverChangeTheFile() async throws {
         let folder = try TemporaryFolder()
         let path = try Self.fixture(folder)
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -249,7 +250,7 @@ import Testing
             ["stats"], ["stats", "--json"], ["peek"], ["dead", "list"], ["dead", "show", "1"], ["export"],
             ["export", "--dead"], ["check"],
         ] {
-            let result = try runProduct("sluice", ["spool"] + command + ["--path", path])
+            let result = try await runProduct("sluice", ["spool"] + command + ["--path", path])
             #expect(result.status == 0, "\(command): \(result.error)")
         }
         let after = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -257,7 +258,7 @@ import Testing
         #expect(fileSize(path + "-wal") == 0, "nothing was written to a WAL either")
     }
 
-    @Test func vacuumGivesSpaceBack() throws {
+    @Test func vacuumGivesSpaceBack() async throws {
         let folder = try TemporaryFolder()
         let path = folder.file("big.sqlite")
         do {
@@ -270,7 +271,7 @@ import Testing
             }
         }
         let before = fileSize(path)
-        let result = try runProduct("sluice", ["spool", "vacuum", "--path", path])
+        let result = try await runProduct("sluice", ["spool", "vacuum", "--path", path])
         #expect(result.status == 0)
         #expect(fileSize(path) < before / 4)
     }

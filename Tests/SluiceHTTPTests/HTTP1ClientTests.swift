@@ -160,7 +160,7 @@ import Testing
 
     @Test func tlsVerifiesTheCertificateAgainstTheTrustRootsAndTheName() async throws {
         let folder = try TemporaryFolder()
-        let (certificate, key) = try selfSignedCertificate(in: folder, name: "localhost")
+        let (certificate, key) = try await selfSignedCertificate(in: folder, name: "localhost")
         let tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: [.certificate(try NIOSSLCertificate.fromPEMFile(certificate)[0])],
             privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
@@ -194,7 +194,7 @@ import Testing
         }
 
         // A trusted certificate under a name it was not issued for.
-        let (elsewhere, elsewhereKey) = try selfSignedCertificate(in: folder, name: "elsewhere.test")
+        let (elsewhere, elsewhereKey) = try await selfSignedCertificate(in: folder, name: "elsewhere.test")
         let misnamedTLS = TLSConfiguration.makeServerConfiguration(
             certificateChain: [.certificate(try NIOSSLCertificate.fromPEMFile(elsewhere)[0])],
             privateKey: .privateKey(try NIOSSLPrivateKey(file: elsewhereKey, format: .pem)))
@@ -328,10 +328,10 @@ import Testing
     }
 
     /// A self-signed certificate for `name` and its key, as PEM files made by openssl.
-    private func selfSignedCertificate(in folder: TemporaryFolder, name: String) throws -> (String, String) {
+    private func selfSignedCertificate(in folder: TemporaryFolder, name: String) async throws -> (String, String) {
         let certificate = folder.path + "/\(name).pem"
         let key = folder.path + "/\(name).key"
-        let result = try runProcess(
+        let result = try await runProcess(
             "/usr/bin/openssl",
             [
                 "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",

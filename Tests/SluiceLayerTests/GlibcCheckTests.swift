@@ -39,14 +39,14 @@ import Testing
     }()
 
     /// Compiles `program` (plus `extra` C files) into `folder` with the first C compiler on PATH.
-    func compile(in folder: TemporaryFolder, _ extra: [String] = []) throws -> String {
+    func compile(in folder: TemporaryFolder, _ extra: [String] = []) async throws -> String {
         let source = folder.file("program.c")
         try Self.program.write(toFile: source, atomically: true, encoding: .utf8)
         let binary = folder.file("program")
         let compilers = ["clang", "cc", "gcc"]
         var lastError = ""
         for compiler in compilers {
-            let result = try runProcess(
+            let result = try await runProcess(
                 "/usr/bin/env", [compiler, "-O1", "-o", binary, source] + extra + ["-lm"], timeout: 120)
             if result.status == 0 { return binary }
             lastError = result.error
@@ -56,10 +56,10 @@ import Testing
     }
 
     @Test(.enabled(if: glibcHasNewHypot, "needs glibc 2.35 or later to link hypot@GLIBC_2.35"))
-    func aBinaryThatNeedsGlibc235IsRejectedNamingTheSymbols() throws {
+    func aBinaryThatNeedsGlibc235IsRejectedNamingTheSymbols() async throws {
         let folder = try TemporaryFolder()
-        let binary = try compile(in: folder)
-        let result = try runProcess(Self.checker, [binary])
+        let binary = try await compile(in: folder)
+        let result = try await runProcess(Self.checker, [binary])
         #expect(result.status == 1)
         #expect(result.error.contains("hypot@GLIBC_2.35"))
         #expect(result.error.contains("hypotf@GLIBC_2.35"))
@@ -67,40 +67,40 @@ import Testing
         #expect(result.output.contains("GLIBC 2.35"))
     }
 
-    @Test func theShimBindsHypotToTheOldVersionAndTheCheckAccepts() throws {
+    @Test func theShimBindsHypotToTheOldVersionAndTheCheckAccepts() async throws {
         let folder = try TemporaryFolder()
-        let binary = try compile(in: folder, [Self.shim])
-        let result = try runProcess(Self.checker, [binary])
+        let binary = try await compile(in: folder, [Self.shim])
+        let result = try await runProcess(Self.checker, [binary])
         #expect(result.status == 0, "\(result.error)")
         #expect(!result.output.contains("GLIBC 2.35"))
-        let symbols = try runProcess("/usr/bin/env", ["objdump", "-T", binary])
+        let symbols = try await runProcess("/usr/bin/env", ["objdump", "-T", binary])
         #expect(symbols.output.contains("(GLIBC_2.2.5) hypot"))
         #expect(!symbols.output.contains("GLIBC_2.35"))
         // The old versions compute the same: the program still finds 3-4-5.
-        let run = try runProcess(binary, [])
+        let run = try await runProcess(binary, [])
         #expect(run.output == "5.0 5.0\n")
     }
 
-    @Test func limitsAreOptionsAndEveryOffenderIsNamed() throws {
+    @Test func limitsAreOptionsAndEveryOffenderIsNamed() async throws {
         let folder = try TemporaryFolder()
-        let binary = try compile(in: folder, [Self.shim])
+        let binary = try await compile(in: folder, [Self.shim])
         // Nothing needs less than the x86-64 base version, so a limit below any real need rejects printf.
-        let result = try runProcess(Self.checker, ["--glibc", "2.0", binary])
+        let result = try await runProcess(Self.checker, ["--glibc", "2.0", binary])
         #expect(result.status == 1)
         #expect(result.error.contains("printf@GLIBC_2.2.5"))
         #expect(result.error.contains("hypot@GLIBC_2.2.5"))
     }
 
-    @Test func aFileThatIsNotElfIsAUsageError() throws {
-        let result = try runProcess(Self.checker, [Self.shim])
+    @Test func aFileThatIsNotElfIsAUsageError() async throws {
+        let result = try await runProcess(Self.checker, [Self.shim])
         #expect(result.status == 2)
         #expect(result.error.contains("is not an ELF file"))
     }
 
-    @Test func theShippedExecutableNeedsNothingAboveGlibc234() throws {
+    @Test func theShippedExecutableNeedsNothingAboveGlibc234() async throws {
         // The debug build links the Swift runtime dynamically, so only the executable itself is
         // checked here; tools/build-layer checks the static release build.
-        let result = try runProcess(Self.checker, [try builtProduct("sluice")])
+        let result = try await runProcess(Self.checker, [try builtProduct("sluice")])
         #expect(result.status == 0, "\(result.error)")
     }
 }

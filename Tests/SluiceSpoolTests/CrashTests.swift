@@ -6,8 +6,9 @@ import Testing
 
 /// The spool's durability claim: a process killed with SIGKILL leaves exactly its committed records.
 @Suite struct CrashTests {
-    /// Runs `sluice-dev fill` and reads its `committed N` / `giant` lines.
-    final class Writer {
+    /// Runs `sluice-dev fill` and reads its `committed N` / `giant` lines. Its waits (a line, the
+    /// exit) happen off the cooperative pool; one test at a time uses it.
+    final class Writer: @unchecked Sendable {
         let process = Process()
         private let output = Pipe()
         private var buffer = Data()
@@ -21,7 +22,11 @@ import Testing
         }
 
         /// The next line, or nil once the writer has exited.
-        func nextLine() -> String? {
+        func nextLine() async throws -> String? {
+            try await offThePool { self.readLine() }
+        }
+
+        private func readLine() -> String? {
             while true {
                 if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
                     let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
@@ -34,34 +39,38 @@ import Testing
             }
         }
 
-        func kill() {
+        func kill() async throws {
+            try await offThePool { self.killNow() }
+        }
+
+        private func killNow() {
             Foundation.kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
 
         deinit {
-            if process.isRunning { kill() }
+            if process.isRunning { killNow() }
         }
     }
 
-    @Test func killedInTheMiddleOfAnAppendLeavesExactlyTheCommittedRecords() throws {
+    @Test func killedInTheMiddleOfAnAppendLeavesExactlyTheCommittedRecords() async throws {
         let folder = try TemporaryFolder()
         let path = folder.file("spool.sqlite")
         let writer = try Writer(
             path: path,
             arguments: ["--batches", "3", "--batch-size", "500", "--giant", "400000", "--record-bytes", "300"])
         var committed = 0
-        while let line = writer.nextLine(), line != "giant" {
+        while let line = try await writer.nextLine(), line != "giant" {
             committed = Int(line.split(separator: " ").last!)!
         }
         #expect(committed == 1500)
         // The giant batch is written to the WAL as SQLite's cache fills; once the WAL has grown by a
         // few megabytes the transaction is certainly open and uncommitted. Kill it there.
         let walAtStart = fileSize(path + "-wal")
-        let grew = waitUntil(seconds: 30) { fileSize(path + "-wal") > walAtStart + 4 << 20 }
+        let grew = await waitFor(seconds: 30) { fileSize(path + "-wal") > walAtStart + 4 << 20 }
         #expect(grew, "the giant transaction never spilled into the WAL")
         #expect(writer.process.isRunning, "the giant batch finished before it could be killed")
-        writer.kill()
+        try await writer.kill()
         #expect(writer.process.terminationReason == .uncaughtSignal)
 
         let spool = try openSpool(folder)
@@ -72,7 +81,7 @@ import Testing
     }
 
     @Test(arguments: 0..<5)
-    func killedAtARandomMomentLosesNoCommittedBatch(seed: Int) throws {
+    func killedAtARandomMomentLosesNoCommittedBatch(seed: Int) async throws {
         let folder = try TemporaryFolder()
         let path = folder.file("spool.sqlite")
         var random = SeededRandom(seed: UInt64(seed))
@@ -80,11 +89,11 @@ import Testing
         let linesBeforeKill = Int.random(in: 1...40, using: &random)
         var announced = 0
         for _ in 0..<linesBeforeKill {
-            guard let line = writer.nextLine() else { break }
+            guard let line = try await writer.nextLine() else { break }
             announced = Int(line.split(separator: " ").last!)!
         }
-        usleep(UInt32.random(in: 0...3_000, using: &random))
-        writer.kill()
+        try await Task.sleep(for: .microseconds(Int.random(in: 0...3_000, using: &random)))
+        try await writer.kill()
 
         let rows = try openSpool(folder).statistics().rows
         // A commit may land between the last line read and the kill, never half a batch.

@@ -1,7 +1,6 @@
 import Foundation
 
-/// The async form of `waitUntil`: polls `condition` every 10 ms for at most `seconds` without
-/// blocking a thread, so the actors the condition asks (a simulator, a server) keep running even
+/// Polls `condition` every 10 ms for at most `seconds` without blocking a thread, so the actors the condition asks (a simulator, a server) keep running even
 /// when every thread of the cooperative pool belongs to a waiting test.
 public func waitFor(seconds: Double, _ condition: () async -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))

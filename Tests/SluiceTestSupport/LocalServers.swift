@@ -25,10 +25,17 @@ public final class ToolServer: @unchecked Sendable {
         url = String(line).trimmingCharacters(in: .whitespaces)
     }
 
+    /// Stops the server without waiting for it: `tools/<tool> stop` (SIGTERM, then the wait for
+    /// the exit) runs on a thread of its own, which keeps the folder until it is done. A test's
+    /// `defer` that waited here would hold one of the cooperative pool's few threads.
     public func stop() {
         guard !stopped else { return }
         stopped = true
-        _ = try? runTool(tool, ["stop", "--dir", folder.path], timeout: 30)
+        let (tool, folder) = (tool, folder)
+        Thread.detachNewThread {
+            _ = try? runTool(tool, ["stop", "--dir", folder.path], timeout: 30)
+            withExtendedLifetime(folder) {}
+        }
     }
 
     deinit { stop() }
@@ -42,9 +49,9 @@ public struct ToolError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// Runs a script of `tools/` to completion.
-public func runTool(_ name: String, _ arguments: [String], timeout: Double = 60) throws -> ProcessResult {
-    try runProcess(packageRoot.appendingPathComponent("tools/\(name)").path, arguments, timeout: timeout)
+/// Runs a script of `tools/` to completion, blocking the calling thread: call it off the pool.
+func runTool(_ name: String, _ arguments: [String], timeout: Double = 60) throws -> ProcessResult {
+    try runProcessBlocking(packageRoot.appendingPathComponent("tools/\(name)").path, arguments, timeout: timeout)
 }
 
 /// The Python of the repository's venv (made by tools/bootstrap), else python3.

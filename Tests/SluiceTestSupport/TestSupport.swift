@@ -137,13 +137,22 @@ public struct ProcessResult: Sendable {
 /// Runs a built product of this package to completion (at most `timeout` seconds).
 public func runProduct(
     _ name: String, _ arguments: [String], environment: [String: String] = [:], timeout: Double = 60
-) throws -> ProcessResult {
-    try runProcess(try builtProduct(name), arguments, environment: environment, timeout: timeout)
+) async throws -> ProcessResult {
+    try await runProcess(try builtProduct(name), arguments, environment: environment, timeout: timeout)
 }
 
-/// Runs an executable to completion (at most `timeout` seconds), collecting its output.
+/// Runs an executable to completion (at most `timeout` seconds), collecting its output. The wait
+/// happens on a thread of its own (`offThePool`): a test that waited for a process on one of the
+/// cooperative pool's few threads would stall every other test of the run for as long.
 public func runProcess(
     _ executable: String, _ arguments: [String], environment: [String: String] = [:], timeout: Double = 60
+) async throws -> ProcessResult {
+    try await offThePool { try runProcessBlocking(executable, arguments, environment: environment, timeout: timeout) }
+}
+
+/// `runProcess` on the calling thread, for callers already off the pool.
+func runProcessBlocking(
+    _ executable: String, _ arguments: [String], environment: [String: String] = [:], timeout: Double
 ) throws -> ProcessResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
@@ -179,17 +188,6 @@ public func runProcess(
 
 public func fileSize(_ path: String) -> Int {
     (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-}
-
-/// Polls `condition` every 10 ms for at most `seconds`; true as soon as it holds. For synchronous
-/// tests that own their thread; async tests use `waitFor`, which never blocks one.
-public func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if condition() { return true }
-        usleep(10_000)
-    }
-    return condition()
 }
 
 /// A small deterministic generator (SplitMix64), so a failing seed can be replayed.
