@@ -140,6 +140,7 @@ let package = Package(
                 "SluiceSpool", "SluiceTime", "SluiceJSON", "SluiceIngest", "SluiceForwarder", "SluiceLambda",
                 "CGlibcCompat",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

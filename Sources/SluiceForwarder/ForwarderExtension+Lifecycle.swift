@@ -5,8 +5,8 @@ import SluiceShipping
 import SluiceSpool
 
 extension ForwarderExtension {
-    /// Follows `/next` until SHUTDOWN: each invoke wakes the shipper and, per the flush policy,
-    /// holds `/next` until the spool is drained or the budget is spent; the shipper starts at the
+    /// Follows `/next` until SHUTDOWN: with a flush policy that holds, each invoke wakes the shipper
+    /// and holds `/next` until the spool is drained or the budget is spent; the shipper starts at the
     /// first `/next`, so nothing but the platform's own calls happens during init.
     func follow(
         _ configuration: ForwarderConfiguration, spool: Spool, loop: ShippingLoop, ingestor: Ingestor,
@@ -39,11 +39,13 @@ extension ForwarderExtension {
             }
             switch event {
             case .invoke:
+                // `background` answers at once, without even waiting for the spool's lock, and
+                // leaves the shipper alone: new records wake it, and a retry or a pause that fell
+                // due during the freeze ends its nap's timer at the thaw. A wake here would cost
+                // every invocation a lease and a new timer for nothing.
+                guard configuration.flushPolicy != .background else { continue }
                 loop.wake()
-                // `background` answers at once, without even waiting for the spool's lock.
-                if configuration.flushPolicy != .background,
-                    let until = planner.holdUntil(now: clock.now(), waiting: spool.waitingCount)
-                {
+                if let until = planner.holdUntil(now: clock.now(), waiting: spool.waitingCount) {
                     await loop.settled(until: until)
                 }
             case .shutdown(let reason, let deadline):

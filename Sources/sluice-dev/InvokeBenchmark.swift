@@ -30,6 +30,8 @@ struct InvokeBenchmark: AsyncParsableCommand {
         parsing: .upToNextOption,
         help: "Memory sizes (MB) whose CPU share the extension then gets, as Lambda gives it, for the default policy.")
     var shares = [128, 512, 1_769]
+    @Option(help: "Also print this many of the slowest invocations of each run (their place in the run, added time).")
+    var slowest = 0
 
     func run() async throws {
         print(
@@ -77,6 +79,13 @@ struct InvokeBenchmark: AsyncParsableCommand {
             return await simulator.ledger()
         }
         let added = ledger.invocations.compactMap(\.addedTime).map(Measure.milliseconds).sorted()
+        if slowest > 0 {
+            let places = ledger.invocations.enumerated().compactMap { place, invocation in
+                invocation.addedTime.map { (place, Measure.milliseconds($0)) }
+            }
+            let worst = places.sorted { $0.1 > $1.1 }.prefix(slowest)
+            print("slowest: " + worst.map { "#\($0.0) \(Measure.fixed($0.1, places: 2)) ms" }.joined(separator: ", "))
+        }
         func at(_ share: Double) -> String { Measure.percentile(added, share) }
         let initTime = ledger.initializations.first.map {
             Measure.fixed(Measure.milliseconds($0.duration), places: 0) + " ms"

@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import SluiceForwarder
 import SluiceLambda
 
@@ -20,6 +21,10 @@ enum Main {
             // Here, on the main thread, before the first await hops to a thread of the pool: malloc
             // gives each thread that allocates before the setting an arena of its own.
             MallocTuning.apply()
+            // One event-loop thread for all of the extension's I/O (the platform's API, the
+            // listener, OpenSearch): the work itself runs on Swift's pool, and every thread is
+            // stopped and woken again at each freeze.
+            NIOSingletons.groupLoopCountSuggestion = 1
             await Sluice.runExtension()
         }
         await Sluice.command.main(Array(CommandLine.arguments.dropFirst()), version: ForwarderExtension.version)
