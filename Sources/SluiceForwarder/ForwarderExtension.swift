@@ -176,9 +176,10 @@ public struct ForwarderExtension: Sendable {
     }
 
     /// The spool's full check, which the open leaves out to keep it off the cold start: on its own
-    /// connection, at background priority, once the first `/next` is answered.
-    static func verifyLater(_ spool: Spool, logger: Logger) {
+    /// connection, at background priority, `afterMilliseconds` after the first invoke.
+    static func verifyLater(_ spool: Spool, afterMilliseconds: Int64, logger: Logger) {
         Task.detached(priority: .background) {
+            if afterMilliseconds > 0 { try? await Task.sleep(for: .milliseconds(afterMilliseconds)) }
             switch spool.verify() {
             case .sound: break
             case .damaged(let problem):

@@ -39,6 +39,10 @@ public enum LifecycleEvent: Sendable, Equatable {
     case invoke(requestID: String, deadline: Int64)
     /// The environment is going away; exit before `deadline` (ms since the epoch) or be killed.
     case shutdown(reason: String, deadline: Int64)
+
+    public var isInvoke: Bool {
+        if case .invoke = self { true } else { false }
+    }
 }
 
 /// What a Telemetry API subscription came to.

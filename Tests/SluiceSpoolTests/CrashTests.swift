@@ -43,7 +43,7 @@ import Testing
             try await offThePool { self.killNow() }
         }
 
-        private func killNow() {
+        func killNow() {
             Foundation.kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
@@ -65,12 +65,24 @@ import Testing
         }
         #expect(committed == 1500)
         // The giant batch is written to the WAL as SQLite's cache fills; once the WAL has grown by a
-        // few megabytes the transaction is certainly open and uncommitted. Kill it there.
-        let walAtStart = fileSize(path + "-wal")
-        let grew = await waitFor(seconds: 30) { fileSize(path + "-wal") > walAtStart + 4 << 20 }
+        // few megabytes the transaction is certainly open and uncommitted. Kill it there. The watch
+        // runs on a thread of its own: a task of the pool could be kept waiting past the moment by
+        // other suites' work, and the transaction would commit unseen.
+        let (grew, runningAtKill) = try await offThePool { [writer] in
+            let wal = path + "-wal"
+            let walAtStart = fileSize(wal)
+            let deadline = Date().addingTimeInterval(30)
+            var grew = false
+            while !grew && Date() < deadline && writer.process.isRunning {
+                grew = fileSize(wal) > walAtStart + 4 << 20
+                if !grew { usleep(1_000) }
+            }
+            let running = writer.process.isRunning
+            writer.killNow()
+            return (grew, running)
+        }
         #expect(grew, "the giant transaction never spilled into the WAL")
-        #expect(writer.process.isRunning, "the giant batch finished before it could be killed")
-        try await writer.kill()
+        #expect(runningAtKill, "the giant batch finished before it could be killed")
         #expect(writer.process.terminationReason == .uncaughtSignal)
 
         let spool = try openSpool(folder)
