@@ -3,7 +3,8 @@ import SluiceTime
 
 /// Runs the shipper whenever the environment is thawed: woken by new records, by each invoke of a
 /// flush policy that holds `/next`, and by a timer (retries fall due, pauses end); otherwise
-/// asleep, so a frozen environment holds no work in the middle. `settled(until:)` lets the lifecycle hold `/next` until the spool is drained.
+/// asleep, so a frozen environment holds no work in the middle. `settled(until:)` lets the
+/// lifecycle hold `/next` until the spool is drained.
 ///
 /// Every wait here (the loop's nap, a hold, the SHUTDOWN drain) is one `ChangeSignal` wait on the
 /// shipper's clock: signalled whenever work is asked for or the phase changes.
