@@ -26,7 +26,8 @@ import Testing
             try await offThePool { self.readLine() }
         }
 
-        private func readLine() -> String? {
+        /// The next line, read on the calling thread.
+        func readLine() -> String? {
             while true {
                 if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
                     let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
@@ -59,16 +60,16 @@ import Testing
         let writer = try Writer(
             path: path,
             arguments: ["--batches", "3", "--batch-size", "500", "--giant", "400000", "--record-bytes", "300"])
-        var committed = 0
-        while let line = try await writer.nextLine(), line != "giant" {
-            committed = Int(line.split(separator: " ").last!)!
-        }
-        #expect(committed == 1500)
         // The giant batch is written to the WAL as SQLite's cache fills; once the WAL has grown by a
-        // few megabytes the transaction is certainly open and uncommitted. Kill it there. The watch
-        // runs on a thread of its own: a task of the pool could be kept waiting past the moment by
-        // other suites' work, and the transaction would commit unseen.
-        let (grew, runningAtKill) = try await offThePool { [writer] in
+        // few megabytes the transaction is certainly open and uncommitted. Kill it there. From the
+        // `giant` line to the kill, all of it runs on a thread of its own: a task of the pool could
+        // be kept waiting past the moment by other suites' work, and the transaction would commit
+        // unseen.
+        let (committed, grew, runningAtKill) = try await offThePool { [writer] in
+            var committed = 0
+            while let line = writer.readLine(), line != "giant" {
+                committed = Int(line.split(separator: " ").last!) ?? -1
+            }
             let wal = path + "-wal"
             let walAtStart = fileSize(wal)
             let deadline = Date().addingTimeInterval(30)
@@ -79,8 +80,9 @@ import Testing
             }
             let running = writer.process.isRunning
             writer.killNow()
-            return (grew, running)
+            return (committed, grew, running)
         }
+        #expect(committed == 1500)
         #expect(grew, "the giant transaction never spilled into the WAL")
         #expect(runningAtKill, "the giant batch finished before it could be killed")
         #expect(writer.process.terminationReason == .uncaughtSignal)
