@@ -41,14 +41,14 @@ extension ForwarderExtension {
                 // (`tools/bench invoke`). Real time, not the forwarder's clock: the CPU's periods
                 // are. A policy that holds `/next` ships during the hold instead.
                 let delayed = event.isInvoke && configuration.flushPolicy == .background
-                shipping = Task {
-                    if delayed { try? await Task.sleep(for: .milliseconds(Self.firstPassDelayMilliseconds)) }
+                shipping = Task { [realTime] in
+                    if delayed { await realTime.sleep(until: realTime.now() + Self.firstPassDelayMilliseconds) }
                     await loop.run()
                 }
                 // Not when the first event is SHUTDOWN: the environment and its /tmp go away, and the
                 // check would take the CPU the drain needs (at a 128 MB function's share, 0 and 5,991
                 // of a 50,000 backlog shipped while it ran; 8 to 11 thousand without it).
-                if event.isInvoke { Self.verifyLater(spool, afterMilliseconds: delayed ? 1_000 : 0, logger: logger) }
+                if event.isInvoke { verifyLater(spool, afterMilliseconds: delayed ? 1_000 : 0, logger: logger) }
             }
             switch event {
             case .invoke:

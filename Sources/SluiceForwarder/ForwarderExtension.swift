@@ -27,13 +27,17 @@ public struct ForwarderExtension: Sendable {
     let shutdownMarginMilliseconds: Int64
     /// The forwarder's one clock: the spool's times, the shipper's backoffs, holds and the drain.
     let clock: WallClock
+    /// Real time, for the waits that are about the CPU's periods rather than the forwarder's
+    /// deadlines (a test that moves `clock` by hand does not move these).
+    let realTime: WallClock
 
     public init(
         environment: [String: String], api: any ExtensionsAPI, listenerHost: String = "sandbox.localdomain",
-        shutdownMarginMilliseconds: Int64 = 200, clock: WallClock = .system,
+        shutdownMarginMilliseconds: Int64 = 200, clock: WallClock = .system, realTime: WallClock = .system,
         makeLogger: @escaping @Sendable (Logger.Level) -> Logger
     ) {
         self.clock = clock
+        self.realTime = realTime
         self.environment = environment
         self.api = api
         self.listenerHost = listenerHost
@@ -176,11 +180,12 @@ public struct ForwarderExtension: Sendable {
     }
 
     /// The spool's full check, which the open leaves out to keep it off the cold start: on its own
-    /// connection, at background priority, `afterMilliseconds` after the first invoke.
-    static func verifyLater(_ spool: Spool, afterMilliseconds: Int64, logger: Logger) {
-        Task.detached(priority: .background) {
-            if afterMilliseconds > 0 { try? await Task.sleep(for: .milliseconds(afterMilliseconds)) }
-            switch spool.verify() {
+    /// connection and a thread of its own (it reads the whole file), `afterMilliseconds` after the
+    /// first invoke.
+    func verifyLater(_ spool: Spool, afterMilliseconds: Int64, logger: Logger) {
+        Task { [realTime] in
+            await realTime.sleep(until: realTime.now() + afterMilliseconds)
+            switch await onThreadOfItsOwn({ spool.verify() }) {
             case .sound: break
             case .damaged(let problem):
                 logger.error(

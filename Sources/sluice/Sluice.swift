@@ -21,10 +21,9 @@ enum Main {
             // Here, on the main thread, before the first await hops to a thread of the pool: malloc
             // gives each thread that allocates before the setting an arena of its own.
             MallocTuning.apply()
-            // One event-loop thread for all of the extension's I/O (the platform's API, the
-            // listener, OpenSearch): the work itself runs on Swift's pool, and every thread is
-            // stopped and woken again at each freeze.
+            // One thread for all of the extension's work and I/O (see OneThread).
             NIOSingletons.groupLoopCountSuggestion = 1
+            OneThread.install()
             await Sluice.runExtension()
         }
         await Sluice.command.main(Array(CommandLine.arguments.dropFirst()), version: ForwarderExtension.version)
@@ -53,7 +52,9 @@ enum Sluice {
         }
         let name = CommandLine.arguments.first.map { String($0.split(separator: "/").last ?? "") } ?? "sluice"
         let api = ExtensionsClient(runtimeAPI: runtimeAPI, name: name, httpClient: ExtensionsClient.makeHTTPClient())
-        let status = await ForwarderExtension(environment: environment, api: api) { level in
+        let status = await ForwarderExtension(
+            environment: environment, api: api, clock: OneThread.clock, realTime: OneThread.clock
+        ) { level in
             var logger = Logger(label: "sluice", factory: { StreamLogHandler.standardError(label: $0) })
             logger.logLevel = level
             return logger
