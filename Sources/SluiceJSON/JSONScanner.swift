@@ -131,6 +131,13 @@ public struct JSONScanner: ~Copyable {
         guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw failure("expected a string") }
         position += 1
         while position < bytes.count {
+            // Eight bytes at a time while none needs a look: a log line is mostly plain ASCII.
+            while position + 8 <= bytes.count,
+                !Self.needsALook(UnsafeRawPointer(bytes.baseAddress! + position).loadUnaligned(as: UInt64.self))
+            {
+                position += 8
+            }
+            guard position < bytes.count else { break }
             let byte = bytes[position]
             switch byte {
             case UInt8(ascii: "\""):
@@ -160,6 +167,22 @@ public struct JSONScanner: ~Copyable {
             }
         }
         throw failure("unterminated string")
+    }
+
+    /// Whether at least one of the eight bytes of `word` is a quote, a backslash, a control
+    /// character or not ASCII; false only when none is.
+    @inlinable
+    static func needsALook(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let high: UInt64 = 0x8080_8080_8080_8080
+        // A byte of `x` is zero exactly when `(x - ones) & ~x` has its high bit; a byte below 0x20
+        // likewise for `(word - 0x20 * ones) & ~word`, among the bytes below 0x80.
+        let quotes = word ^ (ones &* 0x22)
+        let backslashes = word ^ (ones &* 0x5C)
+        let found =
+            ((quotes &- ones) & ~quotes) | ((backslashes &- ones) & ~backslashes) | ((word &- ones &* 0x20) & ~word)
+            | word
+        return found & high != 0
     }
 
     /// Validates one multi-byte UTF-8 sequence (no overlongs, no surrogates, at most U+10FFFF).

@@ -118,6 +118,11 @@ public final class TelemetryListener: Sendable {
                 case .head(let request):
                     head = request
                     body.removeAll(keepingCapacity: true)
+                    // Room for the whole body at once (the guard refused a length over the limit):
+                    // grown by doubling, a delivery's body was copied and paged in two more times.
+                    if let length = request.headers.first(name: "content-length").flatMap(Int.init), length > 0 {
+                        body.reserveCapacity(min(length, registry.limits.maxBodyBytes))
+                    }
                 case .body(let chunk):
                     // The guard has refused bodies over the limit before they get here.
                     body.append(contentsOf: chunk.readableBytesView)

@@ -25,6 +25,48 @@ import Testing
         }
     }
 
+    /// The scanner reads plain bytes eight at a time: every byte value, at every offset of a long
+    /// string (and so at every place within a word of eight), still stops it where it must. A
+    /// quote ends the string there, a control character or a byte that starts no UTF-8 sequence
+    /// is refused at its offset, a backslash before no escape is refused, and anything else is
+    /// read past.
+    @Test func everyByteAtEveryOffsetOfALongStringIsJudgedWhereItIs() throws {
+        func scan(_ bytes: [UInt8]) -> Result<Range<Int>, JSONSyntaxError> {
+            bytes.withUnsafeBufferPointer { buffer in
+                var scanner = JSONScanner(buffer)
+                return Result { () throws(JSONSyntaxError) -> Range<Int> in
+                    let value = try scanner.value()
+                    return value.range
+                }
+            }
+        }
+        for byte in UInt8.min...UInt8.max {
+            for offset in 0..<24 {
+                var text = [UInt8(ascii: "\"")] + Array(repeating: UInt8(ascii: "a"), count: 24)
+                text[1 + offset] = byte
+                text.append(UInt8(ascii: "\""))
+                let result = scan(text)
+                switch byte {
+                case UInt8(ascii: "\""):
+                    #expect(try result.get() == 0..<(offset + 2), "byte \(byte) at \(offset)")
+                case UInt8(ascii: "\\"):
+                    // No such escape as `\a`; the last one escapes the closing quote.
+                    #expect(throws: JSONSyntaxError.self, "byte \(byte) at \(offset)") { try result.get() }
+                case 0..<0x20, 0x80...:
+                    // A control character, or a byte that begins no valid sequence here (a
+                    // continuation, or a lead without its tail).
+                    guard case .failure(let error) = result else {
+                        Issue.record("byte \(byte) at \(offset) was accepted")
+                        continue
+                    }
+                    #expect(error.offset >= 1 + offset && error.offset <= 2 + offset, "byte \(byte) at \(offset)")
+                default:
+                    #expect(try result.get() == 0..<text.count, "byte \(byte) at \(offset)")
+                }
+            }
+        }
+    }
+
     @Test func hexIsLowerCaseTwoDigitsPerByte() {
         #expect(Hex.encode([0x00, 0x0f, 0xa5, 0xff]) == "000fa5ff")
         #expect(Hex.digitCount(0) == 1)
