@@ -224,6 +224,32 @@ import Testing
         }
     }
 
+    /// Lambda stops and wakes every thread of the process at each freeze and thaw: the extension
+    /// does its work on its one event-loop thread, with no thread of Swift's pool or libdispatch's
+    /// (their names carry a QoS class), also after deliveries, shipping and the timers of naps.
+    @Test func theExtensionWorksOnOneThread() async throws {
+        try await EndToEndRig.with { rig, simulator in
+            try await simulator.start()
+            for _ in 0..<10 {
+                try await simulator.invoke(logLines: 20, handlerDuration: .milliseconds(10))
+                try await simulator.idle(for: .milliseconds(50))
+            }
+            let pid = try #require(await simulator.extensionProcessId)
+            let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")
+            let names = tasks.map {
+                (try? String(contentsOfFile: "/proc/\(pid)/task/\($0)/comm", encoding: .utf8)) ?? ""
+            }
+            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            #expect(!names.contains { $0.contains("qos") }, "threads: \(names)")
+            #expect(names.filter { $0.hasPrefix("NIO-") }.count <= 2, "threads: \(names)")
+            let shutdown = try await simulator.shutdown()
+            #expect(shutdown.exitStatus == .exited(0))
+            let ledger = await simulator.ledger()
+            rig.expectNoInvocationHarmed(ledger)
+            try await rig.expectEveryAcknowledgedEventIndexedOnce(ledger)
+        }
+    }
+
     /// Sample failure 5: SHUTDOWN with a backlog larger than what fits in the deadline: what fits is
     /// shipped, the process exits before SIGKILL, the rest is counted as left at shutdown.
     @Test func shutdownWithALargeBacklog() async throws {
