@@ -22,14 +22,21 @@ public struct WallClock: Sendable {
     }
 
     /// The system's real-time clock.
-    public static let system = WallClock(
-        now: { UTCTime.nowMilliseconds() },
-        sleep: { deadline in
-            // Woken early (a wall-clock step back), sleep the rest.
-            while !Task.isCancelled {
-                let left = deadline - UTCTime.nowMilliseconds()
-                guard left > 0 else { return }
-                try? await Task.sleep(for: .milliseconds(left))
-            }
-        })
+    public static let system = system { milliseconds in try? await Task.sleep(for: .milliseconds(milliseconds)) }
+
+    /// The system's real-time clock, its sleeps made of `nap` (a timer of the caller's: the
+    /// extension's event loop, say), which returns after about that many milliseconds or when the
+    /// task is cancelled.
+    public static func system(nap: @escaping @Sendable (_ milliseconds: Int64) async -> Void) -> WallClock {
+        WallClock(
+            now: { UTCTime.nowMilliseconds() },
+            sleep: { deadline in
+                // Woken early (a wall-clock step back), sleep the rest.
+                while !Task.isCancelled {
+                    let left = deadline - UTCTime.nowMilliseconds()
+                    guard left > 0 else { return }
+                    await nap(left)
+                }
+            })
+    }
 }

@@ -27,19 +27,12 @@ enum OneThread {
 
     /// The system's clock, with sleeps timed by `loop`. `Task.sleep` would not do: it goes to
     /// libdispatch's timers directly, past the hook `install` sets.
-    static let clock = WallClock(
-        now: { UTCTime.nowMilliseconds() },
-        sleep: { deadline in
-            // Woken early (a wall-clock step back), sleep the rest.
-            while !Task.isCancelled {
-                let left = deadline - UTCTime.nowMilliseconds()
-                guard left > 0 else { return }
-                let timer = OneThread.loop.scheduleTask(in: .milliseconds(left)) {}
-                await withTaskCancellationHandler {
-                    _ = try? await timer.futureResult.get()
-                } onCancel: {
-                    timer.cancel()
-                }
-            }
-        })
+    static let clock = WallClock.system { milliseconds in
+        let timer = OneThread.loop.scheduleTask(in: .milliseconds(milliseconds)) {}
+        await withTaskCancellationHandler {
+            _ = try? await timer.futureResult.get()
+        } onCancel: {
+            timer.cancel()
+        }
+    }
 }
