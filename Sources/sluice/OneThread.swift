@@ -10,16 +10,19 @@ import SluiceTime
 /// back. Work that blocks for long goes to a thread of its own (`onThreadOfItsOwn`).
 enum OneThread {
     static let loop = MultiThreadedEventLoopGroup.singleton.next()
+    /// `loop` as the executor its jobs run on, made once rather than for every job.
+    static let executor = loop.executor
 
     /// Sends Swift Concurrency's jobs to `loop`; call it first, before any task starts.
     static func install() {
         cglibc_run_concurrency_jobs_with { job, delay in
             let job = unsafeBitCast(job, to: UnownedJob.self)
             if delay <= 0 {
-                OneThread.loop.execute { job.runSynchronously(on: OneThread.loop.executor.asUnownedSerialExecutor()) }
+                // The loop's own queue of jobs: no closure allocated per job.
+                OneThread.executor.enqueue(ExecutorJob(job))
             } else {
                 OneThread.loop.scheduleTask(in: .nanoseconds(delay)) {
-                    job.runSynchronously(on: OneThread.loop.executor.asUnownedSerialExecutor())
+                    job.runSynchronously(on: OneThread.executor.asUnownedSerialExecutor())
                 }
             }
         }
