@@ -204,7 +204,7 @@ let package = Package(
         .target(
             name: "SluiceTestSupport",
             dependencies: [
-                "SluiceSpool", "SluiceAWS", "SluiceTime", "SluiceJSON", "SluiceIngest",
+                "SluiceSpool", "SluiceAWS", "SluiceTime", "SluiceJSON", "SluiceIngest", "LambdaSimulator",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -216,7 +216,7 @@ let package = Package(
         .testTarget(
             name: "SluiceSpoolTests",
             dependencies: [
-                "SluiceSpool", "SluiceTestSupport", "CSQLite", "CSQLiteFaults",
+                "SluiceSpool", "SluiceTestSupport", "CSQLite", "CSQLiteFaults", "LambdaSimulator",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],

@@ -4,42 +4,11 @@ import NIOConcurrencyHelpers
 /// The extension as a real child process: its own process group (so a freeze or a kill reaches
 /// everything it started, as Lambda's cgroup freeze does), its output read line by line, its end observed.
 final class ExtensionProcess: @unchecked Sendable {
-    /// How the process ended, once it has, and who waits for that.
-    private final class Ending: Sendable {
-        private struct State {
-            var exit: ExitStatus?
-            var waiters: [CheckedContinuation<ExitStatus, Never>] = []
-        }
-
-        private let state = NIOLockedValueBox(State())
-
-        var exit: ExitStatus? { state.withLockedValue { $0.exit } }
-
-        func record(_ status: ExitStatus) {
-            let waiters = state.withLockedValue { state in
-                state.exit = status
-                defer { state.waiters = [] }
-                return state.waiters
-            }
-            for waiter in waiters { waiter.resume(returning: status) }
-        }
-
-        func wait() async -> ExitStatus {
-            await withCheckedContinuation { continuation in
-                let exited = state.withLockedValue { state -> ExitStatus? in
-                    if state.exit == nil { state.waiters.append(continuation) }
-                    return state.exit
-                }
-                if let exited { continuation.resume(returning: exited) }
-            }
-        }
-    }
-
     let pid: Int32
     /// Lines the process wrote to stdout or stderr, as they come.
     let lines: AsyncStream<String>
     private let process: Process
-    private let ending = Ending()
+    private let ending: ChildExit
     private let ownGroup: Bool
 
     /// Starts `path` with exactly `environment` (nothing inherited from this process); `onExit` is
@@ -59,16 +28,8 @@ final class ExtensionProcess: @unchecked Sendable {
         process.standardError = errors
         let (lines, sink) = AsyncStream.makeStream(of: String.self)
         self.lines = lines
-        let ending = self.ending
-        process.terminationHandler = { process in
-            let status: ExitStatus =
-                process.terminationReason == .uncaughtSignal
-                ? .signalled(process.terminationStatus) : .exited(process.terminationStatus)
-            ending.record(status)
-            onExit(status)
-        }
-        try process.run()
-        pid = process.processIdentifier
+        ending = try ChildExit(running: process, onExit: onExit)
+        pid = ending.pid
         ownGroup = getpgid(pid) == pid
         // Both streams feed one line sequence; the stream ends when both pipes are closed.
         let open = NIOLockedValueBox(2)
@@ -86,7 +47,7 @@ final class ExtensionProcess: @unchecked Sendable {
         }
     }
 
-    var exitStatus: ExitStatus? { ending.exit }
+    var exitStatus: ExitStatus? { ending.status }
 
     /// Sends `signal` to the process and everything it started.
     func send(_ signal: Int32) {

@@ -191,6 +191,30 @@ import Testing
         #expect(access(folders[0], F_OK) != 0)
     }
 
+    /// The end of a child is seen when it ends, also while a process it started lives on with every
+    /// descriptor it inherited: among them the socket whose closing is Foundation's only news of
+    /// the end. (A child another thread spawned at that moment inherits it the same way; a test
+    /// that waited on Foundation's word alone then waited as long as that child lived.)
+    @Test func anEndIsSeenWhileADescendantKeepsTheInheritedDescriptors() async throws {
+        let folder = try TemporaryFolder()
+        let pidFile = folder.file("descendant")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", #"sleep 20 & echo $! > "$0"; exit 3"#, pidFile]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        let child = try ChildExit(running: process)
+        let status = await child.wait()
+        let descendant = try #require(
+            Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        defer { kill(descendant, SIGKILL) }
+        #expect(status == .exited(3))
+        // Running or sleeping: not gone, and not a zombie either.
+        let state = try String(contentsOfFile: "/proc/\(descendant)/stat", encoding: .utf8)
+            .split(separator: ")").last?.split(separator: " ").first
+        #expect(state == "S" || state == "R", "the end was seen only once the descendant had ended")
+    }
+
     /// The folder of the cgroup that holds `pid`'s CPU controller (v2, or v1's `cpu` hierarchy).
     private func cpuCgroupFolder(_ pid: Int32) -> String? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8) else { return nil }

@@ -1,4 +1,5 @@
 import Foundation
+import LambdaSimulator
 import SluiceTestSupport
 import Testing
 
@@ -10,6 +11,7 @@ import Testing
     /// exit) happen off the cooperative pool; one test at a time uses it.
     final class Writer: @unchecked Sendable {
         let process = Process()
+        let exit: ChildExit
         private let output = Pipe()
         private var buffer = Data()
 
@@ -18,8 +20,10 @@ import Testing
             process.arguments = ["fill", "--path", path] + arguments
             process.standardOutput = output
             process.standardError = FileHandle.nullDevice
-            try process.run()
+            exit = try ChildExit(running: process)
         }
+
+        var isRunning: Bool { exit.status == nil }
 
         /// The next line, or nil once the writer has exited.
         func nextLine() async throws -> String? {
@@ -45,12 +49,12 @@ import Testing
         }
 
         func killNow() {
-            Foundation.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            Foundation.kill(exit.pid, SIGKILL)
+            _ = exit.waitBlocking()
         }
 
         deinit {
-            if process.isRunning { killNow() }
+            if isRunning { killNow() }
         }
     }
 
@@ -74,11 +78,11 @@ import Testing
             let walAtStart = fileSize(wal)
             let deadline = Date().addingTimeInterval(30)
             var grew = false
-            while !grew && Date() < deadline && writer.process.isRunning {
+            while !grew && Date() < deadline && writer.isRunning {
                 grew = fileSize(wal) > walAtStart + 4 << 20
                 if !grew { usleep(1_000) }
             }
-            let running = writer.process.isRunning
+            let running = writer.isRunning
             writer.killNow()
             return (committed, grew, running)
         }

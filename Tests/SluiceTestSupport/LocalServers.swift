@@ -1,5 +1,6 @@
 public import AsyncHTTPClient
 import Foundation
+import LambdaSimulator
 import NIOCore
 public import NIOHTTP1
 import SluiceJSON
@@ -64,6 +65,7 @@ public var python: String {
 public final class FaultProxy: @unchecked Sendable {
     public let url: String
     let process: Process
+    let exit: ChildExit
     let client: HTTPClient
     let stdin = Pipe()
 
@@ -85,7 +87,7 @@ public final class FaultProxy: @unchecked Sendable {
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        exit = try ChildExit(running: process)
         var line = Data()
         while !line.contains(UInt8(ascii: "\n")) {
             let chunk = output.fileHandleForReading.availableData
@@ -161,9 +163,9 @@ public final class FaultProxy: @unchecked Sendable {
     }
 
     public func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+        if exit.status == nil {
+            kill(exit.pid, SIGKILL)
+            _ = exit.waitBlocking()
         }
     }
 

@@ -1,4 +1,5 @@
 public import Foundation
+import LambdaSimulator
 public import SluiceSpool
 public import SluiceTime
 
@@ -162,7 +163,7 @@ func runProcessBlocking(
     let error = Pipe()
     process.standardOutput = output
     process.standardError = error
-    try process.run()
+    let exit = try ChildExit(running: process)
     // Read both pipes while the process runs, so a large output cannot block it.
     let collected = Locked<(Data, Data)>((Data(), Data()))
     let group = DispatchGroup()
@@ -175,14 +176,14 @@ func runProcessBlocking(
         }
     }
     if group.wait(timeout: .now() + timeout) == .timedOut {
-        process.terminate()
-        process.waitUntilExit()
+        kill(exit.pid, SIGKILL)
+        _ = exit.waitBlocking()
         throw POSIXError(.ETIMEDOUT)
     }
-    process.waitUntilExit()
+    let status = exit.waitBlocking()
     let (out, err) = collected.withLock { $0 }
     return ProcessResult(
-        status: process.terminationStatus, output: String(decoding: out, as: UTF8.self),
+        status: status.code, output: String(decoding: out, as: UTF8.self),
         error: String(decoding: err, as: UTF8.self))
 }
 
