@@ -169,7 +169,7 @@ public actor LambdaSimulator {
         let process = frozen ? instance?.process : nil
         process?.send(SIGCONT)
         defer { process?.send(SIGSTOP) }
-        return try await telemetry.post(body, to: destination, contentType: contentType)
+        return try await telemetry.post(body, to: destination, contentType: contentType, letRun: process != nil)
     }
 
     /// The port of the subscriber's telemetry listener, once it has subscribed: for tests that
