@@ -88,8 +88,18 @@ public final class FaultProxy: @unchecked Sendable {
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         exit = try ChildExit(running: process)
+        // A bounded wait: a child spawned at the same moment may hold the pipe open too, so not even
+        // the proxy's end would end this read.
+        let deadline = Date().addingTimeInterval(60)
         var line = Data()
         while !line.contains(UInt8(ascii: "\n")) {
+            var readable = pollfd(fd: output.fileHandleForReading.fileDescriptor, events: Int16(POLLIN), revents: 0)
+            let polled = poll(&readable, 1, Int32(max(0, deadline.timeIntervalSinceNow) * 1_000))
+            if polled < 0 && errno == EINTR { continue }
+            guard polled > 0 else {
+                kill(exit.pid, SIGKILL)
+                throw ToolError("the fault proxy did not say where it listens within 60 s")
+            }
             let chunk = output.fileHandleForReading.availableData
             if chunk.isEmpty { throw ToolError("the fault proxy exited before listening") }
             line.append(chunk)
