@@ -24,7 +24,8 @@ public enum ExitStatus: Sendable, Equatable, CustomStringConvertible {
 
 /// A child process run by Foundation's `Process`, and the news of its end, from two sources:
 /// Foundation's termination handler, and the kernel (`waitid` with `WNOWAIT`, on a thread that waits
-/// from the moment the child is spawned, and leaves the child for Foundation to reap).
+/// from the moment the child is spawned, and leaves the child for Foundation to reap), whose word
+/// stands when Foundation's has not come a second after the end.
 ///
 /// Foundation alone is not enough. It learns of an exit when the last copy of a socket the child
 /// inherited closes, and it makes that socket without close-on-exec: a child another thread spawns
@@ -55,10 +56,12 @@ public final class ChildExit: Sendable {
             for waiter in waiters { waiter(status) }
             onExit(status)
         }
+        let reaped = DispatchSemaphore(value: 0)
         process.terminationHandler = { process in
             record(
                 process.terminationReason == .uncaughtSignal
                     ? .signalled(process.terminationStatus) : .exited(process.terminationStatus))
+            reaped.signal()
         }
         try process.run()
         let pid = process.processIdentifier
@@ -68,8 +71,13 @@ public final class ChildExit: Sendable {
                 // ECHILD: Foundation has reaped it already, and its handler tells.
                 guard errno == EINTR else { return }
             }
-            let code = info._sifields._sigchld.si_status
-            record(info.si_code == CLD_EXITED ? .exited(code) : .signalled(code))
+            // Foundation reaps it at once unless its socket is held elsewhere: a second for that, so
+            // that whoever waits finds the process gone rather than a zombie. The kernel's word
+            // stands in only when Foundation's does not come.
+            if reaped.wait(timeout: .now() + 1) == .timedOut {
+                let code = info._sifields._sigchld.si_status
+                record(info.si_code == CLD_EXITED ? .exited(code) : .signalled(code))
+            }
         }
         self.pid = pid
         self.state = state
