@@ -89,7 +89,7 @@ import Testing
         #expect(committed == 1500)
         #expect(grew, "the giant transaction never spilled into the WAL")
         #expect(runningAtKill, "the giant batch finished before it could be killed")
-        #expect(writer.process.terminationReason == .uncaughtSignal)
+        #expect(writer.exit.status == .signalled(SIGKILL))
 
         let spool = try openSpool(folder)
         #expect(spool.quarantinedPath == nil, "the killed writer left a sound file")
