@@ -85,6 +85,10 @@ extension Spool {
             var result = SettleResult()
             let connection = state.connection
             let delete = try connection.statement("DELETE FROM records WHERE seq = ?")
+            // Shipped records go a run of consecutive seqs at a time, after the others: one
+            // statement per run rather than one per record.
+            var shipped: [Int64] = []
+            shipped.reserveCapacity(outcomes.count)
             let retry = try connection.statement(
                 "UPDATE records SET due_at = ?, attempts = attempts + 1, last_error = ? WHERE seq = ?")
             let bury = try connection.statement(
@@ -98,18 +102,18 @@ extension Spool {
                 """)
             for (seq, settlement) in outcomes {
                 switch settlement {
-                case .shipped, .deadLetter:
-                    if case .deadLetter(let reason, let errorType) = settlement {
-                        bury.reset()
-                        bury.bind(now, at: 1)
-                        bury.bind(errorType, at: 2)
-                        bury.bind(reason, at: 3)
-                        bury.bind(seq, at: 4)
-                        try bury.step()
-                        guard connection.changes == 1 else {
-                            result.missing += 1
-                            continue
-                        }
+                case .shipped:
+                    shipped.append(seq)
+                case .deadLetter(let reason, let errorType):
+                    bury.reset()
+                    bury.bind(now, at: 1)
+                    bury.bind(errorType, at: 2)
+                    bury.bind(reason, at: 3)
+                    bury.bind(seq, at: 4)
+                    try bury.step()
+                    guard connection.changes == 1 else {
+                        result.missing += 1
+                        continue
                     }
                     let bytes = try state.leases[seq]?.bytes ?? Self.documentBytes(connection, seq: seq)
                     delete.reset()
@@ -121,13 +125,9 @@ extension Spool {
                     }
                     state.totals.rows -= 1
                     state.totals.bytes -= bytes
-                    if case .shipped = settlement {
-                        result.shipped += 1
-                    } else {
-                        state.totals.deadRows += 1
-                        state.totals.deadBytes += bytes
-                        result.deadLettered += 1
-                    }
+                    state.totals.deadRows += 1
+                    state.totals.deadBytes += bytes
+                    result.deadLettered += 1
                 case .retry(let at, let error):
                     retry.reset()
                     retry.bind(at, at: 1)
@@ -137,6 +137,7 @@ extension Spool {
                     if connection.changes == 1 { result.retried += 1 } else { result.missing += 1 }
                 }
             }
+            try Self.deleteShipped(shipped, &state, &result)
             try Self.bump(connection, "shipped", by: result.shipped)
             try Self.bump(connection, "retried", by: result.retried)
             try Self.bump(connection, "dead_lettered", by: result.deadLettered)
@@ -148,6 +149,53 @@ extension Spool {
             for (seq, _) in outcomes { state.leases[seq] = nil }
         }
         return result
+    }
+
+    /// Deletes shipped records: each run of consecutive seqs in one statement, so that SQLite walks
+    /// the table once per run (a batch of fresh records is one run). A run that finds fewer rows
+    /// than it names (records dropped while leased) has its missing ones counted, and the totals
+    /// are then counted again from the table, since which rows were gone is not known.
+    private static func deleteShipped(_ seqs: [Int64], _ state: inout State, _ result: inout SettleResult) throws {
+        guard !seqs.isEmpty else { return }
+        let connection = state.connection
+        let delete = try connection.statement("DELETE FROM records WHERE seq BETWEEN ? AND ?")
+        defer { delete.reset() }
+        var recount = false
+        // A seq named twice is deleted once; the second counts as missing.
+        var sorted: [Int64] = []
+        sorted.reserveCapacity(seqs.count)
+        for seq in seqs.sorted() where sorted.last != seq { sorted.append(seq) }
+        let repeated = seqs.count - sorted.count
+        var start = 0
+        while start < sorted.count {
+            var end = start
+            while end + 1 < sorted.count, sorted[end + 1] == sorted[end] + 1 { end += 1 }
+            var bytes = 0
+            for seq in sorted[start...end] {
+                bytes += try state.leases[seq]?.bytes ?? documentBytes(connection, seq: seq)
+            }
+            delete.reset()
+            delete.bind(sorted[start], at: 1)
+            delete.bind(sorted[end], at: 2)
+            try delete.step()
+            let deleted = connection.changes
+            let named = end - start + 1
+            result.shipped += deleted
+            result.missing += named - deleted
+            if deleted == named {
+                state.totals.rows -= deleted
+                state.totals.bytes -= bytes
+            } else {
+                recount = true
+            }
+            start = end + 1
+        }
+        result.missing += repeated
+        if recount {
+            let counted = try countTotals(connection)
+            state.totals.rows = counted.rows
+            state.totals.bytes = counted.bytes
+        }
     }
 
     /// The whole document of a row: the stored `document` with the echo in the two columns from

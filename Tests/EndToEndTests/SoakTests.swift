@@ -151,10 +151,16 @@ import Testing
             #expect(harmed.isEmpty, "invocations harmed without a kill: \(harmed.prefix(3).map(\.requestId))")
             let statistics = try rig.statistics()
             if statistics.rows > 0 {
-                let complaints = await simulator.extensionOutput().filter {
-                    $0.contains("warning") || $0.contains("error")
+                // What explains a SHUTDOWN that left records: the last process's start, what the
+                // extension complained of last, and its own account of the shutdown.
+                let output = await simulator.extensionOutput()
+                let told = output.filter {
+                    $0.contains("warning") || $0.contains("error") || $0.contains("sluice is running")
+                        || $0.contains("sluice shut down")
                 }
-                print("soak: what the extension complained of, last:\n" + complaints.suffix(10).joined(separator: "\n"))
+                print(
+                    "soak: the extension's starts, complaints and shutdown, last:\n"
+                        + told.suffix(16).joined(separator: "\n"))
             }
             #expect(statistics.counters.dropped == 0)
             #expect(statistics.counters.deadLettered == 0)

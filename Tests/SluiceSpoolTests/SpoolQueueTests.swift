@@ -310,6 +310,47 @@ import Testing
         }
     }
 
+    @Test func aRunOfShippedRecordsWithOneDroppedWhileLeasedSettlesTheRestAndKeepsTheTotals() throws {
+        let folder = try TemporaryFolder()
+        let spool = try openSpool(folder, capBytes: 4_000)
+        try spool.append(makeRecords(4, prefix: "a", bytes: 1_000))
+        let leased = try spool.lease(maxCount: 4, maxBytes: 1 << 20)
+        #expect(leased.count == 4)
+        // The cap drops the oldest record while it is leased: the run a0...a3 now has a hole.
+        try spool.append(makeRecords(1, prefix: "b", bytes: 1_000))
+        let result = try spool.settle(leased.map { ($0.seq, .shipped) } + [(leased[1].seq, .shipped)])
+        #expect(result == SettleResult(shipped: 3, retried: 0, deadLettered: 0, missing: 2))
+        #expect(try spool.statistics().counters.shipped == 3)
+        #expect(spool.waitingCount == 1, "only b0 is left, and the totals say so")
+        // The totals' bytes are right too: three more records fit under the cap with nothing dropped.
+        try spool.append(makeRecords(3, prefix: "c", bytes: 1_000))
+        let stats = try spool.statistics()
+        #expect(stats.rows == 4 && stats.counters.dropped == 1)
+        #expect(try openSpool(folder).waitingCount == 4, "the totals kept in the file agree")
+    }
+
+    @Test func shippedRecordsAroundARetryAndADeadLetterAreEachSettledOnce() throws {
+        let folder = try TemporaryFolder()
+        let clock = ManualClock()
+        let spool = try openSpool(folder, clock: clock)
+        try spool.append(makeRecords(8))
+        let leased = try spool.lease(maxCount: 8, maxBytes: 1 << 20)
+        let outcomes: [(seq: Int64, settlement: Settlement)] = leased.enumerated().map { position, record in
+            switch position {
+            case 2: (record.seq, .retry(at: clock.now + 1_000, error: "HTTP 503"))
+            case 5: (record.seq, .deadLetter(reason: "failed to parse", errorType: "mapper_parsing_exception"))
+            default: (record.seq, .shipped)
+            }
+        }
+        // Out of order, as outcomes may come: runs are found by seq.
+        let result = try spool.settle(outcomes.reversed())
+        #expect(result == SettleResult(shipped: 6, retried: 1, deadLettered: 1, missing: 0))
+        let stats = try spool.statistics()
+        #expect(stats.rows == 1 && stats.deadLetters == 1)
+        clock.advance(by: 1_000)
+        #expect(try spool.lease(maxCount: 10, maxBytes: 1 << 20).map(\.seq) == [leased[2].seq])
+    }
+
     @Test func missingSpoolIsNotFoundForInspection() throws {
         let folder = try TemporaryFolder()
         do {
