@@ -7,15 +7,30 @@ final class Gzip {
     /// zlib's state points back at its stream, which therefore must not move: it lives on the heap.
     private let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
     private var output: [UInt8] = []
-    private var chunk = [UInt8](repeating: 0, count: 64 << 10)
+    private var chunk: [UInt8]
     private var failed: Bool
 
-    /// A compressor at zlib `level` (1: fastest); `expectedInput` sizes the output for it.
+    /// A compressor at zlib `level` (1: fastest); `expectedInput` sizes the output, zlib's state and
+    /// the chunk zlib writes into for it.
     init(level: Int32 = 1, expectedInput: Int = 0) {
         stream.initialize(to: z_stream())
-        failed = czlib_deflate_init_gzip(stream, level) != Z_OK
+        let (windowBits, memoryLevel) = Self.state(for: expectedInput)
+        failed = czlib_deflate_init_gzip(stream, level, windowBits, memoryLevel) != Z_OK
         // NDJSON of telemetry compresses about 8:1 at level 1.
         output.reserveCapacity(expectedInput / 8 + 1024)
+        chunk = [UInt8](repeating: 0, count: min(64 << 10, max(4 << 10, expectedInput / 8 + 1024)))
+    }
+
+    /// zlib's window and memory level for a body of `bytes`: the defaults (32 KiB window, memory
+    /// level 8: four 64 KiB blocks) for 32 KiB and more; below that a window that just holds the
+    /// body (so every match the default finds is still in reach) and a memory level to match.
+    /// A `_bulk` body of one invocation's platform events is a few KiB: its state is then four
+    /// blocks of a few KiB from the heap, where 64 KiB blocks were mapped, faulted in page by page,
+    /// and unmapped again for every request.
+    static func state(for bytes: Int) -> (windowBits: Int32, memoryLevel: Int32) {
+        var windowBits: Int32 = 9
+        while windowBits < 15 && (1 << windowBits) < bytes { windowBits += 1 }
+        return (windowBits, max(1, windowBits - 7))
     }
 
     deinit {
@@ -24,7 +39,7 @@ final class Gzip {
         stream.deallocate()
     }
 
-    /// Compresses `bytes` (the output so far grows in 64 KiB steps, as zlib fills them).
+    /// Compresses `bytes` (the output so far grows a chunk at a time, as zlib fills them).
     func write(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard !failed, !bytes.isEmpty else { return }
         // zlib reads through a non-const pointer but never writes the input.

@@ -180,6 +180,29 @@ import Testing
         #expect(try inflate(compressed) == original)
     }
 
+    @Test func gzipStateIsSizedToTheBodyAndEverySizeInflatesToTheOriginal() throws {
+        // A window that holds the body, up to zlib's default (32 KiB, memory level 8).
+        #expect(Gzip.state(for: 0) == (9, 2))
+        #expect(Gzip.state(for: 512) == (9, 2))
+        #expect(Gzip.state(for: 513) == (10, 3))
+        #expect(Gzip.state(for: 5_000) == (13, 6))
+        #expect(Gzip.state(for: 32_768) == (15, 8))
+        #expect(Gzip.state(for: 5 << 20) == (15, 8))
+        let line = #"{"create":{"_index":"lambda-function","_id":"1"}}\n{"type":"platform.report","record":{}}\n"#
+        var generator = SeededRandom(seed: 11)
+        for size in [0, 1, 100, 511, 512, 513, 4_096, 5_000, 20_000, 32_767, 32_768, 40_000, 200_000] {
+            let text = Array(String(repeating: line, count: size / line.utf8.count + 1).utf8.prefix(size))
+            let noise = (0..<size).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+            for original in [text, noise] {
+                let compressed = try #require(Gzip.compress(original), "\(size) bytes")
+                #expect(try inflate(compressed) == original, "\(size) bytes")
+            }
+            if size >= 4_096 {
+                #expect(try #require(Gzip.compress(text)).count < size / 8, "\(size) bytes of NDJSON")
+            }
+        }
+    }
+
     func inflate(_ bytes: [UInt8]) throws -> [UInt8] {
         var stream = z_stream()
         #expect(inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK)
