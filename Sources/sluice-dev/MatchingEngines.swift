@@ -2,7 +2,8 @@ import SluiceIngest
 import SluiceLambda
 
 /// The measurement behind the rules' engines: the same shapes found in the same log lines by a
-/// purpose-built scanner (the built-ins), glibc's POSIX regex.h (custom rules) and Swift's `Regex`.
+/// purpose-built scanner (the built-ins), glibc's POSIX regex.h (custom rules), the byte scan of a
+/// custom rule that is a fixed sequence of byte sets (`RulePattern.Shape`) and Swift's `Regex`.
 enum MatchingEngines {
     static let shapes: [(name: String, builtin: BuiltinMask?, pattern: String)] = [
         ("email", .email, "[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+[.][A-Za-z][A-Za-z]+"),
@@ -22,36 +23,40 @@ enum MatchingEngines {
         let strings = lines.map { String(decoding: $0, as: UTF8.self) }
         print("")
         print("matching engines: \(lines.count) log lines, ns per line (lower is better)")
-        print("| shape | purpose-built scanner | POSIX regex.h | Swift Regex |")
-        print("|---|---:|---:|---:|")
+        print("| shape | purpose-built scanner | POSIX regex.h | fixed-shape scan | Swift Regex |")
+        print("|---|---:|---:|---:|---:|")
         for shape in shapes {
-            var found = [0, 0, 0]
+            var found = [0, 0, 0, 0]
             var builtinTime = "-"
             if let mask = shape.builtin {
                 builtinTime = perLine(lines.count) {
                     for line in lines { found[0] += line.withUnsafeBufferPointer { mask.matches(in: $0).count } }
                 }
             }
-            var posixTime = "-"
-            if let pattern = try? RulePattern(shape.pattern) {
-                posixTime = perLine(lines.count) {
+            func time(_ pattern: RulePattern, _ slot: Int) -> String {
+                perLine(lines.count) {
                     for line in lines {
                         var budget = RuleBudget(nanoseconds: 1_000_000_000)
-                        found[1] += line.withUnsafeBufferPointer {
+                        found[slot] += line.withUnsafeBufferPointer {
                             pattern.matches(in: $0, budget: &budget).ranges.count
                         }
                     }
                 }
             }
+            let posixTime = (try? RulePattern(shape.pattern, scanningShapes: false)).map { time($0, 1) } ?? "-"
+            let shapeTime = (try? RulePattern(shape.pattern)).flatMap { $0.shape == nil ? nil : time($0, 3) } ?? "-"
             var swiftTime = "-"
             if let regex = try? Regex(shape.pattern) {
                 swiftTime = perLine(lines.count) {
                     for line in strings { found[2] += line.ranges(of: regex).count }
                 }
             }
-            print("| \(shape.name) | \(builtinTime) | \(posixTime) | \(swiftTime) |")
+            print("| \(shape.name) | \(builtinTime) | \(posixTime) | \(shapeTime) | \(swiftTime) |")
             if shape.builtin != nil && found[0] != found[1] {
                 print("  (the scanner found \(found[0]), POSIX \(found[1]), Swift \(found[2]))")
+            }
+            if shapeTime != "-" && found[3] != found[1] {
+                print("  (the fixed-shape scan found \(found[3]), POSIX \(found[1]))")
             }
         }
     }

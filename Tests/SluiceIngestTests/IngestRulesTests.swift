@@ -293,9 +293,11 @@ struct IngestRulesTests {
 
 /// Custom patterns: what POSIX is given, and the literal searches that spare it most lines.
 struct RulePatternTests {
-    func matches(_ pattern: RulePattern, _ text: String) -> [Range<Int>] {
+    func matches(_ pattern: RulePattern, _ text: String, first: Bool = false) -> [Range<Int>] {
         var budget = RuleBudget()
-        return Array(text.utf8).withUnsafeBufferPointer { pattern.matches(in: $0, budget: &budget).ranges }
+        return Array(text.utf8).withUnsafeBufferPointer {
+            pattern.matches(in: $0, budget: &budget, first: first).ranges
+        }
     }
 
     @Test(arguments: [
@@ -323,6 +325,67 @@ struct RulePatternTests {
                 #expect(matches(fast, text) == matches(plain, text), "\(pattern) in \(text)")
             }
         }
+    }
+
+    @Test(arguments: [
+        (#"\d{3}-\d{2}-\d{4}"#, 11), ("[0-9a-f]{8}-[0-9a-f]{4}", 13), ("[A-Z]{2}[0-9]{6}", 8),
+        (#"card \d{4}[- ]\d{4}"#, 14), ("[[:xdigit:]]{3}x", 4), ("[]a]{2}", 2),
+    ])
+    func fixedShapesAreScannedWithoutGlibc(pattern: String, length: Int) throws {
+        #expect(try RulePattern(pattern).shape?.length == length)
+    }
+
+    @Test(arguments: [
+        "x+yz", "(a|b)cd", "[^0-9]{3}", #"\s{2}"#, #"\w{4}"#, "a{2,3}", "[[:alpha:]]{2}", "(?i)ab1",
+        "a.c", "^ab1", "ab1$", "[0-z]1", "[!-/]1", "é1", #"a\b1"#, "a{0}1", #"GET /health"#,
+    ])
+    func otherPatternsAreLeftToGlibc(pattern: String) throws {
+        #expect(try RulePattern(pattern).shape == nil)
+    }
+
+    @Test func fixedShapesFindWhatPOSIXFinds() throws {
+        let atoms = ["a", "b", "-", #"\."#, "[0-9]", #"\d"#, "[ab]", "[a-c]", "[[:xdigit:]]", "[-x]", "[]a]", "x", " "]
+        let letters = ["a", "b", "c", "x", "-", ".", "0", "1", "9", "f", "F", "]", " ", "é", "-", "a"]
+        var generator = SeededRandom(seed: 20_261_206)
+        var shaped = 0
+        for _ in 0..<400 {
+            var pattern = ""
+            for _ in 0..<Int.random(in: 1...4, using: &generator) {
+                pattern += atoms.randomElement(using: &generator)!
+                let count = Int.random(in: 1...3, using: &generator)
+                if count > 1 { pattern += "{\(count)}" }
+            }
+            let fast = try RulePattern(pattern)
+            // In a group, the same pattern has neither a literal nor a shape: glibc searches.
+            let plain = try RulePattern("(?:\(pattern))")
+            #expect(plain.shape == nil && plain.requiredLiteral.isEmpty)
+            if fast.shape != nil { shaped += 1 }
+            for _ in 0..<25 {
+                let text = (0..<Int.random(in: 0...40, using: &generator)).map { _ in
+                    letters.randomElement(using: &generator)!
+                }.joined()
+                #expect(matches(fast, text) == matches(plain, text), "\(pattern) in \(text)")
+                #expect(matches(fast, text, first: true) == matches(plain, text, first: true), "\(pattern) in \(text)")
+            }
+        }
+        #expect(shaped > 300, "most generated patterns have a shape")
+    }
+
+    @Test func escapedAngleBracketsAndQuotesAreLiteralsAsInRE2() throws {
+        // glibc reads `\<` and `\>` as word anchors; RE2, whose syntax rules are written in, as `<` and `>`.
+        #expect(matches(try RulePattern(#"\<b\>"#), "a <b> b") == [2..<5])
+        #expect(matches(try RulePattern(#"\`x\'"#), "`x' x") == [0..<3])
+    }
+
+    @Test func aShapeScanStopsWhenTheBudgetIsSpent() throws {
+        let pattern = try RulePattern("a{200}b")
+        #expect(pattern.shape != nil)
+        var budget = RuleBudget(nanoseconds: 0)
+        budget.beginLine()
+        let found = [UInt8](repeating: UInt8(ascii: "a"), count: 100_000).withUnsafeBufferPointer {
+            pattern.matches(in: $0, budget: &budget)
+        }
+        #expect(found.ranges.isEmpty && found.unscannedFrom == 0 && budget.wasSpent)
     }
 
     @Test func placeholdersReferToGroupsAsDatadogsDo() throws {
