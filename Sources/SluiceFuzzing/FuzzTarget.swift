@@ -17,6 +17,7 @@ public struct FuzzTarget: Sendable {
         FuzzTarget(name: "error-answer") { ErrorAnswerOracle.check($0) },
         FuzzTarget(name: "spool-file") { SpoolFileOracle.shared.check($0) },
         FuzzTarget(name: "configuration") { ConfigurationOracle.check($0) },
+        FuzzTarget(name: "rule-pattern") { RulePatternOracle.check($0) },
     ]
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }

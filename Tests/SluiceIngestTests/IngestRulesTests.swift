@@ -371,6 +371,29 @@ struct RulePatternTests {
         #expect(shaped > 300, "most generated patterns have a shape")
     }
 
+    @Test(arguments: [
+        (#"\d++"#, 3, "a quantifier on a quantifier"), ("a**", 2, "a quantifier on a quantifier"),
+        ("a{2}{3}", 4, "a quantifier on a quantifier"), ("x+?", 1, "lazy quantifiers"),
+        ("a{1001}", 1, "above 1000"), ("a{1,1001}", 1, "above 1000"),
+        ("((a{100}){100}){10}", 9, "nested"), ("(?:a{50}){21}", 9, "nested"), ("(?i)(a{50}b){21}", 12, "nested"),
+    ])
+    func repetitionsRE2RefusesAreRefusedBeforeGlibcCompilesThem(pattern: String, position: Int, says: String) {
+        #expect {
+            try RulePattern(pattern)
+        } throws: { error in
+            guard let error = error as? RuleError else { return false }
+            return error.position == position && error.message.contains(says)
+        }
+    }
+
+    @Test(arguments: [
+        "(a{50}){20}", #"[0-9]{1,3}(\.[0-9]{1,3}){3}"#, "(?:a+)+", "a{1000}", "(ab|c{999})x", "a{,5}",
+        "x{1000,}", "[{]{3}", #"\{{3}"#,
+    ])
+    func repetitionsWithinRE2sLimitsCompile(pattern: String) throws {
+        _ = try RulePattern(pattern)
+    }
+
     @Test func escapedAngleBracketsAndQuotesAreLiteralsAsInRE2() throws {
         // glibc reads `\<` and `\>` as word anchors; RE2, whose syntax rules are written in, as `<` and `>`.
         #expect(matches(try RulePattern(#"\<b\>"#), "a <b> b") == [2..<5])

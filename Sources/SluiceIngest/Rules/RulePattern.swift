@@ -75,6 +75,7 @@ public final class RulePattern: @unchecked Sendable {
             characters.removeFirst(4)
         }
         let offset = caseInsensitive ? 4 : 0
+        try checkRepetition(characters, offset: offset)
         var out = ""
         var index = 0
         var inBracket = false
@@ -171,6 +172,139 @@ public final class RulePattern: @unchecked Sendable {
         return (out, caseInsensitive, capturing, groups)
     }
 
+    /// The most a repetition may multiply what it repeats, counted over nested repetitions: RE2's
+    /// limit (and Go's).
+    static let repetitionLimit = 1_000
+
+    /// Refuses what RE2 refuses about repetition, which glibc would compile into a tree that
+    /// grows with the product of every count: a quantifier on a quantifier (`\d++`; glibc's
+    /// `regcomp` doubles the tree for each: twenty `+` take 700 MB) and counts that, nested, repeat
+    /// something more than 1,000 times (`((a{100}){100}){10}`: 23 MB).
+    static func checkRepetition(_ characters: [Character], offset: Int) throws(RuleError) {
+        // For each open group: the largest product of counts inside it.
+        var groups: [Int] = [1]
+        // What a quantifier now would repeat: nothing, an atom (1) or a group (its product).
+        var last: Int?
+        var quantified = false
+        var index = 0
+        while index < characters.count {
+            let character = characters[index]
+            let position = index + offset
+            var count: Int?
+            switch character {
+            case "\\":
+                index += 2
+                last = 1
+                quantified = false
+                continue
+            case "[":
+                index = bracketEnd(characters, from: index, escapes: true)
+                last = 1
+                quantified = false
+                continue
+            case "(":
+                groups.append(1)
+                last = nil
+                quantified = false
+                index += characters.dropFirst(index).starts(with: ["(", "?", ":"]) ? 3 : 1
+                continue
+            case ")":
+                let inner = groups.count > 1 ? groups.removeLast() : 1
+                groups[groups.count - 1] = max(groups[groups.count - 1], inner)
+                last = inner
+                quantified = false
+                index += 1
+                continue
+            case "|":
+                last = nil
+                quantified = false
+                index += 1
+                continue
+            case "*", "+", "?": count = 1
+            case "{":
+                // `{n}`, `{n,}` or `{n,m}`; anything else is not a count.
+                var numbers: [Int] = []
+                var digits = ""
+                var end = index + 1
+                while end < characters.count, characters[end].isASCII,
+                    characters[end].isNumber || characters[end] == ","
+                {
+                    if characters[end] == "," {
+                        numbers.append(Int(digits.prefix(9)) ?? 0)
+                        digits = ""
+                    } else {
+                        digits.append(characters[end])
+                    }
+                    end += 1
+                }
+                if end < characters.count, characters[end] == "}", numbers.count <= 1,
+                    !(numbers.isEmpty && digits.isEmpty)
+                {
+                    if !digits.isEmpty { numbers.append(Int(digits.prefix(9)) ?? Int.max) }
+                    count = numbers.max() ?? 0
+                    if count! > repetitionLimit {
+                        throw RuleError(
+                            "a repetition count above \(repetitionLimit) is not supported (RE2 refuses it too)",
+                            position: position)
+                    }
+                    index = end
+                }
+            default: break
+            }
+            guard let count else {
+                last = 1
+                quantified = false
+                index += 1
+                continue
+            }
+            if quantified && character == "?" {
+                // A lazy quantifier: `translate` refuses it with its own message.
+                index += 1
+                continue
+            }
+            if quantified {
+                throw RuleError(
+                    "a quantifier on a quantifier (\(character) after another) is not supported (RE2 refuses it "
+                        + "too); put the repeated part in (?:...)",
+                    position: position)
+            }
+            if let repeated = last {
+                let product = repeated * count
+                if product > repetitionLimit {
+                    throw RuleError(
+                        "repetitions nested inside each other repeat more than \(repetitionLimit) times "
+                            + "(RE2 refuses that too)",
+                        position: position)
+                }
+                groups[groups.count - 1] = max(groups[groups.count - 1], product)
+            }
+            quantified = true
+            index += 1
+        }
+    }
+
+    /// The index just past the bracket expression whose `[` is at `start`: a `]` first (or after
+    /// `^`) is a member, `[:alpha:]` a class, and with `escapes` (RE2's syntax; in POSIX's a
+    /// backslash is a member) a backslash takes the character after it.
+    static func bracketEnd(_ characters: [Character], from start: Int, escapes: Bool) -> Int {
+        var index = start + 1
+        if index < characters.count, characters[index] == "^" { index += 1 }
+        if index < characters.count, characters[index] == "]" { index += 1 }
+        while index < characters.count, characters[index] != "]" {
+            if characters[index] == "[", index + 1 < characters.count, characters[index + 1] == ":" {
+                index += 2
+                while index + 1 < characters.count, !(characters[index] == ":" && characters[index + 1] == "]") {
+                    index += 1
+                }
+                index += 1
+            } else if escapes && characters[index] == "\\" {
+                index += 1
+            }
+            index += 1
+        }
+        return index + 1
+    }
+
     /// The longest run of literal bytes that every match of the POSIX pattern `pattern` holds, and
     /// whether the pattern is nothing but that run. Conservative: an alternation at the top level,
     /// or anything not understood, gives none.
@@ -196,21 +330,7 @@ public final class RulePattern: @unchecked Sendable {
                 if !next.isLetter && !next.isNumber { literal = Array(String(next).utf8) }
                 index += 2
             case "[":
-                // To the closing bracket: a `]` first (or after `^`) is a member, `[:alpha:]` a class.
-                index += 1
-                if index < characters.count, characters[index] == "^" { index += 1 }
-                if index < characters.count, characters[index] == "]" { index += 1 }
-                while index < characters.count, characters[index] != "]" {
-                    if characters[index] == "[", index + 1 < characters.count, characters[index + 1] == ":" {
-                        while index + 1 < characters.count, !(characters[index] == ":" && characters[index + 1] == "]")
-                        {
-                            index += 1
-                        }
-                        index += 1
-                    }
-                    index += 1
-                }
-                index += 1
+                index = bracketEnd(characters, from: index, escapes: false)
             case "(":
                 var depth = 0
                 while index < characters.count {
