@@ -394,6 +394,23 @@ struct RulePatternTests {
         _ = try RulePattern(pattern)
     }
 
+    @Test(arguments: [
+        (#"[a\-z]"#, "m-az", [1..<2, 2..<3, 3..<4]), (#"[\]]"#, #"a]\]"#, [1..<2, 3..<4]),
+        (#"[\^a]"#, "b^a", [1..<2, 2..<3]), (#"[\^]"#, "a^", [1..<2]), (#"[\^\-]"#, "-^a", [0..<1, 1..<2]),
+        (#"[^\]]"#, "]a", [1..<2]), (#"[\w\-]+"#, "tok-en_1 x", [0..<8, 9..<10]),
+        (#"[A-Za-z0-9\-_]+"#, "key abc-def_1", [0..<3, 4..<13]), (#"[\\a]"#, #"b\a"#, [1..<2, 2..<3]),
+        (#"[[:alpha:]\-]+"#, "ab-c1", [0..<4]), (#"[\]\-]{2}"#, "x]-", [1..<3]),
+    ])
+    func escapesInsideBracketsMeanWhatTheyMeanInRE2(pattern: String, text: String, found: [Range<Int>]) throws {
+        // POSIX brackets have no escapes: `[a\-z]` there is `a` and the range from `\` to `z`.
+        #expect(matches(try RulePattern(pattern), text) == found)
+    }
+
+    @Test func aRangeWithAnEscapedEndInsideBracketsIsRefused() {
+        #expect(throws: RuleError.self) { try RulePattern(#"[\]-a]"#) }
+        #expect(throws: RuleError.self) { try RulePattern(#"[a-\]]"#) }
+    }
+
     @Test func escapedAngleBracketsAndQuotesAreLiteralsAsInRE2() throws {
         // glibc reads `\<` and `\>` as word anchors; RE2, whose syntax rules are written in, as `<` and `>`.
         #expect(matches(try RulePattern(#"\<b\>"#), "a <b> b") == [2..<5])

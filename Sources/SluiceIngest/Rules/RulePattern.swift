@@ -79,67 +79,109 @@ public final class RulePattern: @unchecked Sendable {
         var out = ""
         var index = 0
         var inBracket = false
+        // A bracket's members, written into `out` whole at its `]`: POSIX has no escapes there, so
+        // RE2's `\]`, `\-` and `\^` become members put where POSIX reads them as themselves.
+        var members = ""
+        var negated = false
+        var close = false
+        var dash = false
+        var caret = false
+        func emit(_ text: String) {
+            if inBracket { members += text } else { out += text }
+        }
+        func endBracket() {
+            if !negated && !close && members.isEmpty && caret {
+                // `^` first would negate: alone it is written escaped, with a dash after it.
+                out += dash ? "[-^]" : "\\^"
+            } else {
+                out +=
+                    "[" + (negated ? "^" : "") + (close ? "]" : "") + members + (caret ? "^" : "")
+                    + (dash ? "-" : "") + "]"
+            }
+            inBracket = false
+        }
         while index < characters.count {
             let character = characters[index]
             let position = index + offset
             if character == "\\", index + 1 < characters.count {
                 let next = characters[index + 1]
                 index += 2
+                // A range's end, inside a bracket, cannot be escaped: its position would change.
+                if inBracket, members.count >= 2, members.last == "-" {
+                    throw RuleError(
+                        "a range ending in an escaped character inside [...] is not supported; write it unescaped",
+                        position: position)
+                }
                 switch next {
-                case "d": out += inBracket ? "0-9" : "[0-9]"
+                case "d": emit(inBracket ? "0-9" : "[0-9]")
                 case "D":
                     guard !inBracket else { throw RuleError("\\D inside [...] is not supported", position: position) }
                     out += "[^0-9]"
-                case "s": out += inBracket ? "[:space:]" : "[[:space:]]"
-                case "w": out += inBracket ? "_[:alnum:]" : "[_[:alnum:]]"
+                case "s": emit(inBracket ? "[:space:]" : "[[:space:]]")
+                case "w": emit(inBracket ? "_[:alnum:]" : "[_[:alnum:]]")
                 case "S", "W", "b", "B":
                     guard !inBracket else {
                         throw RuleError("\\\(next) inside [...] is not supported", position: position)
                     }
                     out += "\\\(next)"
-                case "t": out += "\t"
-                case "n": out += "\n"
-                case "r": out += "\r"
-                case "A": out += "^"
-                case "z": out += "$"
+                case "t": emit("\t")
+                case "n": emit("\n")
+                case "r": emit("\r")
+                case "A" where !inBracket: out += "^"
+                case "z" where !inBracket: out += "$"
                 // Literals in RE2, but anchors in glibc when escaped; bare, they are literals there.
-                case "<", ">", "`",
-                    "'" where !inBracket:
-                    out.append(next)
+                case "<", ">", "`", "'": emit(String(next))
                 case "1"..."9":
                     throw RuleError(
                         "back-references (\\\(next)) are not supported: their matching can take exponential time",
                         position: position)
                 case "p", "P":
                     throw RuleError("Unicode classes (\\\(next){...}) are not supported", position: position)
+                case "]" where inBracket, "-" where inBracket, "^" where inBracket:
+                    if index + 1 < characters.count, characters[index] == "-", characters[index + 1] != "]" {
+                        throw RuleError(
+                            "a range starting with an escaped character inside [...] is not supported; write it "
+                                + "unescaped",
+                            position: position)
+                    }
+                    if next == "]" { close = true } else if next == "-" { dash = true } else { caret = true }
                 default:
                     // An escaped character stands for itself; inside brackets a backslash is literal in POSIX.
-                    if inBracket {
-                        out += next == "]" || next == "\\" || next == "-" || next == "^" ? "\\\(next)" : String(next)
-                    } else {
-                        out += "\\\(next)"
-                    }
+                    emit(inBracket ? String(next) : "\\\(next)")
                 }
                 continue
             }
             if inBracket {
-                if character == "]" { inBracket = false }
-                out.append(character)
+                if character == "]" {
+                    endBracket()
+                } else if character == "[", index + 1 < characters.count, ":.=".contains(characters[index + 1]) {
+                    // `[:alpha:]` (or `[.x.]`, `[=x=]`): copied whole, its `]` is not the bracket's.
+                    let kind = characters[index + 1]
+                    var end = index + 2
+                    while end + 1 < characters.count, !(characters[end] == kind && characters[end + 1] == "]") {
+                        end += 1
+                    }
+                    members += String(characters[index...min(end + 1, characters.count - 1)])
+                    index = end + 2
+                    continue
+                } else {
+                    members.append(character)
+                }
                 index += 1
                 continue
             }
             switch character {
             case "[":
                 inBracket = true
-                out.append(character)
+                (members, negated, close, dash, caret) = ("", false, false, false, false)
                 index += 1
                 // A `]` or `^]` right after the opening bracket is a member, not the end.
                 if index < characters.count, characters[index] == "^" {
-                    out.append("^")
+                    negated = true
                     index += 1
                 }
                 if index < characters.count, characters[index] == "]" {
-                    out.append("]")
+                    close = true
                     index += 1
                 }
                 continue
