@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SluiceIngest
+import SluiceLambda
 import SluiceSpool
 import SluiceTestSupport
 import SluiceTime
@@ -167,6 +168,37 @@ struct InvocationViewTests {
         let records = try spool.peek(limit: 100)
         let record = try #require(records.first { $0.index == "inv" })
         #expect(record.id == DocumentID.invocation(requestId: "req-a", startedAt: Self.base + 100))
+    }
+
+    /// Found by the `delivery` fuzz target: a delivery that reports one invocation twice (the platform
+    /// re-batched a report it had sent, or the start was never seen) gave two summaries with one id.
+    @Test func aDeliveryThatReportsAnInvocationTwiceGivesOneSummary() throws {
+        let ingestor = try ingestor()
+        let report = Self.event(
+            150, "platform.report", #"{"requestId":"req-a","status":"success","metrics":{"durationMs":40}}"#)
+        let again = Self.event(
+            160, "platform.report", #"{"requestId":"req-a","status":"error","metrics":{"durationMs":50}}"#)
+        let orphan = Self.event(
+            300, "platform.report", #"{"requestId":"req-b","status":"success","metrics":{"durationMs":20}}"#)
+        let bodies = [
+            Self.body(Self.start(100, "req-a"), report, again, orphan, orphan),
+            Self.body(report, Self.start(100, "req-a"), again, report),
+        ]
+        for body in bodies {
+            let delivery = try TelemetryDelivery(validating: body)
+            let ids = ingestor.records(delivery).map(\.id)
+            #expect(Set(ids).count == ids.count, "\(ids)")
+        }
+        let before = try spool.statistics().counters.received
+        #expect(ingestor.ingest(bodies[0]) == .accepted)
+        #expect(try spool.statistics().counters.received == before + 5 + 2, "every record it gave was stored")
+        let byRequest = Dictionary(grouping: try summaries()) { $0["requestId"] as? String ?? "" }
+        #expect(byRequest["req-a"]?.count == 1)
+        #expect(byRequest["req-a"]?.first?["status"] as? String == "success", "the first report, as across deliveries")
+        #expect(byRequest["req-a"]?.first?["@timestamp"] as? String == Self.time(100))
+        #expect(byRequest["req-b"]?.count == 1)
+        #expect(byRequest["req-b"]?.first?["@timestamp"] as? String == Self.time(280))
+        #expect(ingestor.openInvocations.isEmpty)
     }
 
     @Test func anInvocationWithoutAReportIsSummarisedIncompleteAtShutdown() throws {

@@ -258,6 +258,10 @@ public struct InvocationTracker: Sendable {
             var summary = InvocationSummary(
                 requestId: requestId, startedAt: startedAt, startTime: UTCTime.iso8601(milliseconds: startedAt))
             summary.traceId = marks.last { $0.kind == .start && $0.requestId == requestId }?.traceId
+            // Summarised already by this delivery (one report twice in a batch): a second summary
+            // would be a second document with its id. The first stands, as it does against a
+            // later delivery's (the spool keeps the first document of an id).
+            if completed.contains(where: { $0.requestId == requestId && $0.startedAt == startedAt }) { return }
             let newKey = Self.key(requestId, startedAt)
             open[newKey] = summary
             key = newKey
