@@ -273,7 +273,8 @@ public final class Ingestor: Sendable {
                 index: pattern.name(eventTime: summary.startedAt), eventTime: summary.startedAt,
                 document: summary.document(
                     functionFields: document.functionFields,
-                    omitting: document.function.memorySizeMB == nil ? [] : ["memorySizeMB"]))
+                    omitting: document.function.memorySizeMB == nil ? [] : ["memorySizeMB"]),
+                replaces: summary.summarisedIncomplete)
         }
     }
 

@@ -1,7 +1,8 @@
 import SluiceJSON
 
 /// Writes the NDJSON body of a `_bulk` request: one `create` action per document, so that a document
-/// sent twice is refused (409) rather than indexed twice.
+/// sent twice is refused (409) rather than indexed twice; an `index` action for a document that
+/// replaces the one of its id, where that can be done (a client id, not a data stream).
 public struct BulkEncoder: Sendable {
     /// Where the document id goes.
     public enum IDPlacement: Sendable, Equatable {
@@ -13,9 +14,12 @@ public struct BulkEncoder: Sendable {
     }
 
     public var idPlacement: IDPlacement
+    /// Documents may be overwritten: false for data streams, which take `create` alone.
+    public var replaces: Bool
 
-    public init(idPlacement: IDPlacement = .documentID) {
+    public init(idPlacement: IDPlacement = .documentID, replaces: Bool = true) {
         self.idPlacement = idPlacement
+        self.replaces = replaces
     }
 
     /// The bytes the action and document of `document` add to a body.
@@ -52,7 +56,9 @@ public struct BulkEncoder: Sendable {
 
     /// Appends the action line and the document line of `document`.
     private func append(_ document: BulkDocument, to out: inout [UInt8]) {
-        out += Array(#"{"create":{"_index":"#.utf8)
+        // A replacement is sent as `index`; a document with no client id cannot be one.
+        let overwrite = document.replaces && replaces && idPlacement == .documentID
+        out += Array((overwrite ? #"{"index":{"_index":"# : #"{"create":{"_index":"#).utf8)
         JSONText.appendString(document.index, to: &out)
         switch idPlacement {
         case .documentID:

@@ -34,7 +34,7 @@ public final class OpenSearchClient: Sendable {
         self.httpClient = httpClient
         self.credentials = CredentialSource(
             auth: configuration.auth, environment: environment, httpClient: httpClient)
-        self.encoder = BulkEncoder(idPlacement: configuration.idPlacement)
+        self.encoder = BulkEncoder(idPlacement: configuration.idPlacement, replaces: !configuration.dataStreams)
         self.logger = logger
         var base = configuration.endpoint
         while base.hasSuffix("/") { base.removeLast() }

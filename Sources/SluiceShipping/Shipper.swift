@@ -133,7 +133,9 @@ public actor Shipper {
     }
 
     private func ship(_ records: [StoredRecord], into report: inout Report) async throws {
-        let documents = records.map { BulkDocument(index: $0.index, id: $0.id, body: $0.document) }
+        let documents = records.map {
+            BulkDocument(index: $0.index, id: $0.id, body: $0.document, replaces: $0.replaces)
+        }
         report.requests += 1
         switch await client.bulk(documents) {
         case .items(let outcomes):

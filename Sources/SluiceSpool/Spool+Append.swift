@@ -1,12 +1,13 @@
 extension Spool {
     static let insertRecord = """
         INSERT OR IGNORE INTO records
-            (seq, doc_id, index_name, event_time, received_at, due_at, bytes, document, echo_key, echo_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            (seq, doc_id, index_name, event_time, received_at, due_at, bytes, document, echo_key, echo_at, replaces)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
 
     /// Stores a whole delivery in one transaction. A record whose id is already in the spool is a
-    /// re-delivery: it is counted as a duplicate and not stored again. Returns once committed.
+    /// re-delivery: it is counted as a duplicate and not stored again, unless it `replaces` that
+    /// one, which then goes (a lease of it ends: its settle finds it gone). Returns once committed.
     ///
     /// Throws `SpoolError` (`.diskFull` among others) with nothing of the delivery written.
     @discardableResult
@@ -30,6 +31,7 @@ extension Spool {
                     result.rejected += 1
                     continue
                 }
+                if record.replaces { try Self.remove(id: record.id, &state) }
                 insert.reset()
                 insert.bind(seq + 1, at: 1)
                 insert.bind(record.id, at: 2)
@@ -41,6 +43,7 @@ extension Spool {
                 insert.bindText(record.document, at: 8)
                 insert.bind(record.echo?.key, at: 9)
                 insert.bind(record.echo?.valueStart, at: 10)
+                insert.bind(record.replaces ? 1 : 0, at: 11)
                 try insert.step()
                 if state.connection.changes == 1 {
                     seq += 1
@@ -64,6 +67,25 @@ extension Spool {
             try also?(connection)
             return result
         }
+    }
+
+    /// Removes the record of `id`, if one waits, for the record that replaces it.
+    private static func remove(id: String, _ state: inout State) throws {
+        let find = try state.connection.statement("SELECT seq, bytes FROM records WHERE doc_id = ?")
+        find.bind(id, at: 1)
+        guard try find.step() else {
+            find.reset()
+            return
+        }
+        let (seq, bytes) = (find.int64(at: 0), find.int(at: 1))
+        find.reset()
+        let delete = try state.connection.statement("DELETE FROM records WHERE seq = ?")
+        delete.bind(seq, at: 1)
+        try delete.step()
+        delete.reset()
+        state.totals.rows -= 1
+        state.totals.bytes -= bytes
+        state.leases[seq] = nil
     }
 
     /// The highest seq ever assigned. Read inside each write transaction rather than cached, so that

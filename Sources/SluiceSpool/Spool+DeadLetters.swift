@@ -57,8 +57,9 @@ extension Spool {
             let copy = try connection.statement(
                 """
                 INSERT OR IGNORE INTO records
-                    (seq, doc_id, index_name, event_time, received_at, due_at, bytes, document, echo_key, echo_at)
-                SELECT ?, doc_id, index_name, event_time, received_at, ?, bytes, document, echo_key, echo_at
+                    (seq, doc_id, index_name, event_time, received_at, due_at, bytes, document, echo_key, echo_at,
+                    replaces)
+                SELECT ?, doc_id, index_name, event_time, received_at, ?, bytes, document, echo_key, echo_at, replaces
                 FROM dead_letters WHERE id = ?
                 """)
             for letter in ids {

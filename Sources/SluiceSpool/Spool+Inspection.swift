@@ -60,7 +60,7 @@ extension Spool {
             let select = try state.connection.statement(
                 """
                 SELECT seq, doc_id, index_name, event_time, received_at, due_at, attempts, last_error, document,
-                    echo_key, echo_at
+                    echo_key, echo_at, replaces
                 FROM records \(index == nil ? "" : "WHERE index_name = ?") ORDER BY due_at, seq
                 """)
             defer { select.reset() }
@@ -71,7 +71,8 @@ extension Spool {
                     eventTime: select.int64(at: 3), receivedAt: select.int64(at: 4), dueAt: select.int64(at: 5),
                     attempts: select.int(at: 6),
                     lastError: select.optionalString(at: 7),
-                    document: Self.wholeDocument(select.bytes(at: 8), select, echoAt: 9))
+                    document: Self.wholeDocument(select.bytes(at: 8), select, echoAt: 9),
+                    replaces: select.int(at: 11) != 0)
                 guard try body(record) else { break }
             }
         }

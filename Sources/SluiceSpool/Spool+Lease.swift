@@ -31,14 +31,14 @@ extension Spool {
                     StoredRecord(
                         seq: seq, id: row.string(at: 1), index: row.string(at: 2), eventTime: row.int64(at: 3),
                         receivedAt: row.int64(at: 4), dueAt: expiry, attempts: row.int(at: 5),
-                        lastError: row.optionalString(at: 6), document: document))
+                        lastError: row.optionalString(at: 6), document: document, replaces: row.int(at: 10) != 0))
                 return true
             }
 
             let retries = try state.connection.statement(
                 """
                 SELECT seq, doc_id, index_name, event_time, received_at, attempts, last_error, document,
-                    echo_key, echo_at
+                    echo_key, echo_at, replaces
                 FROM records WHERE attempts > 0 AND due_at <= ? ORDER BY due_at, seq LIMIT ?
                 """)
             defer { retries.reset() }
@@ -50,7 +50,7 @@ extension Spool {
             let fresh = try state.connection.statement(
                 """
                 SELECT seq, doc_id, index_name, event_time, received_at, attempts, last_error, document,
-                    echo_key, echo_at
+                    echo_key, echo_at, replaces
                 FROM records WHERE seq > ? AND attempts = 0 ORDER BY seq LIMIT ?
                 """)
             defer { fresh.reset() }
@@ -95,9 +95,9 @@ extension Spool {
                 """
                 INSERT INTO dead_letters
                     (doc_id, index_name, event_time, received_at, died_at, attempts, error_type, reason, bytes, document,
-                    echo_key, echo_at)
+                    echo_key, echo_at, replaces)
                 SELECT doc_id, index_name, event_time, received_at, ?, attempts + 1, ?, ?, bytes, document,
-                    echo_key, echo_at
+                    echo_key, echo_at, replaces
                 FROM records WHERE seq = ?
                 """)
             for (seq, settlement) in outcomes {

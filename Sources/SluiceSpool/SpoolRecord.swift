@@ -11,13 +11,19 @@ public struct SpoolRecord: Sendable, Equatable {
     public var document: [UInt8]
     /// A member the document repeats, left out of `document` and stored once.
     public var echo: Echo?
+    /// The document replaces the one of its id: a row of that id still in the spool gives way to
+    /// it, and the shipper overwrites one already indexed. For a summary first written incomplete.
+    public var replaces: Bool
 
-    public init(id: String, index: String, eventTime: Int64, document: [UInt8], echo: Echo? = nil) {
+    public init(
+        id: String, index: String, eventTime: Int64, document: [UInt8], echo: Echo? = nil, replaces: Bool = false
+    ) {
         self.id = id
         self.index = index
         self.eventTime = eventTime
         self.document = document
         self.echo = echo
+        self.replaces = replaces
     }
 
     /// The whole document, as the spool hands it out.
@@ -74,6 +80,8 @@ public struct StoredRecord: Sendable, Equatable {
     /// The error of the last failed attempt.
     public let lastError: String?
     public let document: [UInt8]
+    /// It replaces the document of its id (`SpoolRecord.replaces`).
+    public let replaces: Bool
 }
 
 /// What became of one leased record.

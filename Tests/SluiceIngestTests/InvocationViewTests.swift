@@ -223,7 +223,52 @@ struct InvocationViewTests {
         #expect(byRequest["req-a"]?.first?["coldStart"] as? Bool == false)
         #expect(byRequest["req-b"]?.first?["timedOut"] as? Bool == true)
         #expect(byRequest["req-b"]?.first?["outOfMemory"] as? Bool == false)
-        #expect(try spool.invocationState().open.isEmpty, "the join's state is gone with it")
+        // Kept, marked, for a report that may still come.
+        #expect(try spool.invocationState().open.map(\.requestId) == ["req-a"])
+    }
+
+    /// A report the platform delivers after SHUTDOWN's incomplete summary (the platform went quiet
+    /// for longer than the buffering timeout) completes the invocation: its summary replaces the
+    /// incomplete one, whether that one still waits in the spool, is being shipped, or has shipped.
+    @Test(arguments: ["waiting", "leased", "shipped"])
+    func aReportAfterTheIncompleteSummaryReplacesIt(incompleteWas: String) throws {
+        let ingestor = try ingestor()
+        #expect(ingestor.ingest(Self.body(Self.start(100, "req-a"), Self.line(110, "working"))) == .accepted)
+        #expect(ingestor.closeOpenInvocations() == 1)
+        let incomplete = try #require(try spool.peek(limit: 10).first { $0.index == "inv" })
+        var leased: [StoredRecord] = []
+        if incompleteWas != "waiting" {
+            leased = try spool.lease(maxCount: 10, maxBytes: 1 << 20)
+            #expect(leased.contains { $0.seq == incomplete.seq && !$0.replaces })
+        }
+        if incompleteWas == "shipped" { try spool.settle(leased.map { ($0.seq, .shipped) }) }
+
+        let report = Self.event(
+            3_000, "platform.report",
+            #"{"requestId":"req-a","status":"success","metrics":{"durationMs":2900,"billedDurationMs":2900,"memorySizeMB":128,"maxMemoryUsedMB":60}}"#
+        )
+        #expect(ingestor.ingest(Self.body(report)) == .accepted)
+        if incompleteWas == "leased" {
+            // The incomplete one's shipment ends after: its row is gone, and nothing else goes with it.
+            let settled = try spool.settle(leased.map { ($0.seq, .shipped) })
+            #expect(settled.missing == 1)
+        }
+        let summaries = try spool.peek(limit: 100).filter { $0.index == "inv" }
+        #expect(summaries.count == 1)
+        let summary = try #require(summaries.first)
+        #expect(summary.id == incomplete.id && summary.replaces && summary.seq != incomplete.seq)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(summary.document)) as? [String: Any])
+        #expect(document["status"] as? String == "success")
+        #expect(document["durationMs"] as? Double == 2900)
+        #expect(document["logLines"] as? Double == 1, "what the incomplete one knew is kept")
+        #expect(try spool.invocationState().open.isEmpty)
+        #expect(try spool.statistics().rows == spool.peek(limit: 100).count, "the totals follow")
+        #expect(ingestor.closeOpenInvocations() == 0)
+
+        // The same report again in another delivery (re-batched) does not replace the complete one.
+        #expect(ingestor.ingest(Self.body(Self.line(3_001, "after"), report)) == .accepted)
+        let after = try spool.peek(limit: 100).filter { $0.index == "inv" }
+        #expect(after.map(\.seq) == [summary.seq])
     }
 
     @Test func linesAfterShutdownBeganAreTheShutdownPhase() throws {

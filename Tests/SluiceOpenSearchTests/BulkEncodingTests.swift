@@ -23,6 +23,19 @@ import Testing
                 """)
     }
 
+    @Test func aReplacingDocumentIsAnIndexActionWhereOneCanOverwrite() {
+        let replacing = BulkDocument(index: "inv", id: "x-inv-a", body: Array("{}".utf8), replaces: true)
+        func action(_ encoder: BulkEncoder) -> Substring {
+            String(decoding: encoder.encode([replacing, documents[0]]), as: UTF8.self).split(separator: "\n")[0]
+        }
+        #expect(action(BulkEncoder()) == #"{"index":{"_index":"inv","_id":"x-inv-a"}}"#)
+        // Data streams take `create` alone; with the server's ids there is nothing to overwrite.
+        #expect(action(BulkEncoder(replaces: false)) == #"{"create":{"_index":"inv","_id":"x-inv-a"}}"#)
+        #expect(action(BulkEncoder(idPlacement: .field("event_id"))) == #"{"create":{"_index":"inv"}}"#)
+        let second = String(decoding: BulkEncoder().encode([replacing, documents[0]]), as: UTF8.self)
+        #expect(second.split(separator: "\n")[2] == #"{"create":{"_index":"lambda-function","_id":"0001-a"}}"#)
+    }
+
     @Test func serverChosenIDsKeepOursInAField() throws {
         let encoder = BulkEncoder(idPlacement: .field("event_id"))
         let lines = String(decoding: encoder.encode(documents), as: UTF8.self).split(separator: "\n")

@@ -30,6 +30,31 @@ import Testing
         }
     }
 
+    /// An invocation's summary written `incomplete` at SHUTDOWN and shipped, then replaced by the
+    /// complete one when its report came late: OpenSearch ends with the complete one, once. A
+    /// record that does not replace still leaves the first in place.
+    @Test func aReplacingRecordOverwritesTheDocumentOfItsId() async throws {
+        try await ShippingRig.with { rig in
+            func summary(_ status: String, replaces: Bool) -> SpoolRecord {
+                SpoolRecord(
+                    id: "inv-a", index: rig.index, eventTime: 1_795_612_518_000,
+                    document: Array(#"{"time":"2026-11-25T12:00:00.000Z","type":"x","record":"\#(status)"}"#.utf8),
+                    replaces: replaces)
+            }
+            try rig.spool.append([summary("incomplete", replaces: false)])
+            #expect(try await rig.drainCompletely().indexed == 1)
+            try rig.spool.append([summary("success", replaces: true)])
+            let replaced = try await rig.drainCompletely()
+            #expect(replaced.indexed == 1 && replaced.duplicates == 0)
+            // A late copy that does not replace (a report delivered twice) changes nothing.
+            try rig.spool.append([summary("poorer", replaces: false)])
+            #expect(try await rig.drainCompletely().duplicates == 1)
+            let documents = try await rig.probe.documents(rig.index)
+            #expect(documents.count == 1)
+            #expect(documents["inv-a"]?["record"] as? String == "success")
+        }
+    }
+
     @Test func stringAndObjectLogRecordsShareOneIndex() async throws {
         try await ShippingRig.with { rig in
             let records = rig.records(40) { number in

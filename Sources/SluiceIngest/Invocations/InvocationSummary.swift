@@ -24,6 +24,9 @@ public struct InvocationSummary: Sendable, Equatable {
     public var logLines = 0
     public var logBytes = 0
     public var errorLines = 0
+    /// Its summary was written `incomplete` at SHUTDOWN; it stays open for a report that comes
+    /// later, whose summary then replaces that one.
+    public var summarisedIncomplete = false
 
     public init(requestId: String, startedAt: Int64, startTime: String) {
         self.requestId = requestId
@@ -100,6 +103,7 @@ public struct InvocationSummary: Sendable, Equatable {
         Self.number("logLines", Double(logLines), &out)
         Self.number("logBytes", Double(logBytes), &out)
         Self.number("errorLines", Double(errorLines), &out)
+        if summarisedIncomplete { Self.flag("summarisedIncomplete", true, &out) }
         out.append(UInt8(ascii: "}"))
         return out
     }
@@ -129,6 +133,8 @@ public struct InvocationSummary: Sendable, Equatable {
             case "logLines": summary.logLines = Int(reader.number(value) ?? 0)
             case "logBytes": summary.logBytes = Int(reader.number(value) ?? 0)
             case "errorLines": summary.errorLines = Int(reader.number(value) ?? 0)
+            case "summarisedIncomplete":
+                summary.summarisedIncomplete = state[value.range.lowerBound] == UInt8(ascii: "t")
             default: if let number = reader.number(value) { summary.numbers[key] = number }
             }
         }

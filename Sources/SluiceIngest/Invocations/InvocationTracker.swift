@@ -295,9 +295,17 @@ public struct InvocationTracker: Sendable {
     }
 
     /// The environment ends: every open invocation is summarised with what is known
-    /// (`status: incomplete` where no report came).
+    /// (`status: incomplete` where no report came), once. It stays open, so that a report the
+    /// platform delivers later still completes it (its summary then replaces this one).
     public mutating func closeAll() {
-        for (key, summary) in open.sorted(by: { $0.value.startedAt < $1.value.startedAt }) { close(key, summary) }
+        for (key, summary) in open.sorted(by: { $0.value.startedAt < $1.value.startedAt })
+        where !summary.summarisedIncomplete {
+            completed.append(summary)
+            var kept = summary
+            kept.summarisedIncomplete = true
+            open[key] = kept
+            touched.insert(key)
+        }
     }
 
     private mutating func close(_ key: String, _ summary: InvocationSummary) {

@@ -1,3 +1,4 @@
+import SluiceOpenSearch
 import SluiceSpool
 import SluiceTime
 
@@ -8,7 +9,8 @@ struct Export {
         options: [
             SpoolLocation.option, .flag("dead", help: "Export the dead letters instead of the waiting records."),
             .value(
-                "format", "format", help: "ndjson (one object per line) or bulk (a _bulk body of create actions).",
+                "format", "format",
+                help: "ndjson (one object per line) or bulk (a _bulk body, as the shipper writes it).",
                 default: "ndjson"),
         ],
         run: { try Export($0).run() })
@@ -16,7 +18,8 @@ struct Export {
     enum Format: String, CaseIterable {
         /// One JSON object per line: the record's fields and its document.
         case ndjson
-        /// An OpenSearch `_bulk` body of `create` actions, ready to POST.
+        /// An OpenSearch `_bulk` body as the shipper writes it (`create` actions; `index` for a record
+        /// that replaces the document of its id), ready to POST.
         case bulk
     }
 
@@ -41,7 +44,10 @@ struct Export {
                 try spool.forEachDeadLetter { letter in
                     switch format {
                     case .ndjson: print(Self.line(letter))
-                    case .bulk: print(Self.bulk(index: letter.index, id: letter.documentID, document: letter.document))
+                    case .bulk:
+                        print(
+                            Self.bulk(index: letter.index, id: letter.documentID, document: letter.document),
+                            terminator: "")
                     }
                     return true
                 }
@@ -49,7 +55,12 @@ struct Export {
                 try spool.forEachRecord { record in
                     switch format {
                     case .ndjson: print(Self.line(record))
-                    case .bulk: print(Self.bulk(index: record.index, id: record.id, document: record.document))
+                    case .bulk:
+                        print(
+                            Self.bulk(
+                                index: record.index, id: record.id, document: record.document, replaces: record.replaces
+                            ),
+                            terminator: "")
                     }
                     return true
                 }
@@ -63,6 +74,7 @@ struct Export {
             + "\"receivedAt\":\"\(UTCTime.iso8601(milliseconds: record.receivedAt))\","
             + "\"attempts\":\(record.attempts),"
             + "\"lastError\":\(record.lastError.map(Terminal.jsonString) ?? "null"),"
+            + (record.replaces ? "\"replaces\":true," : "")
             + "\"document\":\(String(decoding: record.document, as: UTF8.self))}"
     }
 
@@ -78,8 +90,10 @@ struct Export {
             + "\"document\":\(String(decoding: letter.document, as: UTF8.self))}"
     }
 
-    static func bulk(index: String, id: String, document: [UInt8]) -> String {
-        "{\"create\":{\"_index\":\(Terminal.jsonString(index)),\"_id\":\(Terminal.jsonString(id))}}\n"
-            + String(decoding: document, as: UTF8.self)
+    /// The action and document lines the shipper would send (`index` for a record that replaces).
+    static func bulk(index: String, id: String, document: [UInt8], replaces: Bool = false) -> String {
+        String(
+            decoding: BulkEncoder().encode([BulkDocument(index: index, id: id, body: document, replaces: replaces)]),
+            as: UTF8.self)
     }
 }

@@ -37,7 +37,8 @@ struct Invocations {
                 for summary in open {
                     var line = Array(#"{"open":"#.utf8)
                     line += summary.document(functionFields: [])
-                    line += Array("}".utf8)
+                    // Summarised `incomplete` at SHUTDOWN already: open for a report that comes late.
+                    line += Array((summary.summarisedIncomplete ? #","summarisedIncomplete":true}"# : "}").utf8)
                     print(String(decoding: line, as: UTF8.self))
                 }
                 for mark in newest {
@@ -63,16 +64,18 @@ struct Invocations {
             if open.isEmpty {
                 print("no open invocations: every invocation seen has its summary")
             } else {
-                print("open invocations (summary written when the report comes, or at SHUTDOWN as incomplete):")
+                print(
+                    "open invocations (summary written when the report comes, or at SHUTDOWN as incomplete; one "
+                        + "written so is replaced if the report still comes):")
                 print(
                     Terminal.table(
-                        ["REQUEST ID", "STARTED", "AGE", "COLD", "RUNTIME", "LOG LINES", "ERRORS"],
+                        ["REQUEST ID", "STARTED", "AGE", "COLD", "RUNTIME", "LOG LINES", "ERRORS", "SUMMARY"],
                         open.map { summary in
                             [
                                 summary.requestId, UTCTime.iso8601(milliseconds: summary.startedAt),
                                 Terminal.duration(milliseconds: max(0, now - summary.startedAt)),
                                 summary.coldStart ? "yes" : "no", summary.runtimeStatus ?? "-", "\(summary.logLines)",
-                                "\(summary.errorLines)",
+                                "\(summary.errorLines)", summary.summarisedIncomplete ? "incomplete" : "-",
                             ]
                         }))
             }
