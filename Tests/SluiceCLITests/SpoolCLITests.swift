@@ -41,7 +41,11 @@ import Testing
             OpenInvocation(
                 requestId: "req-open", startedAt: 1_795_612_518_100,
                 state: Array(
-                    #"{"startTime":"2026-11-25T13:15:18.100Z","coldStart":true,"logLines":3,"errorLines":1}"#.utf8))
+                    #"{"startTime":"2026-11-25T13:15:18.100Z","coldStart":true,"logLines":3,"errorLines":1}"#.utf8)),
+            // Summarised incomplete at SHUTDOWN, open for a report that may still come.
+            OpenInvocation(
+                requestId: "req-late", startedAt: 1_795_612_518_200,
+                state: Array(#"{"startTime":"2026-11-25T13:15:18.200Z","summarisedIncomplete":true}"#.utf8)),
         ]
         try spool.apply(changes)
 
@@ -59,6 +63,10 @@ import Testing
         }
         let open = try #require(lines.compactMap { $0["open"] as? [String: Any] }.first)
         #expect(open["requestId"] as? String == "req-open")
+        let late = try #require(lines.first { ($0["open"] as? [String: Any])?["requestId"] as? String == "req-late" })
+        #expect(late["summarisedIncomplete"] as? Bool == true)
+        #expect(lines.first { $0["open"] != nil }?["summarisedIncomplete"] == nil)
+        #expect(text.output.split(separator: "\n").contains { $0.contains("req-late") && $0.hasSuffix("incomplete") })
         #expect(open["status"] as? String == "incomplete")
         #expect(open["logLines"] as? Int == 3)
         #expect(lines.compactMap { $0["mark"] as? [String: Any] }.map { $0["kind"] as? String } == ["init", "start"])
