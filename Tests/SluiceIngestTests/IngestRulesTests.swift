@@ -438,6 +438,9 @@ struct RulePatternTests {
         // A character of several bytes is repeated whole.
         ("é+", "éé e", [0..<4]), ("ñ{2}", "ññ", [0..<4]), ("[[]]+", "[]", [0..<2]), (#"[\[:]+"#, "[:a", [0..<2]),
         ("[ab^]+", "^b", [0..<2]), ("[-^]+", "^-", [0..<2]),
+        // A `{` that does not begin a count is itself (glibc read `{,2}` as one and refused `{x`).
+        ("a{,2}", "aa a{,2}", [3..<8]), ("a{x}", "a{x}", [0..<4]), ("{", "x{", [1..<2]), ("a{2}", "aaa", [0..<2]),
+        ("a{1,}b", "aab", [0..<3]),
     ])
     func escapesClassesAndDotMeanWhatTheyMeanInRE2(pattern: String, text: String, found: [Range<Int>]) throws {
         #expect(matches(try RulePattern(pattern), text) == found)

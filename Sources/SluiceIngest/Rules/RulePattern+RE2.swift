@@ -134,7 +134,12 @@ extension RulePattern {
                 }
                 out.append(character)
                 index += 1
-            case "{", ")", "|", "^", "$", "]":
+            case "{":
+                // A count only as `{n}`, `{n,}` or `{n,m}`; any other `{` is itself in RE2 (glibc
+                // reads `{,m}` as a count and refuses `{x`).
+                out += isCount(characters, at: index) ? "{" : "\\{"
+                index += 1
+            case ")", "|", "^", "$", "]":
                 out.append(character)
                 index += 1
             default:
@@ -143,6 +148,19 @@ extension RulePattern {
             }
         }
         return (out, caseInsensitive, capturing, groups)
+    }
+
+    /// Whether the `{` at `index` begins a count as RE2 reads one: `{n}`, `{n,}` or `{n,m}`.
+    static func isCount(_ characters: [Character], at index: Int) -> Bool {
+        func digits(from start: Int) -> Int {
+            var end = start
+            while end < characters.count, characters[end].isASCII, characters[end].isNumber { end += 1 }
+            return end
+        }
+        var end = digits(from: index + 1)
+        guard end > index + 1, end < characters.count else { return false }
+        if characters[end] == "," { end = digits(from: end + 1) }
+        return end < characters.count && characters[end] == "}"
     }
 
     /// What glibc's extended syntax reads as an operator outside brackets (written escaped when RE2
@@ -401,7 +419,7 @@ extension RulePattern {
                 index += 1
                 continue
             case "*", "+", "?": count = 1
-            case "{":
+            case "{" where isCount(characters, at: index):
                 // `{n}`, `{n,}` or `{n,m}`; anything else is not a count.
                 var numbers: [Int] = []
                 var digits = ""
