@@ -31,8 +31,7 @@ extension RulePattern {
         /// follows it: glibc would repeat its last byte alone.
         func literal(_ character: Character, position: Int, next: Int) throws(RuleError) {
             if character == "\0" {
-                throw RuleError(
-                    "a NUL character (\\x00) is not supported: lines are matched as C strings", position: position)
+                throw RuleError.nul(at: position)
             }
             if character.isASCII {
                 out += Self.posixSpecials.contains(character) ? "\\\(character)" : String(character)
@@ -270,11 +269,7 @@ extension RulePattern {
                 return (set, negated, index + 1)
             }
             first = false
-            if character == "[", index + 1 < characters.count, characters[index + 1] == ":",
-                let close = (index + 2..<characters.count).first(where: {
-                    characters[$0] == ":" && $0 + 1 < characters.count && characters[$0 + 1] == "]"
-                })
-            {
+            if character == "[", let close = classClose(characters, at: index) {
                 let name = String(characters[(index + 2)..<close])
                 guard let named = ASCIISet.named(name) else {
                     throw RuleError(
@@ -319,8 +314,7 @@ extension RulePattern {
                 set.insert(UInt8(scalar))
             }
             if low.count == 1 && high[0].value == 0 {
-                throw RuleError(
-                    "a NUL character (\\x00) is not supported: lines are matched as C strings", position: position)
+                throw RuleError.nul(at: position)
             }
             index = end
         }
@@ -481,6 +475,15 @@ extension RulePattern {
         }
     }
 
+    /// Where the `:]` of a class (`[:alpha:]`) whose `[` is at `index` inside a bracket is; nil when
+    /// the `[` begins no class (no `[:`, or no `:]` after it: then `[` is a member).
+    static func classClose(_ characters: [Character], at index: Int) -> Int? {
+        guard index + 1 < characters.count, characters[index + 1] == ":" else { return nil }
+        return (index + 2..<characters.count).first {
+            characters[$0] == ":" && $0 + 1 < characters.count && characters[$0 + 1] == "]"
+        }
+    }
+
     /// The index just past the bracket expression whose `[` is at `start`: a `]` first (or after
     /// `^`) is a member, `[:alpha:]` a class (a `[:` with no `:]` after it is two members), and
     /// with `escapes` (RE2's syntax; in POSIX's a backslash is a member) an escape is read whole.
@@ -489,11 +492,7 @@ extension RulePattern {
         if index < characters.count, characters[index] == "^" { index += 1 }
         if index < characters.count, characters[index] == "]" { index += 1 }
         while index < characters.count, characters[index] != "]" {
-            if characters[index] == "[", index + 1 < characters.count, characters[index + 1] == ":",
-                let close = (index + 2..<characters.count).first(where: {
-                    characters[$0] == ":" && $0 + 1 < characters.count && characters[$0 + 1] == "]"
-                })
-            {
+            if characters[index] == "[", let close = classClose(characters, at: index) {
                 index = close + 2
             } else if escapes && characters[index] == "\\" {
                 index = escapeEnd(characters, at: index)
@@ -502,6 +501,13 @@ extension RulePattern {
             }
         }
         return index + 1
+    }
+}
+
+extension RuleError {
+    /// A NUL in a pattern: lines are handed to glibc as C strings, so it could never match.
+    static func nul(at position: Int) -> RuleError {
+        RuleError("a NUL character (\\x00) is not supported: lines are matched as C strings", position: position)
     }
 }
 

@@ -153,10 +153,10 @@ public final class RulePattern: @unchecked Sendable {
     /// request id.
     ///
     /// Only sets that mean the same bytes in every locale are taken: ASCII characters, `\`-escaped
-    /// punctuation, and brackets of ASCII characters, ranges within digits or within letters of
-    /// one case, `[:digit:]` and `[:xdigit:]`. Anything else (groups, alternation, `.`, anchors,
-    /// open repetition, negated or locale-dependent classes, a bracket with a backslash) is left
-    /// to glibc.
+    /// punctuation, and brackets of ASCII characters and ranges within digits or within letters of
+    /// one case (`translate` writes `\d`, `\w` and `[:xdigit:]` so). Anything else (groups,
+    /// alternation, `.`, anchors, open repetition, negated brackets, a bracket with a backslash or
+    /// a `[`) is left to glibc.
     package struct Shape {
         /// 256 entries per byte of a match: whether that byte value may stand there.
         let allowed: [Bool]
@@ -237,24 +237,12 @@ public final class RulePattern: @unchecked Sendable {
                 let character = characters[index]
                 if character == UInt8(ascii: "]") && !first { return index + 1 }
                 first = false
-                if character == UInt8(ascii: "^") || character == UInt8(ascii: "\\") || character >= 0x7F
-                    || character < 0x20
+                // `translate` writes brackets as the bytes they hold (classes as ranges); a `[` among
+                // them is left to glibc, as are `^`, a backslash and bytes outside printable ASCII.
+                if character == UInt8(ascii: "^") || character == UInt8(ascii: "\\") || character == UInt8(ascii: "[")
+                    || character >= 0x7F || character < 0x20
                 {
                     return nil
-                }
-                if character == UInt8(ascii: "[") {
-                    // A class: `[:digit:]` and `[:xdigit:]` only; `[.` and `[=` are refused.
-                    let rest = characters[index...]
-                    if rest.starts(with: Array("[:digit:]".utf8)) {
-                        for byte in UInt8(ascii: "0")...UInt8(ascii: "9") { set[Int(byte)] = true }
-                        index += 9
-                    } else if rest.starts(with: Array("[:xdigit:]".utf8)) {
-                        for byte in Array("0123456789abcdefABCDEF".utf8) { set[Int(byte)] = true }
-                        index += 10
-                    } else {
-                        return nil
-                    }
-                    continue
                 }
                 if index + 2 < characters.count, characters[index + 1] == UInt8(ascii: "-"),
                     characters[index + 2] != UInt8(ascii: "]")
