@@ -125,7 +125,8 @@ struct Demo: AsyncParsableCommand {
         let tied = lines.filter { line in byMarker[line.marker!].map { $0 == line.requestId } ?? false }.count
         let summaries = documents.filter { $0["_index"]?.stringValue == indices[3] }
         let reports = ledger.acknowledged(type: "platform.report").count
-        let incomplete = summaries.filter { $0["_source"]?["status"]?.stringValue == "incomplete" }.count
+        // Summarised at SHUTDOWN with what was known: no report, so no `end`.
+        let unreported = summaries.filter { $0["_source"]?["end"] == nil }.count
         func row(_ label: String, _ value: String) { print("  " + label + pad(label, 29) + value) }
         print("what happened (\(Measure.fixed(seconds, places: 0)) s)")
         row("invocations", "\(ledger.invocations.count) (\(harmed) failed or timed out)")
@@ -138,7 +139,7 @@ struct Demo: AsyncParsableCommand {
         row("missing in OpenSearch", "\(missing)")
         row("duplicates in OpenSearch", "\(duplicated)")
         row("lines with their invocation", "\(tied) of \(lines.count) (request id as the platform knows it)")
-        row("invocation summaries", "\(summaries.count) for \(reports) reports (\(incomplete) incomplete)")
+        row("invocation summaries", "\(summaries.count) for \(reports) reports (\(unreported) without a report)")
         row(
             "time added per invocation",
             "p50 \(Measure.percentile(added, 0.5)), p99 \(Measure.percentile(added, 0.99))")

@@ -20,8 +20,9 @@ struct InvocationViewTests {
     }
 
     /// A fresh ingestor on the spool, as a restarted process makes one.
-    func ingestor(invocations: String? = "inv") throws -> Ingestor {
-        Ingestor(
+    func ingestor(invocations: String? = "inv", on spool: Spool? = nil) throws -> Ingestor {
+        let spool = spool ?? self.spool
+        return Ingestor(
             spool: spool, document: TelemetryDocument(function: function), environmentID: try spool.environmentID(),
             indices: IndexRouting(
                 platform: IndexPattern("plat"), function: IndexPattern("fn"), extension: IndexPattern("ext"),
@@ -284,7 +285,12 @@ struct InvocationViewTests {
             logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }, clock: clock.wallClock)
         #expect(ingestor.ingest(Self.body(Self.start(100, "req-a"))) == .accepted)
         ingestor.shutdownBegan()
-        #expect(ingestor.ingest(Self.body(Self.line(900, "before"), Self.line(1_000, "after"))) == .accepted)
+        #expect(
+            ingestor.ingest(
+                Self.body(
+                    Self.line(900, "before"), Self.line(1_000, "after"),
+                    Self.event(1_001, "function", #"{"level":"INFO","requestId":"req-a","message":"own id, after"}"#)))
+                == .accepted)
         let documents = try spool.peek(limit: 10).compactMap {
             try JSONSerialization.jsonObject(with: Data($0.document)) as? [String: Any]
         }
@@ -293,6 +299,152 @@ struct InvocationViewTests {
         #expect(before["requestId"] as? String == "req-a")
         #expect(after["requestId"] == nil)
         #expect(after["phase"] as? String == "shutdown")
+        // A JSON line's own request id still names its invocation; the phase is the time's.
+        let own = try #require(documents.first { $0["message"] as? String == "own id, after" })
+        #expect(own["requestId"] as? String == "req-a")
+        #expect(own["phase"] as? String == "shutdown")
+    }
+
+    /// A delivery can hold many short invocations (a 1,000 ms buffer, a batch sent again after a
+    /// refusal): every line keeps its own, however many starts the delivery brings, and the marks
+    /// kept afterwards are trimmed as before.
+    @Test func aDeliveryOfManyInvocationsKeepsEveryLineWithItsOwn() throws {
+        let ingestor = try ingestor()
+        let count = 3 * InvocationTracker.marksKept
+        var events: [String] = []
+        for number in 0..<count {
+            let at = Int64(number) * 10
+            events += [
+                Self.start(at, "req-\(number)"), Self.line(at + 2, "line of req-\(number)"),
+                Self.event(at + 4, "platform.runtimeDone", #"{"requestId":"req-\#(number)","status":"success"}"#),
+                Self.event(
+                    at + 5, "platform.report",
+                    #"{"requestId":"req-\#(number)","status":"success","metrics":{"durationMs":4}}"#),
+            ]
+        }
+        #expect(ingestor.ingest(Array(("[" + events.joined(separator: ",") + "]").utf8)) == .accepted)
+        let documents = try documents()
+        for number in 0..<count {
+            let line = try #require(documents.first { $0["message"] as? String == "line of req-\(number)" })
+            #expect(line["requestId"] as? String == "req-\(number)")
+            #expect(line["phase"] as? String == "invoke")
+        }
+        let summaries = documents.filter { $0["type"] as? String == "sluice.invocation" }
+        #expect(summaries.count == count)
+        #expect(summaries.allSatisfy { $0["logLines"] as? Double == 1 }, "each summary counts its line")
+        #expect(try spool.invocationState().marks.count == InvocationTracker.marksKept)
+        // The next delivery's late line still finds the newest invocation.
+        #expect(ingestor.ingest(Self.body(Self.line(Int64(count) * 10, "late"))) == .accepted)
+        #expect(try lines(containing: "late").first?["requestId"] as? String == "req-\(count - 1)")
+    }
+
+    /// A timeout or a crash resets the environment: the platform sends runtimeDone, then SHUTDOWN,
+    /// and the report may never reach the extension. The summary says how the runtime ended.
+    @Test func withoutAReportTheRuntimeDoneSaysHowTheInvocationEnded() throws {
+        let ingestor = try ingestor()
+        #expect(
+            ingestor.ingest(
+                Self.body(
+                    Self.start(100, "req-timeout"),
+                    Self.event(
+                        3_100, "platform.runtimeDone",
+                        #"{"requestId":"req-timeout","status":"timeout","metrics":{"durationMs":3000}}"#),
+                    Self.start(4_000, "req-oom"),
+                    Self.event(
+                        4_100, "platform.runtimeDone",
+                        #"{"requestId":"req-oom","status":"error","errorType":"Runtime.OutOfMemory"}"#),
+                    Self.start(5_000, "req-none"))) == .accepted)
+        #expect(ingestor.closeOpenInvocations() == 3)
+        let byRequest = Dictionary(uniqueKeysWithValues: try summaries().map { ($0["requestId"] as? String ?? "", $0) })
+        #expect(byRequest["req-timeout"]?["status"] as? String == "timeout")
+        #expect(byRequest["req-timeout"]?["timedOut"] as? Bool == true)
+        #expect(byRequest["req-timeout"]?["runtimeDurationMs"] as? Double == 3000)
+        #expect(byRequest["req-timeout"]?["end"] == nil, "no report, so no end")
+        #expect(byRequest["req-oom"]?["status"] as? String == "error")
+        #expect(byRequest["req-oom"]?["outOfMemory"] as? Bool == true)
+        #expect(byRequest["req-oom"]?["errorType"] as? String == "Runtime.OutOfMemory")
+        #expect(byRequest["req-none"]?["status"] as? String == "incomplete", "neither came")
+    }
+
+    /// A cold start is a request that waited for an init: the report then has the init's (or the
+    /// restore's) duration. A provisioned environment, or one Lambda started ahead of demand, was
+    /// ready before its first request came.
+    @Test(
+        arguments: [
+            ("provisioned-concurrency", nil, false), ("on-demand", nil, false), ("on-demand", "210.5", true),
+            ("snap-start", nil, false),
+        ] as [(String, String?, Bool)])
+    func aColdStartIsARequestThatWaitedForItsInit(initType: String, initDuration: String?, cold: Bool) throws {
+        let ingestor = try ingestor()
+        let initStart =
+            initType == "snap-start"
+            ? Self.event(0, "platform.restoreStart", "{}")
+            : Self.event(0, "platform.initStart", #"{"initializationType":"\#(initType)","phase":"init"}"#)
+        let metrics = #""durationMs":5"# + (initDuration.map { #","initDurationMs":\#($0)"# } ?? "")
+        #expect(
+            ingestor.ingest(
+                Self.body(
+                    initStart, Self.start(60_000, "req-a"),
+                    Self.event(
+                        60_010, "platform.report", #"{"requestId":"req-a","status":"success","metrics":{\#(metrics)}}"#),
+                    Self.start(61_000, "req-b"),
+                    Self.event(
+                        61_010, "platform.report",
+                        #"{"requestId":"req-b","status":"success","metrics":{"durationMs":5}}"#)
+                )) == .accepted)
+        let byRequest = Dictionary(uniqueKeysWithValues: try summaries().map { ($0["requestId"] as? String ?? "", $0) })
+        #expect(byRequest["req-a"]?["coldStart"] as? Bool == cold)
+        #expect(byRequest["req-a"]?["initType"] as? String == initType, "the environment's first request")
+        #expect(byRequest["req-b"]?["coldStart"] as? Bool == false)
+        #expect(byRequest["req-b"]?["initType"] == nil)
+    }
+
+    /// With no report, the init before the first request is all there is to go by, but a
+    /// provisioned environment's first request is not cold.
+    @Test func withoutAReportAProvisionedEnvironmentsFirstRequestIsNotCold() throws {
+        let ingestor = try ingestor()
+        #expect(
+            ingestor.ingest(
+                Self.body(
+                    Self.event(
+                        0, "platform.initStart", #"{"initializationType":"provisioned-concurrency","phase":"init"}"#),
+                    Self.start(60_000, "req-pc"))) == .accepted)
+        let other = try openSpool(folder, name: "on-demand.sqlite")
+        let onDemand = try self.ingestor(on: other)
+        #expect(
+            onDemand.ingest(
+                Self.body(
+                    Self.event(0, "platform.initStart", #"{"initializationType":"on-demand","phase":"init"}"#),
+                    Self.start(100, "req-od"))) == .accepted)
+        #expect(ingestor.closeOpenInvocations() == 1)
+        #expect(onDemand.closeOpenInvocations() == 1)
+        #expect(try summaries().first?["coldStart"] as? Bool == false)
+        let summary = try #require(
+            try other.peek(limit: 10).first { $0.index == "inv" }.flatMap {
+                try JSONSerialization.jsonObject(with: Data($0.document)) as? [String: Any]
+            })
+        #expect(summary["coldStart"] as? Bool == true)
+    }
+
+    /// A start the platform sends again after its invocation was summarised (in a batch of other
+    /// company, so not a re-delivery) opens nothing: no invocation left open for hours, and no
+    /// second summary at SHUTDOWN.
+    @Test func aStartSeenAgainAfterItsReportOpensNothing() throws {
+        let ingestor = try ingestor()
+        let start = Self.start(100, "req-a")
+        #expect(
+            ingestor.ingest(
+                Self.body(
+                    start,
+                    Self.event(
+                        150, "platform.report", #"{"requestId":"req-a","status":"success","metrics":{"durationMs":40}}"#
+                    )
+                )) == .accepted)
+        #expect(ingestor.ingest(Self.body(start, Self.line(160, "after it"))) == .accepted)
+        #expect(ingestor.openInvocations.isEmpty)
+        #expect(ingestor.closeOpenInvocations() == 0)
+        #expect(try summaries().count == 1)
+        #expect(try lines(containing: "after it").first?["requestId"] as? String == "req-a")
     }
 
     @Test func summariesAreOffWithoutAnInvocationIndexAndLinesStillGetTheirInvocation() throws {

@@ -2,7 +2,8 @@ import SluiceJSON
 
 /// What is known of one invocation, joined from its `platform.start`, `platform.runtimeDone` and
 /// `platform.report` and the function lines it logged: kept in the spool while the invocation is
-/// open, and written as its summary document once the report comes (or at SHUTDOWN, incomplete).
+/// open, and written as its summary document once the report comes (or at SHUTDOWN, with what is
+/// known).
 public struct InvocationSummary: Sendable, Equatable {
     public var requestId: String
     /// The start's time, in milliseconds since the epoch, and as Lambda sent it.
@@ -11,7 +12,7 @@ public struct InvocationSummary: Sendable, Equatable {
     public var traceId: String?
     public var coldStart = false
     public var initType: String?
-    /// From the report; `incomplete` when it never came.
+    /// From the report (see `finalStatus` for when none came).
     public var status: String?
     public var errorType: String?
     /// From the runtimeDone, for when no report comes.
@@ -41,10 +42,16 @@ public struct InvocationSummary: Sendable, Equatable {
         "runtimeOverheadMs", "extensionOverheadMs",
     ]
 
+    /// The report's status; the runtimeDone's where no report came (a timeout or a crash resets
+    /// the environment, and its report may never reach the extension); `incomplete` where
+    /// neither did.
+    public var finalStatus: String { status ?? runtimeStatus ?? "incomplete" }
+
     /// Out of memory: Lambda says so, or an error or timeout used all the memory there was.
     public var outOfMemory: Bool {
         let type = errorType ?? runtimeErrorType
         if type == "Runtime.OutOfMemory" { return true }
+        let status = finalStatus
         guard status == "error" || status == "timeout", let used = numbers["maxMemoryUsedMB"],
             let size = numbers["memorySizeMB"], size > 0
         else { return false }
@@ -61,7 +68,7 @@ public struct InvocationSummary: Sendable, Equatable {
         JSONText.appendString(startTime, to: &out)
         out += Array(#","type":"sluice.invocation""#.utf8)
         out += functionFields
-        let finalStatus = status ?? "incomplete"
+        let finalStatus = finalStatus
         Self.field("requestId", requestId, &out)
         Self.field("traceId", traceId, &out)
         Self.field("status", finalStatus, &out)

@@ -44,8 +44,9 @@ public struct InvocationTracker: Sendable {
     private var positions: [String: Int] = [:]
     private(set) var completed: [InvocationSummary] = []
 
-    /// How many marks are kept: an invocation's lines arrive within a few of its start.
-    static let marksKept = 64
+    /// How many marks are kept between deliveries: an invocation's lines arrive within a few of
+    /// its start.
+    public static let marksKept = 64
 
     public init(_ state: InvocationState) {
         marks = state.marks
@@ -64,6 +65,9 @@ public struct InvocationTracker: Sendable {
     }
 
     static func key(_ requestId: String, _ startedAt: Int64) -> String { "\(requestId)@\(startedAt)" }
+
+    /// Initialization types whose environments are made before a request needs them.
+    static let readyAhead: Set<String> = ["provisioned-concurrency", "lambda-managed-instances"]
 
     /// Open invocations, oldest first (for `sluice spool invocations` and SHUTDOWN).
     public var openInvocations: [InvocationSummary] {
@@ -93,6 +97,13 @@ public struct InvocationTracker: Sendable {
 
     /// The changes and completed summaries of the current delivery.
     public mutating func finish() -> (changes: InvocationChanges, completed: [InvocationSummary]) {
+        // Trimmed only now: a delivery's lines need every mark it brought, however many
+        // invocations it holds.
+        if marks.count > Self.marksKept {
+            let oldestKept = marks[marks.count - Self.marksKept].at
+            marks.removeAll { $0.at < oldestKept }
+            changes.dropMarksBefore = oldestKept
+        }
         for key in touched {
             guard let summary = open[key] else { continue }
             changes.upserted.append(
@@ -121,6 +132,11 @@ public struct InvocationTracker: Sendable {
             guard let requestId = reader.string(reader.member("requestId", of: record)), !requestId.isEmpty else {
                 return
             }
+            // A start seen before (a batch the platform sent again in other company): its
+            // invocation is open or summarised already.
+            guard !marks.contains(where: { $0.at == time && $0.kind == .start && $0.requestId == requestId }) else {
+                return
+            }
             let traceId = reader.string(reader.value(at: ["tracing", "value"], in: record)).flatMap(Self.traceRoot)
             let previous = mark(at: time, position: position)
             add(InvocationMark(at: time, kind: .start, requestId: requestId, traceId: traceId), position: position)
@@ -129,7 +145,9 @@ public struct InvocationTracker: Sendable {
             var summary = InvocationSummary(requestId: requestId, startedAt: time, startTime: timeToken)
             summary.traceId = traceId
             if let previous, previous.kind == .initialization {
-                summary.coldStart = true
+                // Until the report says (see `observeOutcome`): a provisioned environment is
+                // ready before any request comes.
+                summary.coldStart = !Self.readyAhead.contains(previous.detail ?? "")
                 summary.initType = previous.detail
             }
             open[key] = summary
@@ -154,11 +172,6 @@ public struct InvocationTracker: Sendable {
         while index > 0 && marks[index - 1].at > mark.at { index -= 1 }
         marks.insert(mark, at: index)
         changes.addedMarks.append(mark)
-        if marks.count > Self.marksKept {
-            let oldestKept = marks[marks.count - Self.marksKept].at
-            marks.removeAll { $0.at < oldestKept }
-            changes.dropMarksBefore = oldestKept
-        }
     }
 
     /// The newest mark at or before `time`; of those of that very millisecond, only one that came
@@ -203,11 +216,12 @@ public struct InvocationTracker: Sendable {
     public func context(at time: Int64, position: Int = .max, ownRequestId: String? = nil) -> LineContext {
         if let ownRequestId {
             let mark = mark(at: time, position: position)
+            let phase: LineContext.Phase = mark?.kind == .shutdown ? .shutdown : .invoke
             if mark?.requestId == ownRequestId {
-                return LineContext(requestId: ownRequestId, traceId: mark?.traceId, phase: .invoke)
+                return LineContext(requestId: ownRequestId, traceId: mark?.traceId, phase: phase)
             }
             let start = marks.last { $0.kind == .start && $0.requestId == ownRequestId }
-            return LineContext(requestId: ownRequestId, traceId: start?.traceId, phase: .invoke)
+            return LineContext(requestId: ownRequestId, traceId: start?.traceId, phase: phase)
         }
         guard let mark = mark(at: time, position: position) else { return LineContext() }
         switch mark.kind {
@@ -279,7 +293,7 @@ public struct InvocationTracker: Sendable {
             touched.insert(key)
             return
         }
-        summary.status = status ?? "incomplete"
+        summary.status = status ?? summary.runtimeStatus ?? "incomplete"
         summary.errorType = errorType
         summary.end = timeToken
         for name in [
@@ -288,9 +302,10 @@ public struct InvocationTracker: Sendable {
             if let value = metric(name) { summary.numbers[name] = value }
         }
         if let overhead = span("extensionOverhead") { summary.numbers["extensionOverheadMs"] = overhead }
-        if summary.numbers["initDurationMs"] != nil || summary.numbers["restoreDurationMs"] != nil {
-            summary.coldStart = true
-        }
+        // The report says whether this request waited for an init: it has the init's (or the
+        // restore's) duration then, and only then. A provisioned or proactively started
+        // environment's first request did not wait, though an init came before it.
+        summary.coldStart = summary.numbers["initDurationMs"] != nil || summary.numbers["restoreDurationMs"] != nil
         close(key, summary)
     }
 
