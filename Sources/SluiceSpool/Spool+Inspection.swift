@@ -54,17 +54,23 @@ extension Spool {
         return records
     }
 
-    /// Calls `body` with each waiting record in shipping order until it returns false.
+    /// Calls `body` with each waiting record in shipping order until it returns false: as `lease`
+    /// hands them out, retries that are due first (oldest due first), then fresh records in arrival
+    /// order, then retries not due yet.
     public func forEachRecord(index: String? = nil, _ body: (StoredRecord) throws -> Bool) throws {
+        let now = clock.now()
         try read("reading records") { state in
             let select = try state.connection.statement(
                 """
                 SELECT seq, doc_id, index_name, event_time, received_at, due_at, attempts, last_error, document,
                     echo_key, echo_at, replaces
-                FROM records \(index == nil ? "" : "WHERE index_name = ?") ORDER BY due_at, seq
+                FROM records \(index == nil ? "" : "WHERE index_name = ?2")
+                ORDER BY CASE WHEN attempts = 0 THEN 1 WHEN due_at <= ?1 THEN 0 ELSE 2 END,
+                    CASE WHEN attempts = 0 THEN 0 ELSE due_at END, seq
                 """)
             defer { select.reset() }
-            if let index { select.bind(index, at: 1) }
+            select.bind(now, at: 1)
+            if let index { select.bind(index, at: 2) }
             while try select.step() {
                 let record = StoredRecord(
                     seq: select.int64(at: 0), id: select.string(at: 1), index: select.string(at: 2),

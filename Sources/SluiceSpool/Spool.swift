@@ -119,9 +119,14 @@ public final class Spool: Sendable {
                 return spool
             }
         case .maintenance, .readOnly:
-            guard FileSystem.exists(path) else {
-                throw SpoolError(
-                    .notFound, "no spool at \(path); pass --path, or set SLUICE_SPOOL_PATH, to the spool's file")
+            guard FileSystem.exists(path) else { throw SpoolError(.notFound, "no spool at \(path)") }
+            guard !FileSystem.isFolder(path) else {
+                throw SpoolError(.cannotOpen, "\(path) is a folder: give the spool's file (spool.sqlite in it)")
+            }
+            // Repairs write, and a write would give any database the spool's tables: make sure
+            // first, without writing, that this is one.
+            if access == .maintenance {
+                _ = try prepare(SpoolConfiguration(path: path), access: .readOnly, schemaOnly: true)
             }
             let connection = try prepare(configuration, access: access)
             return try Spool(
@@ -137,8 +142,11 @@ public final class Spool: Sendable {
         error.code == .corrupt || error.sqliteCode == 1 /* SQLITE_ERROR */
     }
 
-    /// Opens the connection, sets it up, migrates and checks the file.
-    private static func prepare(_ configuration: SpoolConfiguration, access: Access) throws -> SQLiteConnection {
+    /// Opens the connection, sets it up, migrates and checks the file. `schemaOnly` (read-only):
+    /// only that the file is a spool this binary can open.
+    private static func prepare(
+        _ configuration: SpoolConfiguration, access: Access, schemaOnly: Bool = false
+    ) throws -> SQLiteConnection {
         let path = configuration.path
         do {
             let connection = try SQLiteConnection(
@@ -148,7 +156,14 @@ public final class Spool: Sendable {
             if access == .readOnly {
                 try connection.execute("PRAGMA query_only = 1")
                 let applied = try migrator.applied(in: connection)
+                guard !applied.isEmpty else {
+                    throw SpoolError(
+                        .notASpool,
+                        "\(path) is not a Sluice spool: it has none of a spool's tables. A spool copied from a "
+                            + "running environment needs its -wal file beside it (copy spool.sqlite*)")
+                }
                 try migrator.verify(applied, path: path)
+                if schemaOnly { return connection }
                 guard applied.last?.id == migrator.latestID else {
                     throw SpoolError(
                         .schemaTooNew,
@@ -219,11 +234,14 @@ public final class Spool: Sendable {
             let line = statement.string(at: 0)
             if line != "ok" { problems.append(line) }
         }
-        if !problems.isEmpty {
+        if let first = problems.first {
+            // SQLite's lines name pages and cells; the first says enough, on one line.
+            let line = first.split(whereSeparator: \.isNewline).first.map(String.init) ?? first
             throw SpoolError(
                 .corrupt,
-                "the spool at \(connection.path) failed its integrity check: \(problems.prefix(3).joined(separator: "; "))"
-            )
+                "the spool at \(connection.path) is damaged (its integrity check found \(problems.count) "
+                    + "problem\(problems.count == 1 ? "" : "s"), the first: \(line)); an extension that opens it "
+                    + "moves it aside and starts a fresh one")
         }
     }
 

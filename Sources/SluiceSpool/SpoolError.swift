@@ -11,6 +11,8 @@ public struct SpoolError: Error, CustomStringConvertible, Sendable {
             case migrationFailed = "migration_failed"
             case cannotOpen = "cannot_open"
             case readOnly = "read_only"
+            case notASpool = "not_a_spool"
+            case busy
             case sqlite
         }
         private let kind: Kind
@@ -31,6 +33,10 @@ public struct SpoolError: Error, CustomStringConvertible, Sendable {
         public static let cannotOpen = Code(kind: .cannotOpen)
         /// The spool was opened read-only and the call needs to write.
         public static let readOnly = Code(kind: .readOnly)
+        /// The file is a SQLite database (or empty) without a spool's tables.
+        public static let notASpool = Code(kind: .notASpool)
+        /// Another process held the spool's write lock for longer than the wait.
+        public static let busy = Code(kind: .busy)
         /// Any other SQLite failure.
         public static let sqlite = Code(kind: .sqlite)
 
@@ -77,6 +83,13 @@ public struct SpoolError: Error, CustomStringConvertible, Sendable {
         if sqlite.isCorruption {
             return SpoolError(
                 .corrupt, "\(action) failed: the spool at \(path) is damaged (\(sqlite.message))",
+                sqlite: sqlite, file: file, line: line)
+        }
+        if sqlite.code == 5 /* SQLITE_BUSY */ {
+            return SpoolError(
+                .busy,
+                "\(action) failed: another process held the spool at \(path) for longer than the wait "
+                    + "(the extension, while it writes); try again",
                 sqlite: sqlite, file: file, line: line)
         }
         if sqlite.code == 8 /* SQLITE_READONLY */ {

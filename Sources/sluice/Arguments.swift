@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-    import Glibc
+    @preconcurrency import Glibc
 #elseif canImport(Musl)
     import Musl
 #elseif canImport(Darwin)
@@ -136,18 +136,30 @@ extension Command {
         }
         do {
             try await run(parsed)
-            fflush(nil)
+            Self.finishOutput()
             exit(0)
         } catch let error as UsageError {
             Self.fail(error, path)
         } catch let code as ExitCode {
-            fflush(nil)
+            Self.finishOutput()
             exit(code.status)
         } catch {
             fflush(nil)
             Terminal.error("sluice: \(error)")
             exit(1)
         }
+    }
+
+    /// Flushes standard output; if any of it could not be written (a full disk, a closed file),
+    /// says so and exits 1, so that a script never takes a cut-off export for a whole one.
+    private static func finishOutput() {
+        let output = stdout
+        let flushed = fflush(output) == 0
+        let reason = errno
+        guard !flushed || ferror(output) != 0 else { return }
+        let why = flushed ? "" : " (\(String(cString: strerror(reason))))"
+        Terminal.error("sluice: could not write all of the output\(why): what was written is incomplete")
+        exit(1)
     }
 
     private static func fail(_ error: UsageError, _ path: [Command]) -> Never {

@@ -101,9 +101,10 @@ import Testing
         let all = try await sluice("spool", "peek", "--path", path, "--limit", "3")
         #expect(all.status == 0)
         let lines = all.output.split(separator: "\n")
-        #expect(lines.count == 4)
+        #expect(lines.count == 5)
         #expect(lines[0].hasPrefix("SEQ"))
         #expect(lines[1].contains("fn-2"), "the two oldest became dead letters")
+        #expect(lines[4] == "(9 more waiting; --limit shows more)")
 
         let platform = try await sluice("spool", "peek", "--path", path, "--index", "lambda-platform", "--json")
         let rows = platform.output.split(separator: "\n")
@@ -134,7 +135,7 @@ import Testing
 
         let equals = try await sluice("spool", "peek", "--path=\(path)", "--limit=2")
         #expect(equals.status == 0, "\(equals.error)")
-        #expect(equals.output.split(separator: "\n").count == 3)
+        #expect(equals.output.split(separator: "\n").count == 4, "a header, two records, how many more")
 
         for (arguments, message) in [
             (["spool", "peek", "--path", path, "--limit", "two"], "Error: --limit takes a whole number, not 'two'"),
@@ -163,6 +164,9 @@ import Testing
         #expect(list.status == 0)
         #expect(list.output.contains("mapper_parsing_exception"))
         #expect(list.output.contains("failed to parse field [record.level]"))
+        let limited = try await sluice("spool", "dead", "list", "--limit", "1", "--path", path)
+        #expect(limited.output.hasSuffix("(1 more; --limit shows more, `sluice spool export --dead` all)\n"))
+        #expect(try await sluice("spool", "dead", "list", "--limit", "0", "--path", path).status == 64)
 
         let show = try await sluice("spool", "dead", "show", "1", "--path", path)
         #expect(show.status == 0)
@@ -176,9 +180,11 @@ import Testing
         let requeue = try await sluice("spool", "dead", "requeue", "2", "--path", path)
         #expect(requeue.output == "requeued 1 dead letter\n")
 
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
         let refused = try await sluice("spool", "dead", "purge", "--path", path)
         #expect(refused.status == 1)
         #expect(refused.error.contains("--yes"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before, "nothing written without --yes")
         let purge = try await sluice("spool", "dead", "purge", "--yes", "--path", path)
         #expect(purge.output == "purged 1 dead letter\n")
 
@@ -233,12 +239,85 @@ import Testing
             let result = try await runProduct("sluice", ["spool"] + command + ["--path", folder.file("none.sqlite")])
             #expect(result.status == 2, "\(command)")
             #expect(result.output.isEmpty)
-            #expect(
-                result.error
-                    == "sluice: no spool at \(folder.file("none.sqlite")); pass --path, or set SLUICE_SPOOL_PATH, to the spool's file\n"
-            )
+            #expect(result.error == "sluice: no spool at \(folder.file("none.sqlite")): check --path\n")
         }
         #expect(!FileManager.default.fileExists(atPath: folder.file("none.sqlite")), "nothing was created")
+        let unset = try await runProduct(
+            "sluice", ["spool", "stats"], environment: ["SLUICE_SPOOL_PATH": folder.file("none.sqlite")])
+        #expect(unset.error.hasSuffix(": the path is SLUICE_SPOOL_PATH's; check it\n"))
+        let aFolder = try await sluice("spool", "stats", "--path", folder.path)
+        #expect(aFolder.status == 1)
+        #expect(aFolder.error == "sluice: \(folder.path) is a folder: give the spool's file (spool.sqlite in it)\n")
+    }
+
+    /// Another program's database, or an empty file: every command refuses it in one line, and a
+    /// repair (which would give it a spool's tables) writes nothing to it.
+    @Test func aFileThatIsNotASpoolIsRefusedAndNeverWritten() async throws {
+        let folder = try TemporaryFolder()
+        let foreign = folder.file("customers.db")
+        do {
+            let connection = try SQLiteConnection(path: foreign, mode: .readWriteCreate)
+            try connection.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+        }
+        let empty = folder.file("empty.sqlite")
+        #expect(FileManager.default.createFile(atPath: empty, contents: Data()))
+        for path in [foreign, empty] {
+            let before = try Data(contentsOf: URL(fileURLWithPath: path))
+            for command in [
+                ["stats"], ["peek"], ["export"], ["dead", "purge"], ["dead", "purge", "--yes"],
+                ["dead", "requeue", "--all"], ["vacuum"],
+            ] {
+                let result = try await runProduct("sluice", ["spool"] + command + ["--path", path])
+                #expect(result.status == 1, "\(command) \(path)")
+                #expect(result.error.hasPrefix("sluice: \(path) is not a Sluice spool"), "\(command): \(result.error)")
+            }
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before, "\(path) unchanged")
+            #expect(!FileManager.default.fileExists(atPath: path + "-wal") || fileSize(path + "-wal") == 0)
+        }
+    }
+
+    /// A full disk under an export (`/dev/full` here) fails the command: a script that saves the
+    /// dead letters and then purges them must not take a cut-off file for a whole one.
+    @Test func anOutputThatCannotAllBeWrittenFailsTheCommand() async throws {
+        let folder = try TemporaryFolder()
+        let path = try Self.fixture(folder)
+        let sluice = try builtProduct("sluice")
+        for command in ["export --dead", "export", "stats"] {
+            let script = "\"$0\" spool \(command) --path \"$1\" > /dev/full"
+            let result = try await runProcess("/bin/sh", ["-c", script, sluice, path])
+            #expect(result.status == 1, "\(command)")
+            #expect(result.error.contains("could not write all of the output"), "\(command): \(result.error)")
+        }
+    }
+
+    /// `peek` shows what the shipper takes next: due retries first, then fresh records in arrival
+    /// order, then retries not due yet.
+    @Test func peekShowsTheShippingOrder() async throws {
+        let folder = try TemporaryFolder()
+        let path = folder.file("order.sqlite")
+        do {
+            let spool = try Spool.open(SpoolConfiguration(path: path))
+            try spool.append(makeRecords(4, prefix: "r"))
+            let leased = try spool.lease(maxCount: 2, maxBytes: 1 << 20)
+            try spool.settle([
+                (leased[0].seq, .retry(at: 1, error: "429")),
+                (leased[1].seq, .retry(at: Int64.max / 2, error: "429")),
+            ])
+        }
+        let peek = try await sluice("spool", "peek", "--json", "--path", path)
+        let ids = try peek.output.split(separator: "\n").map { line in
+            try #require((try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["id"] as? String)
+        }
+        #expect(ids == ["r-0", "r-2", "r-3", "r-1"])
+    }
+
+    @Test func statsMeasuresAgainstTheCapTheExtensionIsGiven() async throws {
+        let folder = try TemporaryFolder()
+        let path = try Self.fixture(folder)
+        let result = try await runProduct(
+            "sluice", ["spool", "stats", "--json", "--path", path], environment: ["SLUICE_SPOOL_CAP": "1GiB"])
+        let decoded = try JSONDecoder().decode(SpoolStatistics.self, from: Data(result.output.utf8))
+        #expect(decoded.capBytes == 1 << 30)
     }
 
     @Test func pathComesFromTheEnvironmentWhenNotGiven() async throws {

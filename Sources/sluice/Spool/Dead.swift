@@ -12,17 +12,27 @@ enum Dead {
         static let command = Command(
             name: "list", abstract: "List dead letters, oldest first.",
             options: [SpoolLocation.option, .value("limit", "n", help: "How many dead letters.", default: "50")],
-            run: { try List(location: SpoolLocation($0), limit: $0.integer("limit", default: 50)).run() })
+            run: { arguments in
+                let limit = try arguments.integer("limit", default: 50)
+                guard limit > 0 else { throw UsageError("--limit must be at least 1") }
+                try List(location: SpoolLocation(arguments), limit: limit).run()
+            })
 
         let location: SpoolLocation
         let limit: Int
 
         func run() throws {
             try reportingFailures {
-                let letters = try location.open(.readOnly).deadLetters(limit: limit)
+                let spool = try location.open(.readOnly)
+                let letters = try spool.deadLetters(limit: limit)
                 guard !letters.isEmpty else {
                     print("no dead letters")
                     return
+                }
+                defer {
+                    if let all = try? spool.statistics().deadLetters, all > letters.count {
+                        print("(\(all - letters.count) more; --limit shows more, `sluice spool export --dead` all)")
+                    }
                 }
                 print(
                     Terminal.table(
@@ -77,7 +87,7 @@ enum Dead {
         static let command = Command(
             name: "requeue", abstract: "Put dead letters back in the queue with their attempts reset.",
             options: [SpoolLocation.option, .flag("all", help: "Requeue every dead letter.")],
-            argument: .value("id", "id", help: "The dead letter's id."),
+            argument: .value("id", "id", help: "The dead letter's id (or --all)."),
             run: { try Requeue($0).run() })
 
         let location: SpoolLocation
@@ -114,14 +124,18 @@ enum Dead {
 
         func run() throws {
             try reportingFailures {
-                let spool = try location.open(.maintenance)
-                guard yes else {
-                    let count = try spool.statistics().deadLetters
-                    throw CommandFailure(
-                        "purge deletes \(count) dead letters for good; run it again with --yes "
-                            + "(or keep them: `sluice spool export --dead` first)")
+                // Without --yes nothing is written: the count comes from a read-only open.
+                let waiting = try location.open(.readOnly).statistics().deadLetters
+                guard waiting > 0 else {
+                    print("no dead letters to purge")
+                    return
                 }
-                let count = try spool.purgeDeadLetters()
+                guard yes else {
+                    throw CommandFailure(
+                        "purge deletes \(waiting) dead letter\(waiting == 1 ? "" : "s") for good; run it again with "
+                            + "--yes (or keep them: `sluice spool export --dead` first)")
+                }
+                let count = try location.open(.maintenance).purgeDeadLetters()
                 print("purged \(count) dead letter\(count == 1 ? "" : "s")")
             }
         }

@@ -52,6 +52,9 @@ struct Peek {
                             Terminal.excerpt(String(decoding: record.document, as: UTF8.self), limit: 80),
                         ]
                     }))
+            if index == nil, records.count == limit, let waiting = try? spool.statistics().rows, waiting > limit {
+                print("(\(waiting - limit) more waiting; --limit shows more)")
+            }
         }
     }
 }

@@ -1,3 +1,4 @@
+import SluiceForwarder
 import SluiceSpool
 
 #if canImport(Glibc)
@@ -36,10 +37,26 @@ struct SpoolLocation: Sendable {
     }
 
     /// Opens the spool, turning a failure into one line on stderr and an exit code: 2 when there is
-    /// no spool at the path, 1 for anything else.
+    /// no spool at the path, 1 for anything else. The cap is the extension's (`SLUICE_SPOOL_CAP`,
+    /// read as the extension reads it), so that `stats` measures against it; a repair waits up to
+    /// 30 s for the extension's write lock.
     func open(_ access: Spool.Access) throws -> Spool {
+        let environment = ProcessEnvironment.all()
+        var configuration = SpoolConfiguration(
+            path: resolvedPath, busyTimeoutMilliseconds: access == .maintenance ? 30_000 : 5_000)
+        configuration.capBytes = ForwarderConfiguration.fromEnvironment(environment).0.spool.capBytes
         do {
-            return try Spool.open(SpoolConfiguration(path: resolvedPath), access: access)
+            return try Spool.open(configuration, access: access)
+        } catch let error as SpoolError where error.code == .notFound {
+            let hint: String
+            if path != nil {
+                hint = "check --path"
+            } else if environment["SLUICE_SPOOL_PATH"]?.isEmpty == false {
+                hint = "the path is SLUICE_SPOOL_PATH's; check it"
+            } else {
+                hint = "pass --path, or set SLUICE_SPOOL_PATH, to the spool's file"
+            }
+            throw CommandFailure("\(error.message): \(hint)", exitCode: 2)
         } catch let error as SpoolError {
             throw CommandFailure(error)
         }
