@@ -149,13 +149,27 @@ public final class Spool: Sendable {
     ) throws -> SQLiteConnection {
         let path = configuration.path
         do {
-            let connection = try SQLiteConnection(
+            var connection = try SQLiteConnection(
                 path: path, mode: access == .readOnly ? .readOnly : .readWrite)
             try connection.execute("PRAGMA busy_timeout = \(configuration.busyTimeoutMilliseconds)")
             let migrator = Migrator()
             if access == .readOnly {
                 try connection.execute("PRAGMA query_only = 1")
-                let applied = try migrator.applied(in: connection)
+                let applied: [Migrator.Applied]
+                do {
+                    applied = try migrator.applied(in: connection)
+                } catch let error as SQLiteError where error.code == 8 /* SQLITE_READONLY */ {
+                    // A copy in a folder this user cannot write, where SQLite cannot make its -shm:
+                    // with no WAL beside it, the file alone is the spool, and nothing writes it.
+                    guard !hasWAL(path) else {
+                        throw SpoolError(
+                            .readOnly,
+                            "the spool at \(path) has a -wal file, and SQLite cannot make the -shm file it "
+                                + "needs to read it in a folder this user cannot write: copy spool.sqlite* to one")
+                    }
+                    connection = try SQLiteConnection(path: path, mode: .immutable)
+                    applied = try migrator.applied(in: connection)
+                }
                 guard !applied.isEmpty else {
                     throw SpoolError(
                         .notASpool,
@@ -211,6 +225,8 @@ public final class Spool: Sendable {
             throw SpoolError.wrapping(error, doing: "opening the spool", path: path)
         }
     }
+
+    private static func hasWAL(_ path: String) -> Bool { FileSystem.size(path + "-wal") ?? 0 > 0 }
 
     /// A file shorter than the pages its header counts was cut short. Only meaningful with no WAL
     /// content: committed pages in the WAL may legitimately lie beyond the main file's end.

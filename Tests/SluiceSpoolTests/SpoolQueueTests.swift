@@ -310,6 +310,21 @@ import Testing
         }
     }
 
+    /// The connection a read-only copy in a folder this user cannot write falls back to (SQLite's
+    /// `immutable` URI parameter): the path goes into a `file:` URI, so `%`, `?`, `#` and spaces
+    /// in it must be escaped, or SQLite would open another file.
+    @Test func anImmutableOpenReadsTheFileAtAnyPath() throws {
+        let folder = try TemporaryFolder()
+        do {
+            // Closed: its WAL goes into the file, which is all an immutable open reads.
+            let spool = try openSpool(folder, name: "odd %41 ?x=1 #frag é.sqlite")
+            try spool.append(makeRecords(3))
+        }
+        let connection = try SQLiteConnection(path: folder.file("odd %41 ?x=1 #frag é.sqlite"), mode: .immutable)
+        #expect(try connection.scalar("SELECT count(*) FROM records") == 3)
+        #expect(SQLiteConnection.uriEscaped("/a b/%?#é") == "/a%20b/%25%3F%23%C3%A9")
+    }
+
     @Test func aRunOfShippedRecordsWithOneDroppedWhileLeasedSettlesTheRestAndKeepsTheTotals() throws {
         let folder = try TemporaryFolder()
         let spool = try openSpool(folder, capBytes: 4_000)

@@ -18,6 +18,9 @@ package final class SQLiteConnection: @unchecked Sendable {
         case readWrite
         /// Never write: for inspection while another process owns the file.
         case readOnly
+        /// Never write, and take the file as unchanging (SQLite's `immutable`: no locks, no -shm):
+        /// for a copy in a folder this process cannot write, that nothing else writes either.
+        case immutable
     }
 
     package init(path: String, mode: Mode) throws {
@@ -26,9 +29,11 @@ package final class SQLiteConnection: @unchecked Sendable {
         case .readWriteCreate: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
         case .readWrite: flags |= SQLITE_OPEN_READWRITE
         case .readOnly: flags |= SQLITE_OPEN_READONLY
+        case .immutable: flags |= SQLITE_OPEN_READONLY | SQLITE_OPEN_URI
         }
         var handle: OpaquePointer?
-        let rc = sqlite3_open_v2(path, &handle, flags, nil)
+        let name = mode == .immutable ? "file:\(Self.uriEscaped(path))?immutable=1" : path
+        let rc = sqlite3_open_v2(name, &handle, flags, nil)
         guard rc == SQLITE_OK, let handle else {
             let error = SQLiteError(connection: handle)
             sqlite3_close_v2(handle)
@@ -37,6 +42,23 @@ package final class SQLiteConnection: @unchecked Sendable {
         self.handle = handle
         self.path = path
         sqlite3_extended_result_codes(handle, 1)
+    }
+
+    /// A path as the path of a `file:` URI: `%`, `?` and `#` (and anything outside printable
+    /// ASCII) percent-encoded.
+    static func uriEscaped(_ path: String) -> String {
+        var out = ""
+        for byte in path.utf8 {
+            if byte > 0x20 && byte < 0x7F && byte != UInt8(ascii: "%") && byte != UInt8(ascii: "?")
+                && byte != UInt8(ascii: "#")
+            {
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                let hex = Array("0123456789ABCDEF".utf8)
+                out += "%" + String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 15)]], as: UTF8.self)
+            }
+        }
+        return out
     }
 
     deinit {
