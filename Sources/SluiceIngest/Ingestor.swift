@@ -223,13 +223,18 @@ public final class Ingestor: Sendable {
                 }
                 if applying, isFunction, let requestId = context.requestId {
                     let error = level?.isError == true ? 1 : 0
+                    // A text line's bytes as the function wrote it; a JSON line's as its JSON text.
+                    let bytes =
+                        event.recordKind == .string
+                        ? body.withUnsafeBufferPointer { JSONReader.decodedCount($0, event.record) }
+                        : event.record.count
                     if run?.requestId == requestId {
                         run!.lines += 1
-                        run!.bytes += event.record.count
+                        run!.bytes += bytes
                         run!.errors += error
                     } else {
                         if let run { tracker.countLines(run) }
-                        run = (requestId, 1, event.record.count, error)
+                        run = (requestId, 1, bytes, error)
                     }
                 }
                 if hasRules {

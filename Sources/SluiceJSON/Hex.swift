@@ -17,6 +17,19 @@ public enum Hex {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// The four hex digits (either case) at `start` of `bytes`, as a `\\u` escape's code unit; a
+    /// byte that is not a digit counts as 0 (the scanner has validated escapes before).
+    public static func value(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int) -> UInt32 {
+        var value: UInt32 = 0
+        for index in start..<start + 4 {
+            let byte = bytes[index]
+            let nibble: UInt8 =
+                byte &- 48 < 10 ? byte &- 48 : (byte | 0x20) &- 97 < 6 ? (byte | 0x20) &- 87 : 0
+            value = value << 4 | UInt32(nibble)
+        }
+        return value
+    }
+
     /// How many digits `value` needs (at least one).
     @inlinable
     public static func digitCount(_ value: UInt64) -> Int { value == 0 ? 1 : (67 - value.leadingZeroBitCount) / 4 }

@@ -133,12 +133,45 @@ public struct JSONReader {
         return decodeEscaped(bytes, (range.lowerBound + 1)..<(range.upperBound - 1))
     }
 
+    /// How many UTF-8 bytes the text of the string token at `range` (quotes included) has, escapes
+    /// resolved, without making it: a `\\X` is one byte, a `\\uXXXX` its scalar's bytes (a pair
+    /// of surrogates four together, a lone one the three of U+FFFD).
+    public static func decodedCount(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Int {
+        guard range.count >= 2 else { return 0 }
+        var count = range.count - 2
+        var index = range.lowerBound + 1
+        let end = range.upperBound - 1
+        while index < end {
+            guard bytes[index] == UInt8(ascii: "\\"), index + 1 < end else {
+                index += 1
+                continue
+            }
+            guard bytes[index + 1] == UInt8(ascii: "u"), index + 6 <= end else {
+                count -= 1
+                index += 2
+                continue
+            }
+            let unit = Hex.value(bytes, index + 2)
+            let high = (0xD800..<0xDC00).contains(unit)
+            if high, index + 12 <= end, bytes[index + 6] == UInt8(ascii: "\\"), bytes[index + 7] == UInt8(ascii: "u"),
+                (0xDC00..<0xE000).contains(Hex.value(bytes, index + 8))
+            {
+                count -= 12 - 4
+                index += 12
+                continue
+            }
+            let length = unit < 0x80 ? 1 : unit < 0x800 ? 2 : 3
+            count -= 6 - length
+            index += 6
+        }
+        return count
+    }
+
     /// The bytes of a string token's inside, escapes resolved.
     static func decodeEscaped(_ bytes: UnsafeBufferPointer<UInt8>, _ inner: Range<Int>) -> [UInt8]? {
         var out: [UInt8] = []
         out.reserveCapacity(inner.count)
         var index = inner.lowerBound
-        var pendingHigh: UInt32?
         while index < inner.upperBound {
             // The run up to the next backslash in one copy.
             var end = index
@@ -163,20 +196,19 @@ public struct JSONReader {
             case UInt8(ascii: "f"): out.append(0x0C)
             case UInt8(ascii: "u"):
                 guard index + 4 <= inner.upperBound,
-                    let unit = UInt32(
-                        String(decoding: UnsafeBufferPointer(rebasing: bytes[index..<index + 4]), as: UTF8.self),
-                        radix: 16)
+                    bytes[index..<index + 4].allSatisfy({ $0 &- 48 < 10 || ($0 | 0x20) &- 97 < 6 })
                 else { return nil }
+                let unit = Hex.value(bytes, index)
                 index += 4
-                if (0xD800..<0xDC00).contains(unit) {
-                    pendingHigh = unit
-                    continue
-                }
                 var scalarValue = unit
-                if (0xDC00..<0xE000).contains(unit), let high = pendingHigh {
-                    scalarValue = 0x10000 + ((high - 0xD800) << 10) + (unit - 0xDC00)
+                // A pair of surrogates is one scalar; a surrogate alone is U+FFFD.
+                if (0xD800..<0xDC00).contains(unit), index + 6 <= inner.upperBound,
+                    bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u"),
+                    case let low = Hex.value(bytes, index + 2), (0xDC00..<0xE000).contains(low)
+                {
+                    scalarValue = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
+                    index += 6
                 }
-                pendingHigh = nil
                 let scalar = Unicode.Scalar(scalarValue) ?? "\u{FFFD}"
                 out.append(contentsOf: Array(String(Character(scalar)).utf8))
             default: out.append(escape)

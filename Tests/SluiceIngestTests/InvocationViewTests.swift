@@ -165,6 +165,12 @@ struct InvocationViewTests {
         #expect(summary["extensionOverheadMs"] as? Double == 1)
         #expect(summary["logLines"] as? Double == 3)
         #expect(summary["errorLines"] as? Double == 3, "Node's and Python's tokens and the JSON level")
+        let written = [
+            "2026-11-25T13:15:18.110Z\treq-a\tERROR\tboom", #"{"level":"FATAL","message":"two"}"#, "[ERROR]\tthree",
+        ]
+        #expect(
+            summary["logBytes"] as? Double == Double(written.reduce(0) { $0 + $1.utf8.count }),
+            "a text line's bytes as written, escapes resolved; a JSON line's as its text")
         #expect(ingestor.openInvocations.isEmpty)
         let records = try spool.peek(limit: 100)
         let record = try #require(records.first { $0.index == "inv" })

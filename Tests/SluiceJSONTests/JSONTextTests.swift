@@ -25,6 +25,25 @@ import Testing
         }
     }
 
+    /// A string token's text counted without being made: the bytes `decodeStringBytes` makes, for
+    /// every kind of escape (surrogate pairs, lone surrogates, either case of hex digits) among
+    /// plain and multi-byte text.
+    @Test func aStringsTextIsCountedAsItIsDecoded() {
+        let pieces = [
+            "a", "é", "😀", #"\n"#, #"\t"#, #"\\"#, #"\""#, #"\/"#, #"\u0041"#, #"\u00e9"#, #"\u20AC"#,
+            #"\ud83d\ude00"#, #"\uD83D"#, #"\uDE00"#, #"\ud83dx"#, " ",
+        ]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let inner = (0..<Int.random(in: 0...12, using: &generator)).map { _ in pieces.randomElement()! }.joined()
+            let token = Array("\"\(inner)\"".utf8)
+            token.withUnsafeBufferPointer { buffer in
+                let decoded = JSONReader.decodeStringBytes(buffer, 0..<token.count)
+                #expect(JSONReader.decodedCount(buffer, 0..<token.count) == decoded?.count, "\(inner)")
+            }
+        }
+    }
+
     /// The scanner reads plain bytes eight at a time: every byte value, at every offset of a long
     /// string (and so at every place within a word of eight), still stops it where it must. A
     /// quote ends the string there, a control character or a byte that starts no UTF-8 sequence
