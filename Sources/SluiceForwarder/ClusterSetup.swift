@@ -43,6 +43,17 @@ public struct ClusterSetup: Sendable {
         self.tenant = tenant
     }
 
+    /// Why `--dashboards-url` cannot be used (read by the client's own parser), with the fix; nil
+    /// when it can. Its user info is never shown.
+    public static func dashboardsURLProblem(_ url: String) -> String? {
+        let example = "https://search-logs-abc123.eu-west-1.es.amazonaws.com/_dashboards"
+        switch HTTPTarget.parse(url, endpoint: true) {
+        case .success: return nil
+        case .failure(.notHTTP): return "--dashboards-url must be an http(s) URL, e.g. \(example)"
+        case .failure(let problem): return "--dashboards-url cannot be used: \(problem); e.g. \(example)"
+        }
+    }
+
     /// Runs every step, calling `report` with each; returns whether none failed.
     public func run(report: (Step) -> Void) async -> Bool {
         var failed = false
@@ -63,8 +74,25 @@ public struct ClusterSetup: Sendable {
             platform: configuration.platformIndex, function: configuration.functionIndex,
             extension: configuration.extensionIndex, invocation: configuration.invocationIndex)
         let cluster: ClusterInfo
-        switch await client.clusterInfo() {
-        case .success(let info): cluster = info
+        switch await client.send(method: .GET, path: "/", query: "", body: [], contentType: "application/json") {
+        case .success(let answer) where (200..<300).contains(answer.status):
+            guard let info = ClusterInfo.parse(answer.body) else {
+                // Not OpenSearch: writing templates there would claim a success that is none.
+                record(Step(outcome: .failed, what: "cluster", detail: ConnectionCheck.notOpenSearch(answer)))
+                await httpClient.shutdown()
+                return false
+            }
+            cluster = info
+        case .success(let answer) where answer.status == 429 || answer.status >= 500:
+            record(
+                Step(
+                    outcome: .failed, what: "cluster",
+                    detail: "GET / answered \(answer.status) (sluice opensearch check tells more)"))
+            await httpClient.shutdown()
+            return false
+        case .success:
+            // OpenSearch Serverless answers no `GET /`: assume only what every version has.
+            cluster = .unknown
         case .failure(let error):
             record(
                 Step(outcome: .failed, what: "cluster", detail: "\(error.message) (sluice opensearch check tells more)")
@@ -108,6 +136,12 @@ public struct ClusterSetup: Sendable {
                 return Step(outcome: .unchanged, what: what, detail: "already as Sluice writes it")
             }
         case .success(let answer) where answer.status == 404: break
+        case .success(let answer) where answer.status == 401 || answer.status == 403:
+            return Step(
+                outcome: .failed, what: what,
+                detail:
+                    "GET \(path) answered \(answer.status): the user or role needs indices:admin/index_template/get and …/put (es:ESHttpGet, es:ESHttpPut)"
+            )
         case .success(let answer):
             return Step(outcome: .failed, what: what, detail: "GET \(path) answered \(answer.status)")
         case .failure(let error):
@@ -153,24 +187,47 @@ public struct ClusterSetup: Sendable {
         return out
     }
 
+    /// What setting the retention policy takes: listing policies, reading Sluice's, writing it.
+    static let ismPermissions =
+        "cluster:admin/opendistro/ism/policy/search, cluster:admin/opendistro/ism/policy/get and cluster:admin/opendistro/ism/policy/write (es:ESHttpGet, es:ESHttpPut)"
+
+    /// Whether an answer from the ISM API says the cluster has no ISM: 404, or the 400 "no handler
+    /// found for uri" of a cluster without the plugin.
+    static func saysNoISM(_ answer: OpenSearchClient.Answer) -> Bool {
+        answer.status == 404
+            || (answer.status == 400 && String(decoding: answer.body, as: UTF8.self).contains("no handler found"))
+    }
+
     func policy(patterns: [String], dataStreams: Bool, client: OpenSearchClient) async -> Step {
         let what = "retention policy \(Self.policyID) (\(retentionDays) days)"
         let body = policyBody(patterns: patterns, dataStreams: dataStreams)
         let description =
             JSONReader(body).value(at: ["policy", "description"], in: 0..<body.count)
             .flatMap { JSONReader(body).string($0) } ?? ""
-        // A cluster without ISM answers the list with an error (no handler); one with it, 200.
-        guard
-            case .success(let list) = await client.send(
-                method: .GET, path: "/_plugins/_ism/policies", query: "size=1", body: [],
-                contentType: "application/json"),
-            (200..<300).contains(list.status)
-        else {
+        // A cluster without ISM answers the list with "no handler" (400) or 404; one with it, 200.
+        // Anything else (a refusal above all) is not "no ISM": retention would silently not be set.
+        switch await client.send(
+            method: .GET, path: "/_plugins/_ism/policies", query: "size=1", body: [], contentType: "application/json")
+        {
+        case .success(let list) where (200..<300).contains(list.status): break
+        case .success(let list) where Self.saysNoISM(list):
             return Step(
                 outcome: .skipped, what: what,
                 detail:
                     "this cluster has no ISM (OpenSearch Serverless has its own data lifecycle policies): indices are kept until deleted"
             )
+        case .success(let list) where list.status == 401 || list.status == 403:
+            return Step(
+                outcome: .failed, what: what,
+                detail:
+                    "GET /_plugins/_ism/policies answered \(list.status): the user or role needs \(Self.ismPermissions)"
+            )
+        case .success(let list):
+            return Step(
+                outcome: .failed, what: what,
+                detail: "GET /_plugins/_ism/policies answered \(list.status): \(Self.excerpt(list.body))")
+        case .failure(let error):
+            return Step(outcome: .failed, what: what, detail: error.message)
         }
         let path = "/_plugins/_ism/policies/\(Self.policyID)"
         var query = ""
@@ -186,6 +243,10 @@ public struct ClusterSetup: Sendable {
             else { return Step(outcome: .failed, what: what, detail: "GET \(path) answered without _seq_no") }
             query = "if_seq_no=\(Int(seqNo))&if_primary_term=\(Int(term))"
         case .success(let answer) where answer.status == 404: break
+        case .success(let answer) where answer.status == 401 || answer.status == 403:
+            return Step(
+                outcome: .failed, what: what,
+                detail: "GET \(path) answered \(answer.status): the user or role needs \(Self.ismPermissions)")
         case .success(let answer):
             return Step(outcome: .failed, what: what, detail: "GET \(path) answered \(answer.status)")
         case .failure(let error):
@@ -202,7 +263,7 @@ public struct ClusterSetup: Sendable {
             return Step(
                 outcome: .failed, what: what,
                 detail:
-                    "PUT \(path) answered \(answer.status): \(Self.excerpt(answer.body)) (the user or role needs cluster:admin/opendistro/ism/policy/write)"
+                    "PUT \(path) answered \(answer.status): \(Self.excerpt(answer.body)) (the user or role needs \(Self.ismPermissions))"
             )
         case .failure(let error):
             return Step(outcome: .failed, what: what, detail: error.message)

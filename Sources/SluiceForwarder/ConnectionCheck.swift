@@ -18,7 +18,9 @@ public struct ConnectionCheck: Sendable {
     /// One step and what came of it.
     public struct Step: Sendable, Equatable {
         public enum Outcome: String, Sendable {
-            case ok, failed, skipped, note
+            /// `warning`: Sluice can ship, but something beside shipping will not work (`setup`'s
+            /// retention, say); `note`: worth knowing, nothing to do.
+            case ok, failed, skipped, note, warning
         }
 
         public let name: String
@@ -48,27 +50,28 @@ public struct ConnectionCheck: Sendable {
             }
             return firstFix
         }
+        // The configuration reader parsed URL with the client's own parser: it is usable.
+        guard let target = HTTPTarget(configuration.openSearch.endpoint) else {
+            preconditionFailure("URL passed the configuration but the client cannot parse it")
+        }
+        let auth = configuration.openSearch.auth
         record(
             Step(
                 name: "configuration", outcome: .ok,
-                detail: "URL \(endpoint), sign-in \(Self.describe(configuration.openSearch.auth))", fix: nil))
+                detail: "URL \(endpoint), sign-in \(Self.describe(auth, target: target))", fix: nil))
         // Under SLUICE_FAIL_MODE=closed the extension refuses to start with any of them.
         let closed = configuration.failMode == .closed
-        for problem in configuration.ruleProblems {
+        for problem in configuration.warnings {
+            let ruleVariables: [ConfigurationVariable] = [.rules, .mask, .minLevel, .platformEvents, .labels]
+            let isRule = ruleVariables.contains { $0.name == problem.variable }
             record(
                 Step(
-                    name: "rules", outcome: closed ? .failed : .note, detail: problem.message,
-                    fix: closed ? problem.message : nil))
+                    name: isRule ? "rules" : "configuration", outcome: closed ? .failed : .note,
+                    detail: problem.message, fix: closed ? problem.message : nil))
         }
-        if closed, !configuration.ruleProblems.isEmpty { return firstFix }
+        if closed, !configuration.warnings.isEmpty { return firstFix }
 
-        guard let host = HTTPTarget(configuration.openSearch.endpoint)?.host else {
-            record(
-                Step(
-                    name: "address", outcome: .failed, detail: "no host in \(endpoint)",
-                    fix: "set URL to https://HOST[:PORT][/PATH]"))
-            return firstFix
-        }
+        let host = target.host
         switch Self.resolve(host) {
         case .success(let addresses):
             record(
@@ -87,34 +90,44 @@ public struct ConnectionCheck: Sendable {
         let client = OpenSearchClient(
             configuration: configuration.openSearch, httpClient: httpClient, environment: environment,
             logger: Logger(label: "sluice-check") { _ in SwiftLogNoOpLogHandler() })
-        await probe(client, configuration, endpoint: endpoint, record: record)
+        await probe(client, configuration, target: target, endpoint: endpoint, record: record)
         await httpClient.shutdown()
         return firstFix
     }
 
     /// The steps that ask the cluster; each failure that leaves nothing more to ask returns.
     private func probe(
-        _ client: OpenSearchClient, _ configuration: ForwarderConfiguration, endpoint: String,
+        _ client: OpenSearchClient, _ configuration: ForwarderConfiguration, target: HTTPTarget, endpoint: String,
         record: (Step) -> Void
     ) async {
+        let auth = configuration.openSearch.auth
 
         // The cluster: connection, TLS, credentials and sign-in in one request, told apart by its failure.
         switch await client.send(method: .GET, path: "/", query: "", body: [], contentType: "application/json") {
         case .failure(let error):
-            record(Self.step(for: error, endpoint: endpoint, auth: configuration.openSearch.auth))
+            record(Self.step(for: error, endpoint: endpoint, auth: auth))
             return
         case .success(let answer) where answer.status == 401 || answer.status == 403:
-            record(Self.signInRefused(answer.status, auth: configuration.openSearch.auth))
+            record(Self.signInRefused(answer.status, auth: auth, target: target))
             return
         case .success(let answer) where (200..<300).contains(answer.status):
+            // A 2xx without OpenSearch's JSON is something else at that address (a web page, a
+            // proxy's sign-in form): every later step would pass or fail for the wrong reason.
+            guard let cluster = ClusterInfo.parse(answer.body) else {
+                record(
+                    Step(
+                        name: "connection", outcome: .failed, detail: Self.notOpenSearch(answer),
+                        fix:
+                            "set URL to the cluster's endpoint (the domain's endpoint, not Dashboards or another page); GET / on it answers with the cluster's name and version"
+                    ))
+                return
+            }
+            let tls =
+                !target.secure
+                ? "" : configuration.openSearch.verifyTLS ? " over verified TLS" : " over TLS (not verified)"
             record(
-                Step(
-                    name: "connection", outcome: .ok,
-                    detail:
-                        "\(endpoint) answered \(answer.status)\(endpoint.hasPrefix("https") ? " over verified TLS" : "")",
-                    fix: nil))
-            record(Step(name: "sign-in", outcome: .ok, detail: Self.describe(configuration.openSearch.auth), fix: nil))
-            let cluster = ClusterInfo.parse(answer.body) ?? .unknown
+                Step(name: "connection", outcome: .ok, detail: "\(endpoint) answered \(answer.status)\(tls)", fix: nil))
+            record(Step(name: "sign-in", outcome: .ok, detail: Self.describe(auth, target: target), fix: nil))
             record(
                 Step(
                     name: "cluster", outcome: .ok,
@@ -139,15 +152,30 @@ public struct ConnectionCheck: Sendable {
                 Step(
                     name: "retention", outcome: .ok, detail: "ISM answers: `sluice opensearch setup` can set retention",
                     fix: nil))
-        case .success(let answer):
+        case .success(let answer) where ClusterSetup.saysNoISM(answer):
             record(
                 Step(
                     name: "retention", outcome: .note,
                     detail:
                         "no ISM here (GET /_plugins/_ism/policies answered \(answer.status)): indices grow until deleted",
                     fix: nil))
+        case .success(let answer) where answer.status == 401 || answer.status == 403:
+            // Shipping needs no ISM (and a function's role should not have it): a warning, not a failure.
+            record(
+                Step(
+                    name: "retention", outcome: .warning,
+                    detail:
+                        "GET /_plugins/_ism/policies answered \(answer.status): these credentials may not read ISM policies, so `sluice opensearch setup` cannot set retention with them (it needs \(ClusterSetup.ismPermissions))",
+                    fix: nil))
+        case .success(let answer):
+            record(
+                Step(
+                    name: "retention", outcome: .warning,
+                    detail:
+                        "GET /_plugins/_ism/policies answered \(answer.status): cannot tell whether ISM is here (\(ClusterSetup.excerpt(answer.body)))",
+                    fix: nil))
         case .failure(let error):
-            record(Step(name: "retention", outcome: .note, detail: "ISM not asked: \(error.message)", fix: nil))
+            record(Step(name: "retention", outcome: .warning, detail: "ISM not asked: \(error.message)", fix: nil))
         }
 
         // Permission: create an index named like the function index, write into it, delete it.
@@ -161,12 +189,22 @@ public struct ConnectionCheck: Sendable {
             record(
                 Step(name: "create index", outcome: .ok, detail: "PUT /\(index) answered \(answer.status)", fix: nil))
         case .success(let answer):
+            let failure = OpenSearchError.from(status: answer.status, body: answer.body, retryAfter: nil)
+            let fix: String
+            switch answer.status {
+            case 401, 403:
+                fix =
+                    "allow the user or role to create indices matching \(configuration.functionIndex.pattern)* (indices:admin/create, es:ESHttpPut)"
+            case 500...:
+                fix =
+                    "the cluster failed with a server error (not a permission): check its health (GET _cluster/health) and logs, then run the check again"
+            default:
+                fix = "the cluster refused the index: \(failure.message)"
+            }
             record(
                 Step(
-                    name: "create index", outcome: .failed, detail: "PUT /\(index) answered \(answer.status)",
-                    fix:
-                        "allow the user or role to create indices matching \(configuration.functionIndex.pattern)* (indices:admin/create, es:ESHttpPut)"
-                ))
+                    name: "create index", outcome: .failed, detail: "PUT /\(index) answered \(failure.message)",
+                    fix: fix))
             return
         case .failure(let error):
             record(Step(name: "create index", outcome: .failed, detail: error.message, fix: "see the error above"))
@@ -216,7 +254,10 @@ public struct ConnectionCheck: Sendable {
         }
         let text = error.message.lowercased()
         let fix: String
-        if text.contains("refused") {
+        if text.contains("without tls") {
+            fix =
+                "the server answered without TLS: use http:// in URL, or the port where the cluster speaks TLS (443 on Amazon OpenSearch Service)"
+        } else if text.contains("refused") {
             fix = "nothing listens at \(endpoint): check the port in URL and that the cluster is up"
         } else if text.contains("tls") || text.contains("ssl") || text.contains("certificate")
             || text.contains("handshake")
@@ -232,9 +273,19 @@ public struct ConnectionCheck: Sendable {
         return Step(name: "connection", outcome: .failed, detail: error.message, fix: fix)
     }
 
-    static func signInRefused(_ status: Int, auth: OpenSearchAuth) -> Step {
+    /// What a 2xx answer to `GET /` without OpenSearch's JSON says about URL.
+    static func notOpenSearch(_ answer: OpenSearchClient.Answer) -> String {
+        let type = answer.headers.first(name: "content-type").map { " \($0)" } ?? " with no Content-Type"
+        return
+            "URL does not point at OpenSearch (GET / answered \(answer.status)\(type), not OpenSearch's JSON with version.number)"
+    }
+
+    static func signInRefused(_ status: Int, auth: OpenSearchAuth, target: HTTPTarget) -> Step {
         let fix: String
         switch auth {
+        case .none where target.hasCredentials:
+            fix =
+                "the cluster refused the user and password in URL: check them (percent-encode : / ? # @ in them), or map the user to a role"
         case .none:
             fix =
                 "the cluster wants credentials: set AUTH_SECRET (a secret with username and password), or SLUICE_AUTH=sigv4"
@@ -266,9 +317,11 @@ public struct ConnectionCheck: Sendable {
         }
     }
 
-    /// How the extension signs in, without the secret.
-    static func describe(_ auth: OpenSearchAuth) -> String {
+    /// How the extension signs in, without the secret. `target`: the URL, whose user info is Basic
+    /// authentication when no other sign-in is set.
+    static func describe(_ auth: OpenSearchAuth, target: HTTPTarget) -> String {
         switch auth {
+        case .none where target.hasCredentials: "basic from URL as \(target.username ?? "")"
         case .none: "none"
         case .basic(let username, _): "basic as \(username)"
         case .secret(let id): "the username and password in secret \(id)"

@@ -1,3 +1,4 @@
+import SluiceHTTP
 import SluiceIngest
 
 /// Reads typed values from the environment, collecting one line per problem instead of stopping
@@ -6,14 +7,20 @@ import SluiceIngest
 struct EnvironmentReader {
     let environment: [String: String]
     private(set) var problems: [ForwarderError] = []
-    /// Problems of the ingest rules and labels: they fail open (the valid rules are used and the
-    /// extension ships) unless `SLUICE_FAIL_MODE=closed`. Each keeps what `open` does about it
-    /// apart, since the fail mode is read after the rules.
-    private(set) var ruleProblems: [(variable: ConfigurationVariable, problem: String, whenOpen: String)] = []
+    /// Problems Sluice can work around: a rule or label that cannot be used (left out), a lone
+    /// `SLUICE_PASSWORD` (not used), conflicting settings (one wins). They fail open (the extension
+    /// ships with the rest) unless `SLUICE_FAIL_MODE=closed`. Each keeps what `open` does about it
+    /// apart, since the fail mode is read last.
+    private(set) var warnings: [(variable: ConfigurationVariable, problem: String, whenOpen: String)] = []
 
-    /// The rule problems as lines, each saying what happens under `failMode`.
-    func ruleErrors(_ failMode: ForwarderConfiguration.FailMode) -> [ForwarderError] {
-        ruleProblems.map { item in
+    /// One problem Sluice works around; `whenOpen` says how.
+    mutating func warn(_ variable: ConfigurationVariable, _ problem: String, whenOpen: String) {
+        warnings.append((variable, problem, whenOpen))
+    }
+
+    /// The warnings as lines, each saying what happens under `failMode`.
+    func warningErrors(_ failMode: ForwarderConfiguration.FailMode) -> [ForwarderError] {
+        warnings.map { item in
             let consequence =
                 failMode == .open
                 ? item.whenOpen
@@ -50,8 +57,16 @@ struct EnvironmentReader {
             problem(variable, "\(variable.name) is not set: set it to \(purpose), e.g. \(example)")
             return nil
         }
-        if !(url.hasPrefix("https://") || url.hasPrefix("http://")) {
-            problem(variable, "\(setting(variable, url)) is not an http(s) URL: set it to e.g. \(example)")
+        // The client's own parser, so that what passes here is what requests go to; the value is
+        // shown redacted, since a password in it is where the URL is most often mistyped.
+        switch HTTPTarget.parse(url, endpoint: true) {
+        case .success: break
+        case .failure(.notHTTP):
+            problem(
+                variable,
+                "\(variable.name)=\(HTTPTarget.redacted(url)) is not an http(s) URL: set it to e.g. \(example)")
+        case .failure(let reason):
+            problem(variable, "\(variable.name)=\(HTTPTarget.redacted(url)) cannot be used: \(reason)")
         }
         return url
     }
@@ -134,12 +149,12 @@ struct EnvironmentReader {
     }
 
     /// The ingest rules: `SLUICE_RULES` in order, then the built-ins of `SLUICE_MASK`, the minimum
-    /// level and the platform events indexed. Each rule that cannot be used is a rule problem.
+    /// level and the platform events indexed. Each rule that cannot be used is a warning.
     mutating func ingestRules() -> IngestRules {
         var rules = IngestRules()
         func note(_ variable: ConfigurationVariable, _ errors: [RuleError]) {
             for error in errors {
-                ruleProblems.append((variable, "\(variable.name): \(error)", "it is left out, the other rules apply"))
+                warn(variable, "\(variable.name): \(error)", whenOpen: "it is left out, the other rules apply")
             }
         }
         if let text = string(.rules) {
@@ -156,12 +171,10 @@ struct EnvironmentReader {
             if let level = LogLevel(name: text.utf8) {
                 rules.minimumLevel = level == .trace ? nil : level
             } else {
-                ruleProblems.append(
-                    (
-                        .minLevel,
-                        "\(Variable.minLevel.name)=\(text) is not a level: use one of \(LogLevel.allCases.map(\.name).joined(separator: ", "))",
-                        "every line is kept"
-                    ))
+                warn(
+                    .minLevel,
+                    "\(Variable.minLevel.name)=\(text) is not a level: use one of \(LogLevel.allCases.map(\.name).joined(separator: ", "))",
+                    whenOpen: "every line is kept")
             }
         }
         if let text = string(.platformEvents) {
@@ -172,12 +185,12 @@ struct EnvironmentReader {
         return rules
     }
 
-    /// `SLUICE_LABELS`; an item that is not `key=value` is a rule problem, the others are used.
+    /// `SLUICE_LABELS`; an item that is not `key=value` is a warning, the others are used.
     mutating func labels() -> [TelemetryDocument.Label] {
         guard let text = string(.labels) else { return [] }
         let (labels, errors) = TelemetryDocument.Label.parse(text)
         for error in errors {
-            ruleProblems.append((.labels, "\(Variable.labels.name): \(error)", "it is left out"))
+            warn(.labels, "\(Variable.labels.name): \(error)", whenOpen: "it is left out")
         }
         return labels
     }

@@ -47,8 +47,9 @@ public struct ForwarderConfiguration: Sendable {
     public var rules: IngestRules
     /// `SLUICE_LABELS`: `labels.<key>` on every document.
     public var labels: [TelemetryDocument.Label]
-    /// Rules and labels that cannot be used: logged, and left out (`open`), or init fails (`closed`).
-    public var ruleProblems: [ForwarderError]
+    /// Problems Sluice works around (a rule or label left out, a lone `SLUICE_PASSWORD` not used,
+    /// a retry cap below the base): logged, and shipping goes on (`open`), or init fails (`closed`).
+    public var warnings: [ForwarderError]
 
     /// One documented environment variable.
     public typealias Variable = ConfigurationVariable
@@ -80,6 +81,12 @@ public struct ForwarderConfiguration: Sendable {
         case "basic":
             if let username, let password {
                 auth = .basic(username: username, password: password)
+            } else if reader.string(.auth) == nil, username != nil {
+                // Chosen because SLUICE_USERNAME is set: name what the user set, not SLUICE_AUTH.
+                reader.problem(
+                    .password,
+                    "\(Variable.username.name) needs \(Variable.password.name): set both for basic sign-in, or unset \(Variable.username.name)"
+                )
             } else {
                 reader.problem(
                     .auth,
@@ -92,12 +99,28 @@ public struct ForwarderConfiguration: Sendable {
         default:
             break
         }
+        // A password with no user to go with it was once dropped without a word; it still is not
+        // used (nothing that shipped before stops shipping), but it is said, as a rule left out is.
+        if password != nil, username == nil, reader.string(.auth)?.lowercased() != "basic" {
+            reader.warn(
+                .password,
+                "\(Variable.password.name) is set without \(Variable.username.name): set \(Variable.username.name) too for basic sign-in, or unset \(Variable.password.name)",
+                whenOpen: "the password is not used")
+        }
 
         let retry = RetryPolicy(
             baseMilliseconds: Int64(reader.integer(.retryBase)),
             capMilliseconds: Int64(reader.integer(.retryCap)),
             maxAttempts: reader.integer(.retryMaxAttempts),
             maxAgeMilliseconds: Int64(reader.integer(.retryMaxAge)) * 1000)
+        if retry.capMilliseconds < retry.baseMilliseconds {
+            // Named by the one that was set (the other may be its default).
+            let capSet = reader.string(.retryCap) != nil
+            reader.warn(
+                capSet ? .retryCap : .retryBase,
+                "\(Variable.retryCap.name)=\(retry.capMilliseconds)\(capSet ? "" : " (the default)") is below \(Variable.retryBase.name)=\(retry.baseMilliseconds): raise the cap or lower the base",
+                whenOpen: "every backoff is at most \(retry.capMilliseconds) ms")
+        }
         let idField = reader.optionalText(.idField)
         let openSearch = OpenSearchConfiguration(
             endpoint: url ?? "http://127.0.0.1:9200",
@@ -138,8 +161,8 @@ public struct ForwarderConfiguration: Sendable {
             bufferTimeoutMilliseconds: reader.integer(.bufferTimeout),
             logLevel: reader.choice(.logLevel),
             failMode: reader.choice(.failMode, as: FailMode.self),
-            rules: rules, labels: labels, ruleProblems: [])
-        configuration.ruleProblems = reader.ruleErrors(configuration.failMode)
+            rules: rules, labels: labels, warnings: [])
+        configuration.warnings = reader.warningErrors(configuration.failMode)
         return (configuration, reader.problems)
     }
 

@@ -70,15 +70,15 @@ public struct ForwarderExtension: Sendable {
                 ForwarderError(.configuration, problems.map(\.message).joined(separator: "; ")), logger: logger)
         }
         // A rule that cannot be used is left out and the others apply, unless closed is asked for.
-        for problem in configuration.ruleProblems {
+        for problem in configuration.warnings {
             logger.error(
                 "configuration: \(problem.message)",
                 metadata: ["error.code": "\(problem.code)", "variable": "\(problem.variable ?? "")"])
         }
-        if !configuration.ruleProblems.isEmpty && configuration.failMode == .closed {
+        if !configuration.warnings.isEmpty && configuration.failMode == .closed {
             return await failInit(
                 configuration,
-                ForwarderError(.configuration, configuration.ruleProblems.map(\.message).joined(separator: "; ")),
+                ForwarderError(.configuration, configuration.warnings.map(\.message).joined(separator: "; ")),
                 logger: logger)
         }
 

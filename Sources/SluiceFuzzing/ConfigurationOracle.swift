@@ -1,11 +1,13 @@
 import SluiceForwarder
+import SluiceHTTP
 
 /// `configuration`: an environment that sets any of the variables to values from the input (some
 /// drawn from the values each kind is known to take, some the input's own bytes).
 ///
 /// Reading it never traps; every problem is a configuration error naming a variable that is set,
 /// in one line unless a value itself has a line break; and every number of the configuration is
-/// in its variable's range, whatever the problems.
+/// in its variable's range, whatever the problems; an endpoint taken is one the HTTP client can
+/// parse, and no line shows what `URL` holds before its last `@`.
 enum ConfigurationOracle {
     static let interesting = [
         "", " ", "0", "1", "-1", "5_000", "9223372036854775807", "99999999999999999999", "64MiB", "1KiB", "10GB",
@@ -31,7 +33,7 @@ enum ConfigurationOracle {
         _ = ForwarderConfiguration.settings(environment)
         var found: [String] = []
         let anyLineBreak = environment.values.contains { $0.contains("\n") || $0.contains("\r") }
-        for problem in problems + configuration.ruleProblems {
+        for problem in problems + configuration.warnings {
             guard let name = problem.variable, ConfigurationVariable.all.contains(where: { $0.name == name }) else {
                 found.append("a problem names no variable: \(problem.message)")
                 continue
@@ -66,8 +68,19 @@ enum ConfigurationOracle {
         if let maxFile = configuration.spool.maxFileBytes { inRange(.spoolMaxFileBytes, maxFile) }
         let endpoint = configuration.openSearch.endpoint
         let urlProblem = problems.contains { $0.variable == ConfigurationVariable.url.name }
-        if !urlProblem, !(endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://")) {
+        if !urlProblem, HTTPTarget(endpoint) == nil {
             found.append("endpoint \(endpoint.debugDescription) taken without a problem")
+        }
+        // No line shows what a URL holds before its last @ (a password, however mistyped).
+        if let url = environment[ConfigurationVariable.url.name], let at = url.lastIndex(of: "@") {
+            let start = url.firstRange(of: "://")?.upperBound ?? url.startIndex
+            let hidden = String(url[start..<at])
+            let lines =
+                (problems + configuration.warnings).map(\.message)
+                + ForwarderConfiguration.settings(environment).map(\.value)
+            if hidden.count >= 4, let line = lines.first(where: { $0.contains(hidden) }) {
+                found.append("the user info of URL is shown: \(line)")
+            }
         }
         return found
     }

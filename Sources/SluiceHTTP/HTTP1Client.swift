@@ -297,6 +297,21 @@ public final class HTTP1Client: Sendable {
         if !kept { connection.close() }
     }
 
+    /// A TLS library error in words: a server that answered in plain HTTP is said to be one, and
+    /// the library's source locations (paths of the machine it was built on) are left out.
+    static func tlsFailure(_ what: String, _ error: any Error, address: String) -> HTTP1Error {
+        var text = "\(error)"
+        if text.contains("WRONG_VERSION_NUMBER") {
+            return HTTP1Error(.tls, "\(address) answered without TLS: it is not a TLS port")
+        }
+        // BoringSSL writes `… at /path/to/file.cc:123]`: keep what comes before, drop the place.
+        while let at = text.firstRange(of: " at /") {
+            let end = text[at.upperBound...].firstIndex { $0 == "]" || $0 == ")" || $0 == "," } ?? text.endIndex
+            text.removeSubrange(at.lowerBound..<end)
+        }
+        return HTTP1Error(.tls, "\(what): \(text)")
+    }
+
     /// The error as an `HTTP1Error` that names the address and what went wrong.
     static func describe(_ error: any Error, _ target: HTTPTarget) -> HTTP1Error {
         let address = "\(target.host):\(target.port)"
@@ -326,11 +341,11 @@ public final class HTTP1Client: Sendable {
             default: return HTTP1Error(.other, "\(address): \(String(cString: strerror(error.errnoCode)))")
             }
         case let error as NIOSSLError:
-            return HTTP1Error(.tls, "TLS handshake with \(target.host) failed: \(error)")
+            return tlsFailure("TLS handshake with \(target.host) failed", error, address: address)
         case let error as BoringSSLError:
-            return HTTP1Error(.tls, "TLS with \(target.host) failed: \(error)")
+            return tlsFailure("TLS with \(target.host) failed", error, address: address)
         case let error as NIOSSLExtraError:
-            return HTTP1Error(.tls, "TLS with \(target.host) failed: \(error)")
+            return tlsFailure("TLS with \(target.host) failed", error, address: address)
         case is HTTPParserError:
             return HTTP1Error(.malformed, "\(address) did not answer in HTTP/1.1: \(error)")
         case is CancellationError:

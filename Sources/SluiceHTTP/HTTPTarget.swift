@@ -17,14 +17,31 @@ public struct HTTPTarget: Sendable, Hashable {
         "Basic " + Base64.encode(userAndPassword.utf8)
     }
 
-    /// `url` without its user info, for messages: a password in a URL is never printed.
+    /// `url` without its user info, for messages: a password in a URL is never printed, whatever
+    /// the URL's shape. Everything from after the scheme's `://` (or from the start, when there is
+    /// none) to the last `@` is hidden: a password may hold a raw `/`, `?`, `#` or `@` that a parser
+    /// would take for the end of the user info, so no end but the last `@` is safe to trust. A
+    /// `://` counts only after a scheme's characters (a password may hold one too).
     public static func redacted(_ url: String) -> String {
-        guard let scheme = url.firstRange(of: "://") else { return url }
-        let rest: Substring = url[scheme.upperBound...]
-        let authorityEnd: String.Index = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
-        guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return url }
-        let tail: Substring = rest[rest.index(after: at)...]
-        return String(url[..<scheme.upperBound]) + "(credentials hidden)@" + tail
+        var rest: Substring = url[...]
+        if let separator = url.firstRange(of: "://"),
+            !url[..<separator.lowerBound].isEmpty,
+            url[..<separator.lowerBound].allSatisfy({
+                $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == ".")
+            })
+        {
+            rest = url[separator.upperBound...]
+        }
+        guard let at = rest.lastIndex(of: "@") else { return url }
+        return String(url[..<rest.startIndex]) + "(credentials hidden)@" + rest[rest.index(after: at)...]
+    }
+
+    /// Whether the URL carries a user and password (sent as Basic authentication).
+    public var hasCredentials: Bool { userinfo != nil }
+
+    /// The user of the URL's user info, for messages (never the password).
+    public var username: String? {
+        userinfo.map { String($0.prefix { $0 != ":" }) }
     }
 
     /// The pool's key: requests to one origin share connections.
@@ -50,21 +67,62 @@ public struct HTTPTarget: Sendable, Hashable {
 
     /// Parses `url`; nil when it is not an absolute `http`/`https` URL with a host.
     public init?(_ url: String) {
+        guard case .success(let target) = Self.parse(url) else { return nil }
+        self = target
+    }
+
+    /// Why a URL cannot be used; each says what to write instead. None quotes the URL's user info.
+    public enum Problem: Error, Sendable, Equatable, CustomStringConvertible {
+        case notHTTP
+        case noHost
+        /// Not echoed: with a raw `/` in a password, what reads as the port is part of it.
+        case badPort
+        case portOutOfRange(Int)
+        case fragment
+        case space
+        case unclosedBracket
+        case afterBracket
+        /// An `@` after the host part: a user info with a raw `/`, `?` or `#` (or `@`).
+        case rawDelimiterInUserinfo
+
+        public var description: String {
+            switch self {
+            case .notHTTP: "it does not begin with http:// or https://"
+            case .noHost: "it names no host"
+            case .badPort: "what follows the host's : is not a port number: write e.g. :9200"
+            case .portOutOfRange(let port): "the port \(port) is out of range: a port is 1 to 65535"
+            case .fragment: "it has a #fragment, which no request can send: remove it"
+            case .space: "it holds a space: percent-encode it as %20"
+            case .unclosedBracket: "an IPv6 address in [ has no closing ]: write e.g. http://[::1]:9200"
+            case .afterBracket: "after an IPv6 address's ] only :PORT may follow"
+            case .rawDelimiterInUserinfo:
+                "there is an @ after the host part: percent-encode /, ?, # and @ in the user and password (%2F, %3F, %23, %40)"
+            }
+        }
+    }
+
+    /// Parses `url` as `init?` does, saying why when it cannot: the scheme in any case
+    /// (`HTTPS://` is `https://`), the user info up to the last `@` of the authority, a host (an
+    /// IPv6 literal in brackets), a port from 1 to 65535, and a path and query without a fragment.
+    /// `endpoint`: `url` is a base URL that a user wrote (an OpenSearch endpoint), whose path
+    /// has no reason to hold an `@`: one there is a password's `/`, `?` or `#` left raw.
+    public static func parse(_ url: String, endpoint: Bool = false) -> Result<HTTPTarget, Problem> {
         let secure: Bool
         var rest: Substring
-        if url.hasPrefix("https://") {
+        let scheme = url.prefix(8).lowercased()
+        if scheme.hasPrefix("https://") {
             secure = true
             rest = url.dropFirst(8)
-        } else if url.hasPrefix("http://") {
+        } else if scheme.hasPrefix("http://") {
             secure = false
             rest = url.dropFirst(7)
         } else {
-            return nil
+            return .failure(.notHTTP)
         }
         let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
         var authority = rest[..<authorityEnd]
         rest = rest[authorityEnd...]
-        guard !rest.contains("#"), !rest.contains(" ") else { return nil }
+        if endpoint, rest.contains("@") { return .failure(.rawDelimiterInUserinfo) }
         var userinfo: String?
         if let at = authority.lastIndex(of: "@") {
             userinfo = Self.percentDecoded(authority[..<at])
@@ -73,11 +131,11 @@ public struct HTTPTarget: Sendable, Hashable {
         var host: Substring
         var portText: Substring?
         if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { return nil }
+            guard let close = authority.firstIndex(of: "]") else { return .failure(.unclosedBracket) }
             host = authority[authority.index(after: authority.startIndex)..<close]
             let after = authority[authority.index(after: close)...]
             if !after.isEmpty {
-                guard after.hasPrefix(":") else { return nil }
+                guard after.hasPrefix(":") else { return .failure(.afterBracket) }
                 portText = after.dropFirst()
             }
         } else if let colon = authority.firstIndex(of: ":") {
@@ -86,16 +144,26 @@ public struct HTTPTarget: Sendable, Hashable {
         } else {
             host = authority
         }
-        guard !host.isEmpty else { return nil }
+        guard !host.isEmpty else { return .failure(.noHost) }
         var port = secure ? 443 : 80
         if let portText {
-            guard let number = Int(portText), (1...65_535).contains(number) else { return nil }
+            guard let number = Int(portText) else { return .failure(.badPort) }
+            guard (1...65_535).contains(number) else { return .failure(.portOutOfRange(number)) }
             port = number
         }
+        if rest.contains("#") { return .failure(.fragment) }
+        if authority.contains(" ") || rest.contains(" ") { return .failure(.space) }
+        return .success(
+            HTTPTarget(
+                secure: secure, host: String(host), port: port,
+                pathAndQuery: rest.hasPrefix("/") ? String(rest) : "/" + rest, userinfo: userinfo))
+    }
+
+    private init(secure: Bool, host: String, port: Int, pathAndQuery: String, userinfo: String?) {
         self.secure = secure
-        self.host = String(host)
+        self.host = host
         self.port = port
-        self.pathAndQuery = rest.hasPrefix("/") ? String(rest) : "/" + rest
+        self.pathAndQuery = pathAndQuery
         self.userinfo = userinfo
     }
 

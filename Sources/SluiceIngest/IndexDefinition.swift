@@ -41,9 +41,12 @@ public enum IndexDefinition {
         {"labels":{"path_match":"labels.*","match_mapping_type":"string","mapping":{"type":"keyword"}}}
         """
 
-    /// Every number a platform record brings is mapped `double`: the first `durationMs` of an index
-    /// may be `0` (a span that took no time), and a `long` (or `float`) mapping would then refuse the
-    /// next value of the other kind.
+    /// Every number a document brings beyond the explicit fields is mapped `double`: the first
+    /// `durationMs` of a platform index may be `0` (a span that took no time), the first health
+    /// document's `addedMs.p99` in the extension index `0`, and a `long` mapping would then cut
+    /// every later fraction (0.158 → 0) or a `float` one refuse the next value of the other kind.
+    /// In the log indices this reaches only the health documents' numbers: `record` is not
+    /// indexed and `fields` is one `flat_object`, so neither has dynamic fields.
     static let numbersAsDouble = """
         "dynamic_templates":[\(labelTemplate),{"whole_numbers":{"match_mapping_type":"long","mapping":{"type":"double"}}},\
         {"fractions":{"match_mapping_type":"double","mapping":{"type":"double"}}}]
@@ -99,7 +102,7 @@ public enum IndexDefinition {
                 "traceId":{"type":"keyword"},"phase":{"type":"keyword"},"fields":\(fields)
                 """
             return Array(
-                #"{"mappings":{"_source":{"excludes":["fields"]},"dynamic_templates":[\#(labelTemplate)],"properties":{\#(common),\#(record)}}}"#
+                #"{"mappings":{"_source":{"excludes":["fields"]},\#(numbersAsDouble),"properties":{\#(common),\#(record)}}}"#
                     .utf8)
         case .invocations:
             return Array(

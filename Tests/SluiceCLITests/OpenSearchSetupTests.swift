@@ -90,6 +90,82 @@ import Testing
             result.output.contains("skipped   retention policy sluice-retention (30 days): this cluster has no ISM"))
     }
 
+    @Test(arguments: [401, 403])
+    func refusedISMFailsNamingThePermissionsAndIsNotNoISM(status: Int) async throws {
+        let opensearch = try await startOpenSearch()
+        defer { opensearch.stop() }
+        let proxy = try await FaultProxy.start(upstream: opensearch.url, client: HTTPClient.shared)
+        defer { proxy.stop() }
+        try await proxy.inject([["kind": "status", "status": status, "match": "_plugins/_ism", "count": 10]])
+        let result = try await setup(Self.indices.merging(["URL": proxy.url]) { $1 })
+        #expect(result.status == 1)
+        #expect(lines(result, "created").count == 4, "the templates are still made: \(result.output)")
+        #expect(lines(result, "skipped").isEmpty, "\(result.output)")
+        let failed = lines(result, "failed")
+        #expect(failed.count == 1)
+        #expect(
+            failed.first?.hasPrefix(
+                "failed    retention policy sluice-retention (30 days): GET /_plugins/_ism/policies answered \(status): the user or role needs cluster:admin/opendistro/ism/policy/search, cluster:admin/opendistro/ism/policy/get and cluster:admin/opendistro/ism/policy/write"
+            ) == true, "\(failed)")
+    }
+
+    @Test func aServerThatIsNotOpenSearchGetsNoTemplates() async throws {
+        let proxy = try await FaultProxy.start(upstream: "http://127.0.0.1:1", client: HTTPClient.shared)
+        defer { proxy.stop() }
+        try await proxy.inject([
+            [
+                "kind": "status", "status": 200, "count": 1000, "body": "<html></html>",
+                "headers": ["Content-Type": "text/html"],
+            ]
+        ])
+        let result = try await setup(Self.indices.merging(["URL": proxy.url]) { $1 })
+        #expect(result.status == 1)
+        #expect(
+            result.output
+                == "failed    cluster: URL does not point at OpenSearch (GET / answered 200 text/html, not OpenSearch's JSON with version.number)\n"
+        )
+        let puts = try await proxy.requests().filter { $0["method"] as? String == "PUT" }
+        #expect(puts.isEmpty)
+    }
+
+    /// The extension index's template (health documents) maps numbers as double: an older one,
+    /// without, is replaced, and a fraction after a first 0 keeps its value.
+    @Test func anOlderTemplateIsReplacedAndHealthNumbersAreDoubles() async throws {
+        let opensearch = try await startOpenSearch()
+        defer { opensearch.stop() }
+        let probe = OpenSearchProbe(url: opensearch.url, client: HTTPClient.shared)
+        let (put, _) = try await probe.call(
+            .PUT, "/_index_template/sluice-extension",
+            #"{"index_patterns":["s1-extension","s1-extension-*"],"priority":150,"template":{"mappings":{"properties":{"type":{"type":"keyword"}}}},"_meta":{"managed_by":"sluice","sluice_digest":"0123456789abcdef"}}"#
+        )
+        #expect(put == 200)
+        let result = try await setup(Self.indices.merging(["URL": opensearch.url]) { $1 })
+        #expect(
+            result.output.contains(
+                "changed   index template sluice-extension (s1-extension, s1-extension-*): replaced: its mappings were not these"
+            ), "\(result.output)")
+        for (id, p99) in [("h1", "0"), ("h2", "0.158")] {
+            let (status, _) = try await probe.call(
+                .PUT, "/s1-extension/_doc/\(id)",
+                #"{"@timestamp":"2026-12-24T10:00:00Z","type":"sluice.health","addedMs":{"p99":\#(p99),"max":\#(p99)},"spool":{"waiting":3}}"#
+            )
+            #expect(status == 201)
+        }
+        let mapping = try await probe.mapping("s1-extension")
+        let properties =
+            ((mapping["s1-extension"] as? [String: Any])?["mappings"] as? [String: Any])?["properties"]
+            as? [String: Any]
+        let added = (properties?["addedMs"] as? [String: Any])?["properties"] as? [String: Any]
+        #expect((added?["p99"] as? [String: Any])?["type"] as? String == "double", "\(mapping)")
+        let spool = (properties?["spool"] as? [String: Any])?["properties"] as? [String: Any]
+        #expect((spool?["waiting"] as? [String: Any])?["type"] as? String == "double")
+        try await probe.call(.POST, "/s1-extension/_refresh")
+        let (_, answer) = try await probe.call(
+            .POST, "/s1-extension/_search", #"{"size":0,"aggs":{"p99":{"max":{"field":"addedMs.p99"}}}}"#)
+        let aggregations = (answer as? [String: Any])?["aggregations"] as? [String: Any]
+        #expect((aggregations?["p99"] as? [String: Any])?["value"] as? Double == 0.158, "\(String(describing: answer))")
+    }
+
     @Test func aRefusedTemplateFailsWithThePermissionItNeeds() async throws {
         let opensearch = try await startOpenSearch()
         defer { opensearch.stop() }

@@ -273,6 +273,38 @@ struct ExtensionLifecycleTests {
         #expect(await platform.errors.map(\.type) == [ForwarderError.Code.configuration.platformErrorType])
     }
 
+    /// A lone SLUICE_PASSWORD was once ignored without a word: now it is said, and, as a rule left
+    /// out, it stops nothing unless closed is asked for.
+    @Test(arguments: [false, true])
+    func aPasswordWithoutAUserIsLoggedAndShipsUnlessClosed(closed: Bool) async throws {
+        let platform = ScriptedPlatform()
+        let folder = try TemporaryFolder()
+        let logs = InMemoryLogHandler()
+        var environment = [
+            "URL": "http://127.0.0.1:1", "SLUICE_SPOOL_PATH": folder.file("spool.sqlite"),
+            "SLUICE_PASSWORD": "lonely-pw-9051",
+        ]
+        if closed { environment["SLUICE_FAIL_MODE"] = "closed" }
+        let running = Task { [environment] in
+            await ForwarderExtension(environment: environment, api: platform, listenerHost: "127.0.0.1") { _ in
+                Logger(label: "sluice") { _ in logs }
+            }.run()
+        }
+        if closed {
+            #expect(await running.value == 1)
+            #expect(await platform.errors.map(\.path) == ["init/error"])
+        } else {
+            #expect(await waitFor(seconds: 30) { await platform.nextCalls == 1 })
+            #expect(await platform.subscription != nil, "it subscribes and ships")
+            await platform.send(.shutdown(reason: "spindown", deadline: UTCTime.nowMilliseconds() + 1_000))
+            #expect(await running.value == 0)
+            #expect(await platform.errors.isEmpty)
+        }
+        let messages = logs.entries.map(\.message.description)
+        #expect(messages.contains { $0.contains("SLUICE_PASSWORD is set without SLUICE_USERNAME") }, "\(messages)")
+        #expect(!messages.contains { $0.contains("lonely-pw-9051") })
+    }
+
     @Test func aPlatformWithoutTelemetryAPIIsLoggedAndTheExtensionRuns() async throws {
         let folder = try TemporaryFolder()
         let platform = ScriptedPlatform(subscribeAnswer: .unsupported)

@@ -89,7 +89,7 @@ import Testing
             "SLUICE_LABELS": "team=payments, env=prod",
         ])
         #expect(problems.isEmpty)
-        #expect(configuration.ruleProblems.isEmpty)
+        #expect(configuration.warnings.isEmpty)
         #expect(configuration.rules.rules.map(\.name) == ["health", "email", "jwt"])
         #expect(configuration.rules.minimumLevel == .warn)
         #expect(configuration.rules.platformEvents == ["platform.report", "platform.initReport"])
@@ -110,7 +110,7 @@ import Testing
         #expect(problems.isEmpty)
         #expect(configuration.rules.rules.map(\.name) == ["email"])
         #expect(configuration.rules.minimumLevel == nil)
-        let lines = configuration.ruleProblems
+        let lines = configuration.warnings
         #expect(
             lines.map(\.variable) == [
                 "SLUICE_RULES", "SLUICE_MASK", "SLUICE_MIN_LEVEL", "SLUICE_PLATFORM_EVENTS", "SLUICE_LABELS",
@@ -126,8 +126,8 @@ import Testing
             "SLUICE_FAIL_MODE": "closed", "SLUICE_MASK": "email,phone", "SLUICE_MIN_LEVEL": "loud",
         ])
         #expect(problems.isEmpty)
-        #expect(configuration.ruleProblems.map(\.variable) == ["SLUICE_MASK", "SLUICE_MIN_LEVEL"])
-        for line in configuration.ruleProblems.map(\.message) {
+        #expect(configuration.warnings.map(\.variable) == ["SLUICE_MASK", "SLUICE_MIN_LEVEL"])
+        for line in configuration.warnings.map(\.message) {
             #expect(line.hasSuffix("SLUICE_FAIL_MODE=closed: sluice does not start until it is fixed"), "\(line)")
             #expect(!line.contains("left out") && !line.contains("is kept"), "\(line)")
         }
@@ -203,6 +203,83 @@ import Testing
         #expect(noSecret.map(\.message) == ["SLUICE_AUTH=secret needs AUTH_SECRET: set it to the secret's name or ARN"])
     }
 
+    @Test(
+        arguments: [
+            ("http://127.0.0.1:99999", "the port 99999 is out of range"),
+            ("http://127.0.0.1:41001#x", "#fragment"),
+            ("http://[::1", "no closing ]"),
+            ("http://user:hun/ter2@127.0.0.1:41001", "percent-encode /, ?, # and @"),
+            ("HTTPS://user:hunter2@127.0.0.1:41007/%", nil),
+        ] as [(String, String?)])
+    func aURLIsReadByTheClientsOwnParserAndItsPasswordNeverShown(url: String, reason: String?) {
+        let (configuration, problems) = read(["URL": url])
+        if let reason {
+            #expect(problems.map(\.variable) == ["URL"])
+            let line = problems.first?.message ?? ""
+            #expect(line.hasPrefix("URL=") && line.contains(" cannot be used: ") && line.contains(reason), "\(line)")
+        } else {
+            #expect(problems.isEmpty, "an upper-case scheme is a scheme: \(problems)")
+        }
+        for line in problems.map(\.message) + ForwarderConfiguration.settings(["URL": url]).map(\.value) {
+            #expect(!line.contains("hunter2") && !line.contains("ter2"), "\(line)")
+        }
+        _ = configuration
+    }
+
+    @Test(arguments: ["HTTPS://user:hunter2@127.0.0.1:41007", "user:hunter2@127.0.0.1:41001", "hxxp://user:hunter2@h"])
+    func aURLThatIsNotHTTPIsShownWithoutItsCredentials(url: String) {
+        let (_, problems) = read(["URL": url])
+        let lines = problems.map(\.message)
+        #expect(url.hasPrefix("HTTPS") ? lines.isEmpty : lines.count == 1, "\(lines)")
+        #expect(lines.allSatisfy { $0.contains("(credentials hidden)@") && !$0.contains("hunter2") }, "\(lines)")
+    }
+
+    @Test func aPasswordWithoutAUserIsSaidAndNotUsedAndAUserWithoutAPasswordStopsShipping() {
+        // Open: said, the password is not used, the extension ships as it did.
+        let (open, none) = read(["SLUICE_PASSWORD": "hunter2"])
+        #expect(none.isEmpty)
+        #expect(open.openSearch.auth == OpenSearchAuth.none)
+        #expect(
+            open.warnings.map(\.message) == [
+                "SLUICE_PASSWORD is set without SLUICE_USERNAME: set SLUICE_USERNAME too for basic sign-in, or unset SLUICE_PASSWORD; the password is not used"
+            ])
+        #expect(open.warnings.map(\.variable) == ["SLUICE_PASSWORD"])
+        // Closed: the extension does not start until it is fixed.
+        let (closed, _) = read(["SLUICE_PASSWORD": "hunter2", "SLUICE_FAIL_MODE": "closed"])
+        #expect(
+            closed.warnings.first?.message.hasSuffix("SLUICE_FAIL_MODE=closed: sluice does not start until it is fixed")
+                == true)
+        // A user without a password was already a problem; it now names what was set.
+        let (_, userOnly) = read(["SLUICE_USERNAME": "sluice"])
+        #expect(
+            userOnly.map(\.message) == [
+                "SLUICE_USERNAME needs SLUICE_PASSWORD: set both for basic sign-in, or unset SLUICE_USERNAME"
+            ])
+        // With both, or with SLUICE_AUTH=basic (whose own line names both), no warning.
+        #expect(read(["SLUICE_USERNAME": "u", "SLUICE_PASSWORD": "p"]).0.warnings.isEmpty)
+        let (explicit, explicitProblems) = read(["SLUICE_AUTH": "basic", "SLUICE_PASSWORD": "p"])
+        #expect(explicit.warnings.isEmpty)
+        #expect(explicitProblems.map(\.variable) == ["SLUICE_AUTH"])
+        for line in (open.warnings + closed.warnings + userOnly).map(\.message) {
+            #expect(!line.contains("hunter2"))
+        }
+    }
+
+    @Test func aRetryCapBelowTheBaseIsSaidAndTheCapApplies() {
+        let (configuration, problems) = read(["SLUICE_RETRY_BASE_MS": "500", "SLUICE_RETRY_CAP_MS": "100"])
+        #expect(problems.isEmpty)
+        #expect(configuration.openSearch.retry.capMilliseconds == 100)
+        #expect(
+            configuration.warnings.map(\.message) == [
+                "SLUICE_RETRY_CAP_MS=100 is below SLUICE_RETRY_BASE_MS=500: raise the cap or lower the base; every backoff is at most 100 ms"
+            ])
+        // Only the base set: the line names it, and says the cap is the default.
+        let (base, _) = read(["SLUICE_RETRY_BASE_MS": "90000"])
+        #expect(base.warnings.map(\.variable) == ["SLUICE_RETRY_BASE_MS"])
+        #expect(base.warnings.first?.message.hasPrefix("SLUICE_RETRY_CAP_MS=60000 (the default) is below") == true)
+        #expect(read(["SLUICE_RETRY_BASE_MS": "500", "SLUICE_RETRY_CAP_MS": "500"]).0.warnings.isEmpty)
+    }
+
     @Test func theDocumentedVariablesAreTheOnesRead() {
         let names = Set(ForwarderConfiguration.variables.map(\.name))
         #expect(names.count == ForwarderConfiguration.variables.count)
@@ -224,7 +301,7 @@ import Testing
             let (configuration, problems) = read(environment)
             // A rule's problem fails open: it is reported apart.
             #expect(
-                (problems + configuration.ruleProblems).contains { $0.variable == variable.name },
+                (problems + configuration.warnings).contains { $0.variable == variable.name },
                 "\(variable.name) is not validated")
         }
     }

@@ -211,6 +211,19 @@ import Testing
         }
     }
 
+    @Test func httpsToAPlainPortSaysTheServerAnsweredWithoutTLSAndNamesNoPath() async throws {
+        try await withServer { server async throws in
+            let client = HTTP1Client()
+            defer { Task { await client.shutdown() } }
+            let plain = await #expect(throws: HTTP1Error.self) {
+                try await client.execute(
+                    .GET, "https://127.0.0.1:\(server.port)/echo", deadline: .now() + .seconds(Self.patience))
+            }
+            #expect(plain?.kind == .tls)
+            #expect(plain?.description == "127.0.0.1:\(server.port) answered without TLS: it is not a TLS port")
+        }
+    }
+
     /// The status of a GET (a helper: `#expect` cannot take a call with a typed throw).
     private func status(of url: String, with client: HTTP1Client) async throws -> Int {
         try await client.execute(.GET, url, deadline: .now() + .seconds(Self.patience)).status

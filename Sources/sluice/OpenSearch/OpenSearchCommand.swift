@@ -32,6 +32,7 @@ enum ConnectionCheckCommand {
 
     static func run() async throws {
         let width = 14
+        var warnings = 0
         let fix = await ConnectionCheck(environment: ProcessEnvironment.all()).run { step in
             let mark =
                 switch step.outcome {
@@ -39,7 +40,9 @@ enum ConnectionCheckCommand {
                 case .failed: "FAIL"
                 case .skipped: "skip"
                 case .note: "note"
+                case .warning: "warn"
                 }
+            if step.outcome == .warning { warnings += 1 }
             let name = step.name + String(repeating: " ", count: max(1, width - step.name.count))
             print("\(mark)  \(name)\(step.detail)")
         }
@@ -48,6 +51,8 @@ enum ConnectionCheckCommand {
             fflush(nil)
             throw ExitCode(1)
         }
-        print("ready: Sluice can ship to OpenSearch as configured")
+        print(
+            "ready: Sluice can ship to OpenSearch as configured"
+                + (warnings == 0 ? "" : " (but see the warning\(warnings == 1 ? "" : "s") above)"))
     }
 }

@@ -37,10 +37,8 @@ struct SetupCommand {
         guard (1...3650).contains(retentionDays) else {
             throw UsageError("--retention-days must be from 1 to 3650, not \(retentionDays)")
         }
-        if let dashboardsURL, !(dashboardsURL.hasPrefix("https://") || dashboardsURL.hasPrefix("http://")) {
-            throw UsageError(
-                "--dashboards-url must be an http(s) URL, e.g. https://search-logs-abc123.eu-west-1.es.amazonaws.com/_dashboards"
-            )
+        if let dashboardsURL, let problem = ClusterSetup.dashboardsURLProblem(dashboardsURL) {
+            throw UsageError(problem)
         }
     }
 
