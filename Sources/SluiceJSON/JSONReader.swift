@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Reads values out of JSON text that a `JSONScanner` has already validated: the members of an
 /// object, a string token's text, a number. Nothing is built but what is asked for, so a caller
 /// pays only for the few fields it wants.
@@ -141,11 +149,12 @@ public struct JSONReader {
         var count = range.count - 2
         var index = range.lowerBound + 1
         let end = range.upperBound - 1
+        guard let base = bytes.baseAddress else { return count }
         while index < end {
-            guard bytes[index] == UInt8(ascii: "\\"), index + 1 < end else {
-                index += 1
-                continue
-            }
+            // memchr: most of a line is plain text, and it skips that many bytes at a time.
+            guard let found = memchr(base + index, Int32(UInt8(ascii: "\\")), end - index) else { break }
+            index = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+            guard index + 1 < end else { break }
             guard bytes[index + 1] == UInt8(ascii: "u"), index + 6 <= end else {
                 count -= 1
                 index += 2
