@@ -51,8 +51,10 @@ extension ConfigurationVariable {
     // Ingest rules and labels (README, "Rules"): applied before anything is stored.
     public static let mask = ConfigurationVariable(
         "SLUICE_MASK", .optionalText,
-        "built-in masks, comma-separated: email, ipv4, credit-card, aws-access-key, aws-secret-key, jwt, bearer, or all"
-    )
+        """
+        built-in masks, comma-separated: email, ipv4, credit-card, aws-access-key, aws-secret-key, \
+        aws-session-token, jwt, bearer, basic-auth, url-password, private-key, password, or all
+        """)
     public static let rules = ConfigurationVariable(
         "SLUICE_RULES", .optionalText,
         "JSON array of mask_sequences, exclude_at_match and include_at_match rules (Datadog's shape)")

@@ -98,7 +98,7 @@ struct IngestRulesTests {
                 "function",
                 #"{"level":"INFO","message":"paid with 4111 1111 1111 1111","user":{"email":"bob@example.org"},"email":"key"}"#
             ),
-            Self.event("extension", #""Authorization: Bearer abcdefghijkl""#),
+            Self.event("extension", #""Authorization: Bearer abcdef123456""#),
             Self.event("platform.start", #"{"requestId":"r1","note":"jane@example.com"}"#),
             Self.event("function", #""nothing to see""#),
         ])
@@ -190,6 +190,78 @@ struct IngestRulesTests {
         ])
         #expect(try ingestor(Self.rules(mask: "email")).ingest(body) == .accepted)
         #expect(try documents()[0]["message"]?.string == "line one\n\"[MASKED:email]\" said é \\ done")
+    }
+
+    @Test func secretsNamedByTheirJSONMemberAreMasked() throws {
+        let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+        let token = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVz"
+        let body = TelemetryFixtures.delivery([
+            Self.event(
+                "function",
+                #"{"message":{"Credentials":{"AccessKeyId":"ASIAY34FZKBOKMUTVV7A","SecretAccessKey":"\#(secret)","SessionToken":"\#(token)"}}}"#
+            ),
+            Self.event("function", #"{"message":"loaded","aws_secret_access_key":"\#(secret)"}"#),
+            // The key spelled with an escape: read as the name it is.
+            Self.event(
+                "function", #"{"message":"login","user":"x","pass\u0077ord":"hunter2","empty":{"password":""}}"#),
+        ])
+        #expect(try ingestor(Self.rules(mask: "all")).ingest(body) == .accepted)
+        let documents = try documents()
+        let credentials = documents[0]["record"]?["message"]?["Credentials"]
+        #expect(credentials?["SecretAccessKey"]?.string == "[MASKED:aws-secret-key]")
+        #expect(credentials?["SessionToken"]?.string == "[MASKED:aws-session-token]")
+        #expect(credentials?["AccessKeyId"]?.string == "[MASKED:aws-access-key]")
+        #expect(documents[1]["record"]?["aws_secret_access_key"]?.string == "[MASKED:aws-secret-key]")
+        #expect(documents[1]["message"]?.string == "loaded")
+        #expect(documents[2]["record"]?["password"]?.string == "[MASKED:password]")
+        #expect(documents[2]["record"]?["user"]?.string == "x")
+        #expect(documents[2]["record"]?["empty"]?["password"]?.string == "")
+        let counters = try spool.counters().rules
+        #expect(counters["aws-secret-key.masked"] == 2)
+        #expect(counters["aws-session-token.masked"] == 1)
+        #expect(counters["password.masked"] == 1)
+    }
+
+    @Test func aJSONRecordsLevelAndRequestIdAreLeftAsTheyAre() throws {
+        let rules = Self.rules(
+            custom: #"[{"type":"mask_sequences","name":"hex","pattern":"[0-9a-f]{8}","replace_placeholder":"[HEX]"},"#
+                + #"{"type":"mask_sequences","name":"info","pattern":"INFO","replace_placeholder":"[LEVEL]"}]"#)
+        let body = TelemetryFixtures.delivery([
+            Self.event(
+                "function",
+                #"{"level":"INFO","requestId":"21808263-4061-4375-b1eb-fe27eea55af9","message":"INFO deadbeef","nested":{"requestId":"cafebabe"}}"#
+            )
+        ])
+        #expect(try ingestor(rules).ingest(body) == .accepted)
+        let record = try documents()[0]["record"]
+        #expect(record?["level"]?.string == "INFO")
+        #expect(record?["requestId"]?.string == "21808263-4061-4375-b1eb-fe27eea55af9")
+        #expect(record?["message"]?.string == "[LEVEL] [HEX]")
+        #expect(record?["nested"]?["requestId"]?.string == "[HEX]")
+    }
+
+    @Test func cardsWrittenAsJSONNumbersAreMaskedAsStrings() throws {
+        let body = TelemetryFixtures.delivery([
+            Self.event(
+                "function",
+                #"{"message":"paid","card":4111111111111111,"order":4111111111111112,"# + #""n":[5555555555554444]}"#),
+            Self.event("function", #"{"message":4242424242424242}"#),
+            Self.event("function", #"{"message":"big","x":4111111111111111.5,"y":-4111111111111111}"#),
+        ])
+        let rules = Self.rules(
+            mask: "credit-card",
+            custom: #"[{"type":"mask_sequences","name":"digits","pattern":"[0-9]{16}","replace_placeholder":"[D]"}]"#)
+        #expect(try ingestor(rules).ingest(body) == .accepted)
+        let documents = try documents()
+        #expect(documents[0]["record"]?["card"]?.string == "[MASKED:credit-card]")
+        // Not a card (Luhn), and a custom rule sees strings only: the number stays a number.
+        #expect(documents[0]["record"]?["order"] == .integer(4111111111111112))
+        #expect(documents[0]["record"]?["n"] == .array([.string("[MASKED:credit-card]")]))
+        #expect(documents[1]["message"]?.string == "[MASKED:credit-card]")
+        #expect(documents[1]["record"]?["message"]?.string == "[MASKED:credit-card]")
+        // Fractions, signs and exponents are no card numbers.
+        #expect(documents[2]["record"]?["y"] == .integer(-4111111111111111))
+        #expect(try spool.counters().rules["credit-card.masked"] == 3)
     }
 
     @Test func aPathologicalPatternOnALongLineStopsAtItsBudgetAndMasksTheRest() throws {

@@ -36,7 +36,16 @@ extension IngestRules {
             for rule in rules {
                 switch rule.action {
                 case .mask(let placeholder):
-                    for index in texts.tokens.indices {
+                    var builtin: BuiltinMask?
+                    if case .builtin(let mask) = rule.matcher { builtin = mask }
+                    for index in texts.values.indices {
+                        // A long integer may be a card: the card mask alone looks at numbers.
+                        if texts.isNumber(index), builtin != .creditCard { continue }
+                        if let builtin, texts.hidesValue(index, builtin) {
+                            counts.add(rule.name, "masked")
+                            texts.replace(index, with: placeholder)
+                            continue
+                        }
                         let masked = texts.withText(index) { text -> [UInt8]? in
                             let found = find(
                                 rule.matcher, in: text, budget: &budget, first: false, groups: rule.template != nil)
@@ -58,7 +67,7 @@ extension IngestRules {
                     }
                 case .exclude, .include:
                     var matched = false
-                    for index in texts.tokens.indices where !matched {
+                    for index in texts.values.indices where !matched && !texts.isNumber(index) {
                         matched = texts.withText(index) { text in
                             let found = find(rule.matcher, in: text, budget: &budget, first: true, groups: false)
                             if found.unscannedFrom != nil {
@@ -112,11 +121,18 @@ extension IngestRules {
 /// The texts of one line the rules look at, decoded only when a token has escapes, and what
 /// masking made of them.
 private struct LineTexts {
+    /// A value the rules look at: a string token (quotes included), or an integer of 13 to 19
+    /// digits, and the name of the member it is the value of.
+    struct Value {
+        let token: Range<Int>
+        let key: Range<Int>?
+    }
+
     let body: UnsafeBufferPointer<UInt8>
     let event: TelemetryDelivery.Event
-    /// The string tokens (quotes included) the rules see, in order.
-    let tokens: [Range<Int>]
-    /// A token's text when it had to be decoded or was masked.
+    /// The values the rules see, in order.
+    let values: [Value]
+    /// A value's text when it had to be decoded or was masked.
     var texts: [[UInt8]?]
     /// Which texts masking changed.
     var masked: [Bool]
@@ -126,18 +142,22 @@ private struct LineTexts {
         self.body = body
         self.event = event
         switch event.recordKind {
-        case .string: tokens = [event.record]
-        case .object, .array: tokens = Self.stringValues(body, event.record)
-        default: tokens = []
+        case .string: values = [Value(token: event.record, key: nil)]
+        case .object, .array: values = Self.values(body, event.record, object: event.recordKind == .object)
+        default: values = []
         }
-        texts = Array(repeating: nil, count: tokens.count)
-        masked = Array(repeating: false, count: tokens.count)
+        texts = Array(repeating: nil, count: values.count)
+        masked = Array(repeating: false, count: values.count)
     }
 
-    /// Calls `body` with the text of token `index`, escapes resolved.
+    /// Whether value `index` is a number (not a string) in the record.
+    func isNumber(_ index: Int) -> Bool { body[values[index].token.lowerBound] != UInt8(ascii: "\"") }
+
+    /// Calls `body` with the text of value `index`, escapes resolved.
     mutating func withText<Result>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
         if texts[index] == nil {
-            let token = tokens[index]
+            let token = values[index].token
+            if isNumber(index) { return body(UnsafeBufferPointer(rebasing: self.body[token])) }
             let inner = (token.lowerBound + 1)..<(token.upperBound - 1)
             if !self.body[inner].contains(UInt8(ascii: "\\")) {
                 return body(UnsafeBufferPointer(rebasing: self.body[inner]))
@@ -145,6 +165,25 @@ private struct LineTexts {
             texts[index] = JSONReader.decodeStringBytes(self.body, token) ?? []
         }
         return texts[index]!.withUnsafeBufferPointer(body)
+    }
+
+    /// Whether `mask` hides string value `index` whole for its member's name (`"SecretAccessKey"`):
+    /// not when it is empty or already a mask's placeholder.
+    mutating func hidesValue(_ index: Int, _ mask: BuiltinMask) -> Bool {
+        guard mask.readsKeys, let key = values[index].key, !isNumber(index) else { return false }
+        let inner = (key.lowerBound + 1)..<(key.upperBound - 1)
+        let named: Bool
+        if self.body[inner].contains(UInt8(ascii: "\\")) {
+            named = (JSONReader.decodeStringBytes(self.body, key) ?? []).withUnsafeBufferPointer {
+                mask.masksValue(ofKey: $0)
+            }
+        } else {
+            named = mask.masksValue(ofKey: UnsafeBufferPointer(rebasing: self.body[inner]))
+        }
+        guard named else { return false }
+        return withText(index) { text in
+            !text.isEmpty && !(text.count > 8 && text[0] == UInt8(ascii: "[") && text[7] == UInt8(ascii: ":"))
+        }
     }
 
     mutating func replace(_ index: Int, with text: [UInt8]) {
@@ -172,18 +211,18 @@ private struct LineTexts {
         while index < event.record.upperBound {
             if index == event.message?.lowerBound { messageStart = out.count }
             let byte = body[index]
-            if byte == UInt8(ascii: "\"") {
-                let end = Self.stringEnd(body, index)
-                if next < tokens.count, tokens[next].lowerBound == index {
-                    if masked[next], let text = texts[next] {
-                        JSONText.appendString(utf8: text, to: &out)
-                    } else {
-                        out += UnsafeBufferPointer(rebasing: body[index..<end])
-                    }
-                    next += 1
+            if next < values.count, values[next].token.lowerBound == index {
+                // A masked number becomes a string: the record stays valid JSON.
+                if masked[next], let text = texts[next] {
+                    JSONText.appendString(utf8: text, to: &out)
                 } else {
-                    out += UnsafeBufferPointer(rebasing: body[index..<end])
+                    out += UnsafeBufferPointer(rebasing: body[values[next].token])
                 }
+                index = values[next].token.upperBound
+                next += 1
+            } else if byte == UInt8(ascii: "\"") {
+                let end = Self.stringEnd(body, index)
+                out += UnsafeBufferPointer(rebasing: body[index..<end])
                 index = end
             } else {
                 if !(byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D) { out.append(byte) }
@@ -193,7 +232,7 @@ private struct LineTexts {
         }
         var message: [UInt8]?
         if let messageRange {
-            if event.messageKind == .string {
+            if event.messageKind == .string || out[messageRange.lowerBound] == UInt8(ascii: "\"") {
                 message = Array(out[messageRange])
             } else {
                 message = JSONText.stringToken(String(decoding: out[messageRange], as: UTF8.self))
@@ -215,25 +254,70 @@ private struct LineTexts {
         return body.count
     }
 
-    /// The string values (not keys) inside the JSON value at `range`, in order.
-    static func stringValues(_ body: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> [Range<Int>] {
-        var values: [Range<Int>] = []
+    /// The string values (not keys) inside the JSON value at `range`, and its integers of 13 to 19
+    /// digits, in order, each with its member's name. An object record's own `level` and
+    /// `requestId` are left out: they are left as they are.
+    static func values(_ body: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, object: Bool) -> [Value] {
+        var values: [Value] = []
         var index = range.lowerBound
+        var depth = 0
+        // The last member name, and whether what comes is its value (a `:` since).
+        var key: Range<Int>?
+        var member = false
         while index < range.upperBound {
-            guard body[index] == UInt8(ascii: "\"") else {
+            switch body[index] {
+            case UInt8(ascii: "\""):
+                let end = stringEnd(body, index)
+                var after = end
+                while after < range.upperBound,
+                    body[after] == 0x20 || body[after] == 0x09 || body[after] == 0x0A || body[after] == 0x0D
+                {
+                    after += 1
+                }
+                if after < range.upperBound, body[after] == UInt8(ascii: ":") {
+                    key = index..<end
+                } else if !(object && depth == 1 && member && key.map { isLeftAlone(body, $0) } == true) {
+                    values.append(Value(token: index..<end, key: member ? key : nil))
+                }
+                member = false
+                index = end
+            case UInt8(ascii: ":"):
+                member = true
                 index += 1
-                continue
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                member = false
+                index += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                depth -= 1
+                member = false
+                index += 1
+            case UInt8(ascii: ","):
+                member = false
+                index += 1
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                let start = index
+                while index < range.upperBound, body[index] &- 48 < 10 { index += 1 }
+                // An integer: not a fraction's or an exponent's digits, no sign, no fraction after.
+                let before = body[start - 1]
+                let after = index < range.upperBound ? body[index] : 0
+                if index - start >= 13, index - start <= 19, before != UInt8(ascii: "-"), before != UInt8(ascii: "."),
+                    before | 0x20 != UInt8(ascii: "e"), before != UInt8(ascii: "+"), after != UInt8(ascii: "."),
+                    after | 0x20 != UInt8(ascii: "e")
+                {
+                    values.append(Value(token: start..<index, key: member ? key : nil))
+                }
+                member = false
+            default:
+                index += 1
             }
-            let end = stringEnd(body, index)
-            var after = end
-            while after < range.upperBound,
-                body[after] == 0x20 || body[after] == 0x09 || body[after] == 0x0A || body[after] == 0x0D
-            {
-                after += 1
-            }
-            if after >= range.upperBound || body[after] != UInt8(ascii: ":") { values.append(index..<end) }
-            index = end
         }
         return values
+    }
+
+    /// Whether the member name `key` (quotes included) is `level` or `requestId`.
+    static func isLeftAlone(_ body: UnsafeBufferPointer<UInt8>, _ key: Range<Int>) -> Bool {
+        let name = body[(key.lowerBound + 1)..<(key.upperBound - 1)]
+        return name.elementsEqual("level".utf8) || name.elementsEqual("requestId".utf8)
     }
 }
