@@ -40,6 +40,9 @@ public struct RetryPolicy: Sendable, Equatable {
 
     /// Whether a document that has now failed `attempts` times, received at `receivedAt`, is given up.
     public func givesUp(attempts: Int, receivedAt: Int64, now: Int64) -> Bool {
-        attempts >= maxAttempts || now - receivedAt >= maxAgeMilliseconds
+        attempts >= maxAttempts || isTooOld(receivedAt: receivedAt, now: now)
     }
+
+    /// Whether a document received at `receivedAt` has waited longer than any retry may.
+    public func isTooOld(receivedAt: Int64, now: Int64) -> Bool { now - receivedAt >= maxAgeMilliseconds }
 }

@@ -73,8 +73,8 @@ public actor Shipper {
     public var resumesAt: Int64 { pausedUntil }
 
     /// At SHUTDOWN a backoff would outlast the environment: ends the pause, and from now on waits
-    /// at most `hurriedBackoffMilliseconds` after a failure (Retry-After included) and sends at
-    /// most `hurriedBatchCount` documents per request.
+    /// at most `hurriedBackoffMilliseconds` after a failure (or the Retry-After the cluster asked
+    /// for) and sends at most `hurriedBatchCount` documents per request.
     public func hurry() {
         hurried = true
         pausedUntil = 0
@@ -144,6 +144,8 @@ public actor Shipper {
             let retryAt = nextAttempt(for: records, retryAfter: nil)
             var settlements: [(seq: Int64, settlement: Settlement)] = []
             settlements.reserveCapacity(records.count)
+            let deadBefore = report.deadLettered
+            var firstDead: (type: String?, reason: String)?
             for (record, outcome) in zip(records, outcomes) {
                 switch outcome {
                 case .indexed:
@@ -153,46 +155,76 @@ public actor Shipper {
                     report.duplicates += 1
                     settlements.append((record.seq, .shipped))
                 case .retry(_, let reason):
-                    settlements.append((record.seq, retryOrGiveUp(record, error: reason, at: retryAt, &report)))
+                    let settlement = retryOrGiveUp(record, error: reason, at: retryAt, &report)
+                    if case .deadLetter(let why, let type) = settlement { firstDead = firstDead ?? (type, why) }
+                    settlements.append((record.seq, settlement))
                 case .rejected(let status, let type, let reason):
                     report.deadLettered += 1
+                    firstDead = firstDead ?? (type, "HTTP \(status): \(reason)")
                     settlements.append(
                         (record.seq, .deadLetter(reason: "HTTP \(status): \(reason)", errorType: type)))
                 }
             }
             try settle(settlements)
+            if let firstDead, report.deadLettered > deadBefore {
+                logDeadLetters(report.deadLettered - deadBefore, type: firstDead.type, reason: firstDead.reason)
+            }
         case .failed(let failure) where failure.code == .tooLarge:
             consecutiveFailures = 0
             guard records.count > 1 else {
                 report.deadLettered += 1
-                try settle([
-                    (
-                        records[0].seq,
-                        .deadLetter(
-                            reason: "\(failure.message): one document is over the limit", errorType: "request_too_large"
-                        )
-                    )
-                ])
+                let reason = "\(failure.message): one document is over the limit"
+                try settle([(records[0].seq, .deadLetter(reason: reason, errorType: "request_too_large"))])
+                logDeadLetters(1, type: "request_too_large", reason: reason)
                 return
             }
             let half = records.count / 2
             try await ship(Array(records[..<half]), into: &report)
             try await ship(Array(records[half...]), into: &report)
         case .failed(let failure):
+            // The cluster failed the request as a whole (unreachable, 5xx, 429, an unreadable
+            // answer): no document is at fault, so none spends an attempt on it. The shipper
+            // pauses (growing with the failures in a row, never shorter than Retry-After) and the
+            // records wait in the spool, as they would for an outage of any length; only
+            // SLUICE_RETRY_MAX_AGE_S still ends them.
             report.failedRequests += 1
             pause(after: failure)
+            let now = clock.now()
+            let expired = records.filter { policy.isTooOld(receivedAt: $0.receivedAt, now: now) }
             logger.warning(
-                "bulk request failed; records kept for a retry",
+                "bulk request failed; records kept in the spool",
                 metadata: [
                     "bulk.documents": "\(records.count)", "bulk.failure": "\(failure.code.description)",
-                    "error": "\(failure.message)",
+                    "error": "\(failure.message)", "retry.in_ms": "\(max(0, pausedUntil - now))",
                 ])
-            let retryAt = nextAttempt(for: records, retryAfter: failure.retryAfterMilliseconds)
-            let settlements = records.map { record in
-                (seq: record.seq, settlement: retryOrGiveUp(record, error: failure.message, at: retryAt, &report))
+            if !expired.isEmpty {
+                let settlements = expired.map { record in
+                    (
+                        seq: record.seq,
+                        settlement: Settlement.deadLetter(
+                            reason:
+                                "gave up after \((now - record.receivedAt) / 1000) s (SLUICE_RETRY_MAX_AGE_S): \(failure.message)",
+                            errorType: "retries_exhausted")
+                    )
+                }
+                report.deadLettered += expired.count
+                try settle(settlements)
+                logDeadLetters(expired.count, type: "retries_exhausted", reason: failure.message)
             }
-            try settle(settlements)
+            let expiredSeqs = Set(expired.map(\.seq))
+            spool.release(records.map(\.seq).filter { !expiredSeqs.contains($0) })
         }
+    }
+
+    /// Says that records became dead letters, with how many and why: they are not shipped again
+    /// unless requeued (`sluice spool dead requeue`).
+    private func logDeadLetters(_ count: Int, type: String?, reason: String) {
+        logger.warning(
+            "records became dead letters: not shipped unless requeued (sluice spool dead requeue)",
+            metadata: [
+                "dead_letters": "\(count)", "error.type": "\(type ?? "-")",
+                "error": "\(reason.prefix(300))",
+            ])
     }
 
     /// Settles a batch in one transaction; when the spool cannot write it, the records are handed back
@@ -230,12 +262,16 @@ public actor Shipper {
         return .retry(at: retryAt, error: error)
     }
 
+    /// Pauses after a failed request. Hurried (at SHUTDOWN), the pause is short, but never shorter
+    /// than a Retry-After: a pause past the deadline ends the drain, and what waits stays in the
+    /// spool.
     private func pause(after failure: OpenSearchError) {
         consecutiveFailures += 1
+        let retryAfter = failure.retryAfterMilliseconds
         let delay = policy.delay(
-            afterAttempt: consecutiveFailures, retryAfterMilliseconds: failure.retryAfterMilliseconds,
-            using: &generator)
-        pausedUntil = clock.now() + (hurried ? min(delay, Self.hurriedBackoffMilliseconds) : delay)
+            afterAttempt: consecutiveFailures, retryAfterMilliseconds: retryAfter, using: &generator)
+        pausedUntil =
+            clock.now() + (hurried ? max(min(delay, Self.hurriedBackoffMilliseconds), retryAfter ?? 0) : delay)
     }
 
     /// Creates the indices not known to exist. Returns a failure worth waiting for (429, 5xx, no

@@ -112,6 +112,62 @@ import Testing
         }
     }
 
+    /// An outage outlasts every attempt the policy allows (8 here): a request the cluster failed
+    /// as a whole spends no document's attempt, so nothing becomes a dead letter and everything
+    /// ships once the cluster is back. Only SLUICE_RETRY_MAX_AGE_S ends a record's wait.
+    @Test func anOutageLongerThanEveryAttemptLosesNothing() async throws {
+        let logs = InMemoryLogHandler()
+        try await ShippingRig.with(logHandler: logs) { rig in
+            try await rig.bootstrap()
+            try await rig.proxy.inject([["kind": "status", "status": 503, "match": "_bulk", "count": 12]])
+            try rig.spool.append(rig.records(50))
+            let report = try await rig.drainCompletely()
+            #expect(report.failedRequests == 12)
+            #expect(report.deadLettered == 0)
+            #expect(try rig.spool.deadLetters().isEmpty)
+            #expect(try await rig.probe.count(rig.index) == 51, "the 50 and the bootstrap's record")
+            #expect(logs.entries.contains { "\($0.message)".contains("records kept in the spool") })
+        }
+        // Past SLUICE_RETRY_MAX_AGE_S (1 ms here), a failed request ends the records' wait.
+        try await ShippingRig.with({ $0.retry.maxAgeMilliseconds = 1 }, logHandler: logs) { rig in
+            try await rig.proxy.inject([["kind": "status", "status": 503, "match": "_bulk", "count": 1]])
+            try rig.spool.append(rig.records(3))
+            try await Task.sleep(for: .milliseconds(2))
+            _ = try await rig.shipper.drain(until: UTCTime.nowMilliseconds() + 100, waitingOutPauses: false)
+            let dead = try rig.spool.deadLetters()
+            #expect(dead.count == 3 && dead.allSatisfy { $0.errorType == "retries_exhausted" }, "\(dead)")
+            #expect(logs.entries.contains { "\($0.message)".contains("records became dead letters") })
+        }
+    }
+
+    /// At SHUTDOWN (hurried) an outage leaves what waits in the spool for the environment's next
+    /// life, rather than spending every attempt 50 ms apart; and a Retry-After longer than the
+    /// time left ends the drain instead of being ignored.
+    @Test func atShutdownAnOutageLeavesRecordsInTheSpoolAndRetryAfterHolds() async throws {
+        // One attempt allowed: before, the first failure at SHUTDOWN made every record a dead letter.
+        try await ShippingRig.with({ $0.retry.maxAttempts = 1 }) { rig in
+            try await rig.bootstrap()
+            try await rig.proxy.inject([["kind": "status", "status": 503, "match": "_bulk", "count": 1_000]])
+            try rig.spool.append(rig.records(20))
+            await rig.shipper.hurry()
+            let report = try await rig.shipper.drain(until: UTCTime.nowMilliseconds() + 600)
+            #expect(report.failedRequests >= 1)
+            #expect(report.deadLettered == 0)
+            #expect(try rig.spool.statistics().rows == 20)
+        }
+        try await ShippingRig.with { rig in
+            try await rig.bootstrap()
+            try await rig.proxy.inject([
+                ["kind": "status", "status": 429, "match": "_bulk", "count": 1_000, "headers": ["Retry-After": "5"]]
+            ])
+            try rig.spool.append(rig.records(5))
+            await rig.shipper.hurry()
+            let report = try await rig.shipper.drain(until: UTCTime.nowMilliseconds() + 1_000)
+            #expect(report.failedRequests == 1, "the next try would be after the deadline")
+            #expect(try rig.spool.statistics().rows == 5)
+        }
+    }
+
     @Test func rejectedItemsAloneAreSentAgain() async throws {
         try await ShippingRig.with { rig in
             try await rig.proxy.inject([["kind": "reject_items", "every": 3, "match": "_bulk"]])
@@ -130,7 +186,8 @@ import Testing
     }
 
     @Test func mappingErrorsBecomeDeadLetters() async throws {
-        try await ShippingRig.with { rig in
+        let logs = InMemoryLogHandler()
+        try await ShippingRig.with(logHandler: logs) { rig in
             let (status, _) = try await rig.probe.call(
                 .PUT, "/\(rig.index)", #"{"mappings":{"properties":{"count":{"type":"long"}}}}"#)
             #expect(status == 200)
@@ -145,6 +202,11 @@ import Testing
             #expect(dead.map(\.documentID).sorted() == ["r-4", "r-5"])
             #expect(dead.allSatisfy { $0.errorType == "mapper_parsing_exception" })
             #expect(dead.allSatisfy { $0.reason.hasPrefix("HTTP 400") })
+            #expect(
+                logs.entries.contains {
+                    "\($0.message)".contains("records became dead letters")
+                        && "\($0.metadata)".contains("mapper_parsing")
+                }, "said in the log, with the reason")
         }
     }
 
