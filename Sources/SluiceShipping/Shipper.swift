@@ -23,6 +23,10 @@ public actor Shipper {
     /// After a failed request, no new request before this time (ms since the epoch).
     private var pausedUntil: Int64 = 0
     private var consecutiveFailures = 0
+    /// When a failed request was last logged: an outage is said when it begins, then at most
+    /// every `failureLogInterval`, and when it ends.
+    private var failureLoggedAt: Int64 = 0
+    static let failureLogInterval: Int64 = 30_000
     private var hurried = false
     private var generator = SystemRandomNumberGenerator()
 
@@ -139,7 +143,7 @@ public actor Shipper {
         report.requests += 1
         switch await client.bulk(documents) {
         case .items(let outcomes):
-            consecutiveFailures = 0
+            recovered()
             // One backoff for every document of the batch that must go again, so they go again together.
             let retryAt = nextAttempt(for: records, retryAfter: nil)
             var settlements: [(seq: Int64, settlement: Settlement)] = []
@@ -170,7 +174,7 @@ public actor Shipper {
                 logDeadLetters(report.deadLettered - deadBefore, type: firstDead.type, reason: firstDead.reason)
             }
         case .failed(let failure) where failure.code == .tooLarge:
-            consecutiveFailures = 0
+            recovered()
             guard records.count > 1 else {
                 report.deadLettered += 1
                 let reason = "\(failure.message): one document is over the limit"
@@ -191,12 +195,16 @@ public actor Shipper {
             pause(after: failure)
             let now = clock.now()
             let expired = records.filter { policy.isTooOld(receivedAt: $0.receivedAt, now: now) }
-            logger.warning(
-                "bulk request failed; records kept in the spool",
-                metadata: [
-                    "bulk.documents": "\(records.count)", "bulk.failure": "\(failure.code.description)",
-                    "error": "\(failure.message)", "retry.in_ms": "\(max(0, pausedUntil - now))",
-                ])
+            if consecutiveFailures == 1 || now - failureLoggedAt >= Self.failureLogInterval {
+                failureLoggedAt = now
+                logger.warning(
+                    "bulk request failed; records kept in the spool",
+                    metadata: [
+                        "bulk.documents": "\(records.count)", "bulk.failure": "\(failure.code.description)",
+                        "error": "\(failure.message)", "retry.in_ms": "\(max(0, pausedUntil - now))",
+                        "failures_in_a_row": "\(consecutiveFailures)",
+                    ])
+            }
             if !expired.isEmpty {
                 let settlements = expired.map { record in
                     (
@@ -214,6 +222,15 @@ public actor Shipper {
             let expiredSeqs = Set(expired.map(\.seq))
             spool.release(records.map(\.seq).filter { !expiredSeqs.contains($0) })
         }
+    }
+
+    /// A request went through: after failures, says the outage ended.
+    private func recovered() {
+        if consecutiveFailures > 1 {
+            logger.notice(
+                "bulk requests go through again", metadata: ["failures_in_a_row": "\(consecutiveFailures)"])
+        }
+        consecutiveFailures = 0
     }
 
     /// Says that records became dead letters, with how many and why: they are not shipped again
