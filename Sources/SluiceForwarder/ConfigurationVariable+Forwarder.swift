@@ -100,7 +100,8 @@ extension ConfigurationVariable {
         "SLUICE_SPOOL_OVERFLOW",
         .choice(OverflowPolicy.allCases.map(\.rawValue), default: OverflowPolicy.dropOldest.rawValue), "\(.accepted)")
     public static let spoolMaxFileBytes = ConfigurationVariable(
-        "SLUICE_SPOOL_MAX_FILE_BYTES", .optionalBytes(in: (1 << 20)...(10 << 30)), "hard limit on the spool file")
+        "SLUICE_SPOOL_MAX_FILE_BYTES", .optionalBytes(in: (1 << 20)...(10 << 30)),
+        "most bytes of the spool's main file (a full one answers 503); its -wal beside it is more, see below")
 
     // When to ship, and the Telemetry API subscription.
     // `background` by default: measured in the simulator it ships everything with the least added

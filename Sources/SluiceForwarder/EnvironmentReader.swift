@@ -110,7 +110,7 @@ struct EnvironmentReader {
         }
     }
 
-    /// One of the variable's choices, lowercased.
+    /// One of the variable's choices, as the choice is spelled: the value is read in any case.
     mutating func choice(_ variable: ConfigurationVariable) -> String {
         guard case .choice(let choices, let fallback) = variable.kind else { wrongKind(variable, "a choice") }
         return choice(variable, choices, default: fallback)
@@ -138,7 +138,8 @@ struct EnvironmentReader {
         -> String
     {
         guard let text = string(variable) else { return fallback }
-        guard let match = choices.first(where: { $0 == text.lowercased() }) else {
+        // Any case, as booleans and levels are read: `Closed`, `END` and `GZIP` mean what they say.
+        guard let match = choices.first(where: { $0.lowercased() == text.lowercased() }) else {
             problem(
                 variable,
                 "\(setting(variable, text)) must be one of \(choices.joined(separator: ", ")); unset it for the default \(fallback)"
@@ -246,11 +247,11 @@ struct EnvironmentReader {
         return pattern
     }
 
-    /// `end`, `background` or `periodic:N` (N whole seconds ≥ 1), exactly so: no other case.
+    /// `end`, `background` or `periodic:N` (N whole seconds ≥ 1), in any case as every choice is.
     mutating func flushPolicy(_ variable: ConfigurationVariable) -> ForwarderConfiguration.FlushPolicy {
         guard case .flushPolicy(let fallback) = variable.kind else { wrongKind(variable, "a flush policy") }
         guard let text = string(variable) else { return fallback }
-        switch text {
+        switch text.lowercased() {
         case "end": return .end
         case "background": return .background
         case let value where value.hasPrefix("periodic:"):
@@ -258,9 +259,9 @@ struct EnvironmentReader {
                 return .periodic(seconds: seconds)
             }
             problem(
-                variable, "\(setting(variable, value)): write periodic:N with N whole seconds ≥ 1, e.g. periodic:60")
-        case let value:
-            problem(variable, "\(setting(variable, value)) is not a flush policy: use end, background or periodic:N")
+                variable, "\(setting(variable, text)): write periodic:N with N whole seconds ≥ 1, e.g. periodic:60")
+        default:
+            problem(variable, "\(setting(variable, text)) is not a flush policy: use end, background or periodic:N")
         }
         return fallback
     }

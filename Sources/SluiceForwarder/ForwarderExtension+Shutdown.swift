@@ -62,11 +62,14 @@ extension ForwarderExtension {
         let left = (try? spool.recordShutdown()) ?? spool.waitingCount
         let report = loop.report
         let tallies = ingestor.tallies
-        // The environment's rule counters (the spool's, which survive a restart of the process).
+        // The environment's rule counters, and what the cap dropped (the spool's, which survive a
+        // restart of the process).
         var metadata: Logger.Metadata = [:]
-        for (name, value) in (try? spool.counters().rules) ?? tallies.rules {
+        let counters = try? spool.counters()
+        for (name, value) in counters?.rules ?? tallies.rules {
             metadata["rules.\(name)"] = "\(value)"
         }
+        if let counters { metadata["dropped"] = "\(counters.dropped)" }
         // The process's CPU time by stage (ms since it started): what the extension cost the function.
         for field in ingestor.cpu.snapshot().fields {
             metadata["cpu_ms.\(field.name)"] = "\(field.milliseconds)"

@@ -59,26 +59,21 @@ public struct ForwarderExtension: Sendable {
             logger.critical("could not register with the Extensions API", metadata: ["error": "\(error)"])
             return 1
         }
-        guard problems.isEmpty else {
-            for problem in problems {
-                logger.error(
-                    "configuration: \(problem.message)",
-                    metadata: ["error.code": "\(problem.code)", "variable": "\(problem.variable ?? "")"])
-            }
-            return await failInit(
-                configuration,
-                ForwarderError(.configuration, problems.map(\.message).joined(separator: "; ")), logger: logger)
+        // Every line is said before anything stops: a user fixes them all in one deploy. What Sluice
+        // works around is a warning; under closed it stops init like a problem, and is said as one.
+        func say(_ line: ForwarderError, at level: Logger.Level) {
+            logger.log(
+                level: level, "configuration: \(line.message)",
+                metadata: ["error.code": "\(line.code)", "variable": "\(line.variable ?? "")"])
         }
-        // A rule that cannot be used is left out and the others apply, unless closed is asked for.
-        for problem in configuration.warnings {
-            logger.error(
-                "configuration: \(problem.message)",
-                metadata: ["error.code": "\(problem.code)", "variable": "\(problem.variable ?? "")"])
+        for problem in problems { say(problem, at: .error) }
+        for warning in configuration.warnings {
+            say(warning, at: configuration.failMode == .closed ? .error : .warning)
         }
-        if !configuration.warnings.isEmpty && configuration.failMode == .closed {
+        let fatal = configuration.failMode == .closed ? problems + configuration.warnings : problems
+        guard fatal.isEmpty else {
             return await failInit(
-                configuration,
-                ForwarderError(.configuration, configuration.warnings.map(\.message).joined(separator: "; ")),
+                configuration, ForwarderError(.configuration, fatal.map(\.message).joined(separator: "; ")),
                 logger: logger)
         }
 

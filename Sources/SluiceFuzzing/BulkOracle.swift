@@ -9,8 +9,9 @@ import SluiceTime
 /// one to six records, through the real client and `Shipper.shipBatch` into a real spool.
 ///
 /// Every record of the batch is settled exactly once (shipped, retried once, or a dead letter,
-/// and the spool's counters agree), and none is shipped unless the answer is 2xx with one item per
-/// document whose item for it, by position, says 2xx or 409.
+/// and the spool's counters agree), or, when the request failed as a whole, every one is handed
+/// back untouched (no attempt spent); and none is shipped unless the answer is 2xx with one item
+/// per document whose item for it, by position, says 2xx or 409.
 actor BulkOracle {
     static let shared = BulkOracle()
 
@@ -67,13 +68,17 @@ actor BulkOracle {
             return true
         }
         let allowed = Self.shippable(status: status, body: body, count: records.count)
+        let failedWhole = report.failedRequests > 0
         var shipped = 0
+        var handedBack = 0
         for (position, record) in records.enumerated() {
             let held = waiting[record.id]
             if held != nil, dead.contains(record.id) {
                 problems.append("record \(position) is both waiting and a dead letter")
             }
-            if let held, held.attempts != 1 {
+            if let held, held.attempts == 0, failedWhole {
+                handedBack += 1
+            } else if let held, held.attempts != 1 {
                 problems.append("record \(position) was settled \(held.attempts) times, not once")
             }
             if held == nil, !dead.contains(record.id) {
@@ -87,7 +92,15 @@ actor BulkOracle {
         let settled =
             (after.shipped - before.shipped) + (after.retried - before.retried)
             + (after.deadLettered - before.deadLettered)
-        if settled != records.count { problems.append("\(settled) settlements for \(records.count) records") }
+        if settled + handedBack != records.count {
+            problems.append("\(settled) settlements and \(handedBack) handed back for \(records.count) records")
+        }
+        if failedWhole, handedBack != records.count {
+            problems.append("the request failed as a whole, but \(records.count - handedBack) records were settled")
+        }
+        // What was handed back is due at once: cleared, so that the next input's batch is its own.
+        let back = try spool.lease(maxCount: 64, maxBytes: 1 << 20)
+        if !back.isEmpty { try spool.settle(back.map { ($0.seq, .shipped) }) }
         if report.shipped != shipped {
             problems.append("the report says \(report.shipped) shipped, the spool \(shipped)")
         }

@@ -13,7 +13,8 @@ public import SluiceTime
 /// in the spool and changed in the same transaction as the delivery (`InvocationTracker`).
 ///
 /// It never logs per delivery: its own log lines come back to it as `extension` events, and a line
-/// per delivery would feed itself. Refusals are logged at most once a minute, with counts.
+/// per delivery would feed itself. Refusals, and records the spool's cap drops, are logged at most
+/// once a minute, with counts.
 public final class Ingestor: Sendable {
     let spool: Spool
     let document: TelemetryDocument
@@ -51,11 +52,32 @@ public final class Ingestor: Sendable {
         /// What the rules did in this process, by rule name (`email.masked`); the spool keeps the
         /// environment's totals.
         public var rules: [String: Int] = [:]
-        /// When a refusal was last logged (ms since the epoch), and refusals since.
-        var lastLogged: Int64 = 0
-        var unlogged = 0
-        /// When a pattern's running out of time was last logged.
-        var lastBudgetLogged: Int64 = 0
+        /// Refusals of deliveries.
+        var refusals = OncePerMinute()
+        /// Records the spool's cap dropped (`drop-oldest`) or refused (`reject-new`); the spool
+        /// counts them for good (`dropped`), this only for the next line.
+        var capped = OncePerMinute()
+        /// A pattern's running out of time.
+        var budget = OncePerMinute()
+    }
+
+    /// A line said at most once a minute, with how many times it had something to say since.
+    struct OncePerMinute: Sendable, Equatable {
+        /// When the line was last said (ms since the epoch).
+        var lastSaid: Int64 = 0
+        var unsaid = 0
+
+        /// Counts `count` more; returns the count since the last line (these included) when a line
+        /// is due, and starts counting again; nil when one was said less than a minute ago.
+        mutating func note(_ count: Int = 1, at now: Int64) -> Int? {
+            unsaid += count
+            guard now - lastSaid >= 60_000 else { return nil }
+            defer {
+                lastSaid = now
+                unsaid = 0
+            }
+            return unsaid
+        }
     }
 
     /// `onStored` runs after each delivery that stored something (to wake the shipper).
@@ -137,10 +159,9 @@ public final class Ingestor: Sendable {
                 $0.stored += result.stored
                 $0.duplicates += result.duplicates
                 $0.rules.merge(ruleCounts.values, uniquingKeysWith: +)
-                guard budgetSpent, now - $0.lastBudgetLogged >= 60_000 else { return false }
-                $0.lastBudgetLogged = now
-                return true
+                return budgetSpent && $0.budget.note(at: now) != nil
             }
+            capped(result)
             if logBudget {
                 let names = ruleCounts.values.keys.filter { $0.hasSuffix(".unscanned") }.sorted()
                 logger.warning(
@@ -303,7 +324,9 @@ public final class Ingestor: Sendable {
     public func reportHealthAtShutdown(at time: Int64) {
         guard let record = healthRecord(at: time, shutdown: true) else { return }
         do {
-            if try cpu.measure(.spoolAppend, { try spool.append([record]) }).stored > 0 { onStored() }
+            let result = try cpu.measure(.spoolAppend) { try spool.append([record]) }
+            capped(result)
+            if result.stored > 0 { onStored() }
         } catch {
             logger.warning("could not write the health document", metadata: ["error": "\(error)"])
         }
@@ -331,19 +354,20 @@ public final class Ingestor: Sendable {
     @discardableResult
     public func closeOpenInvocations() -> Int {
         do {
-            let written = try tracker.withLock { tracker -> Int in
+            let result = try tracker.withLock { tracker -> AppendResult in
                 var next = tracker
                 _ = next.begin(delivery: nil)
                 next.closeAll()
                 let (changes, completed) = next.finish()
-                guard !completed.isEmpty else { return 0 }
+                guard !completed.isEmpty else { return AppendResult() }
                 let records = summaries(completed)
                 let result = try cpu.measure(.spoolAppend) { try spool.append(records, invocations: changes) }
                 tracker = next
-                return result.stored
+                return result
             }
-            if written > 0 { onStored() }
-            return written
+            capped(result)
+            if result.stored > 0 { onStored() }
+            return result.stored
         } catch {
             logger.warning("could not write the summaries of open invocations", metadata: ["error": "\(error)"])
             return 0
@@ -353,18 +377,24 @@ public final class Ingestor: Sendable {
     /// Logs a refusal unless one was logged in the last minute; then says how many were not.
     private func refused(_ message: Logger.Message, _ reason: String) {
         let now = clock.now()
-        let skipped: Int? = counts.withLock { tallies in
-            guard now - tallies.lastLogged >= 60_000 else {
-                tallies.unlogged += 1
-                return nil
-            }
-            defer {
-                tallies.lastLogged = now
-                tallies.unlogged = 0
-            }
-            return tallies.unlogged
-        }
-        guard let skipped else { return }
-        logger.warning(message, metadata: ["error": "\(reason)", "refusals.unlogged": "\(skipped)"])
+        guard let since = counts.withLock({ $0.refusals.note(at: now) }) else { return }
+        logger.warning(message, metadata: ["error": "\(reason)", "refusals.unlogged": "\(since - 1)"])
+    }
+
+    /// Says what the spool's cap dropped or refused, at most once a minute: a spool that stays full
+    /// loses telemetry without a failed request to show for it.
+    private func capped(_ result: AppendResult) {
+        let lost = result.evicted + result.rejected
+        guard lost > 0 else { return }
+        let now = clock.now()
+        guard let since = counts.withLock({ $0.capped.note(lost, at: now) }) else { return }
+        let cap = spool.configuration.capBytes
+        let what =
+            spool.configuration.overflowPolicy == .rejectNew
+            ? "the spool is full: \(since) new records refused (SLUICE_SPOOL_OVERFLOW=reject-new)"
+            : "the spool is full: \(since) of its oldest records dropped to make room (SLUICE_SPOOL_OVERFLOW=drop-oldest)"
+        logger.warning(
+            "\(what) since the last line; check that shipping works (`sluice spool stats`), or raise SLUICE_SPOOL_CAP (\(cap) bytes)",
+            metadata: ["spool.dropped": "\(since)", "spool.cap_bytes": "\(cap)"])
     }
 }

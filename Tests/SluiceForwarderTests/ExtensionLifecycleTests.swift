@@ -33,15 +33,7 @@ struct ExtensionLifecycleTests {
         // the drain are on it, so no wall-clock window decides the test on a loaded machine.
         let clock = ManualClock(UTCTime.nowMilliseconds())
         let exit = ExitWatch()
-        let running = Task {
-            let status = await ForwarderExtension(
-                environment: environment, api: platform, listenerHost: "127.0.0.1", clock: clock.wallClock
-            ) { _ in
-                Logger(label: "sluice") { _ in logs }
-            }.run()
-            exit.exited(status)
-            return status
-        }
+        let running = exit.run(environment, platform: platform, clock: clock, logs: logs)
         #expect(await waitFor(seconds: 30) { await platform.nextCalls == 1 })
         let destination = try #require(await platform.destination)
         let subscription = try #require(await platform.subscription)
@@ -148,19 +140,14 @@ struct ExtensionLifecycleTests {
         // On the test's clock, which stands still: a minute's budget could never end by itself.
         let clock = ManualClock(UTCTime.nowMilliseconds())
         let exit = ExitWatch()
-        let running = Task {
-            let status = await ForwarderExtension(
-                environment: [
-                    "URL": "http://127.0.0.1:1", "SLUICE_SPOOL_PATH": folder.file("spool.sqlite"),
-                    "SLUICE_FLUSH": "end",
-                    "SLUICE_FLUSH_BUDGET_MS": "60000", "SLUICE_RETRY_BASE_MS": "20000",
-                    "SLUICE_REQUEST_TIMEOUT_MS": "1000",
-                    "SLUICE_RETRY_CAP_MS": "20000", "SLUICE_BUFFER_TIMEOUT_MS": "25",
-                ], api: platform, listenerHost: "127.0.0.1", clock: clock.wallClock
-            ) { _ in Logger(label: "sluice") { _ in SwiftLogNoOpLogHandler() } }.run()
-            exit.exited(status)
-            return status
-        }
+        let running = exit.run(
+            [
+                "URL": "http://127.0.0.1:1", "SLUICE_SPOOL_PATH": folder.file("spool.sqlite"),
+                "SLUICE_FLUSH": "end",
+                "SLUICE_FLUSH_BUDGET_MS": "60000", "SLUICE_RETRY_BASE_MS": "20000",
+                "SLUICE_REQUEST_TIMEOUT_MS": "1000",
+                "SLUICE_RETRY_CAP_MS": "20000", "SLUICE_BUFFER_TIMEOUT_MS": "25",
+            ], platform: platform, clock: clock)
         #expect(await waitFor(seconds: 30) { await platform.nextCalls == 1 })
         let destination = try #require(await platform.destination)
         #expect(try await post(HTTPClient.shared, destination, TelemetryFixtures.logLines(10, marker: "down")).0 == 200)
@@ -225,6 +212,61 @@ struct ExtensionLifecycleTests {
         }
     }
 
+    /// Records the cap dropped (or refused) were once counted in the spool and said nowhere: a
+    /// warning says how many, at most once a minute, and the shutdown line has the spool's count.
+    @Test(arguments: ["drop-oldest", "reject-new"])
+    func whatTheCapDropsIsSaidOnceAMinuteAndAtShutdown(overflow: String) async throws {
+        let folder = try TemporaryFolder()
+        let spoolPath = folder.file("spool.sqlite")
+        let platform = ScriptedPlatform()
+        let logs = InMemoryLogHandler()
+        let clock = ManualClock(UTCTime.nowMilliseconds())
+        let exit = ExitWatch()
+        let running = exit.run(
+            [
+                // Nothing ships: the spool fills up to its cap and stays full.
+                "URL": "http://127.0.0.1:1", "SLUICE_SPOOL_PATH": spoolPath, "SLUICE_SPOOL_CAP": "1MiB",
+                "SLUICE_SPOOL_OVERFLOW": overflow, "SLUICE_BUFFER_TIMEOUT_MS": "25",
+            ], platform: platform, clock: clock, logs: logs)
+        #expect(await waitFor(seconds: 30) { await platform.nextCalls == 1 })
+        let destination = try #require(await platform.destination)
+        func dropped() throws -> Int {
+            try Spool.open(SpoolConfiguration(path: spoolPath), access: .readOnly).statistics().counters.dropped
+        }
+        func capLines() -> [InMemoryLogHandler.Entry] {
+            logs.entries.filter { $0.message.description.hasPrefix("the spool is full") }
+        }
+        // Within one minute: one line, however many deliveries the cap cut.
+        for delivery in 0..<4 {
+            let body = TelemetryFixtures.logLines(1_500, marker: "full\(delivery)")
+            #expect(try await post(HTTPClient.shared, destination, body).0 == 200)
+        }
+        let droppedInTheFirstMinute = try dropped()
+        #expect(droppedInTheFirstMinute > 0)
+        #expect(capLines().count == 1)
+        // A minute on, the next cut is said with everything since the last line.
+        clock.advance(by: 60_000)
+        #expect(
+            try await post(HTTPClient.shared, destination, TelemetryFixtures.logLines(1_500, marker: "later")).0 == 200)
+        let lines = capLines()
+        #expect(lines.count == 2)
+        #expect(lines.allSatisfy { $0.level == .warning })
+        let counts = lines.compactMap { $0.metadata["spool.dropped"].flatMap { Int($0.description) } }
+        #expect(counts.reduce(0, +) == (try dropped()), "every record the spool counts is in a line")
+        #expect(counts.last ?? 0 > 0)
+        for line in lines.map(\.message.description) {
+            #expect(line.contains("SLUICE_SPOOL_CAP") && line.contains("SLUICE_SPOOL_OVERFLOW=\(overflow)"), "\(line)")
+            #expect(line.contains(overflow == "reject-new" ? "new records refused" : "oldest records dropped"))
+        }
+
+        let deadline = clock.now + 2_000
+        await platform.send(.shutdown(reason: "spindown", deadline: deadline))
+        #expect(await exit.advance(clock, by: 10, until: deadline), "exited")
+        #expect(await running.value == 0)
+        let summary = try #require(logs.entries.first { $0.message.description == "sluice shut down" })
+        #expect(summary.metadata["dropped"]?.description == "\(try dropped())")
+    }
+
     @Test func aConfigurationErrorKeepsTheFunctionRunningWhenFailingOpen() async throws {
         let platform = ScriptedPlatform()
         let logs = InMemoryLogHandler()
@@ -245,6 +287,30 @@ struct ExtensionLifecycleTests {
         #expect(messages.contains { $0.contains("URL is not set") })
         #expect(messages.contains { $0.contains("FUNCTION_INDEX=Bad Name") })
         #expect(messages.contains { $0.contains("SLUICE_FAIL_MODE=open") })
+    }
+
+    /// A fatal problem once hid the warnings (a lone password, a retry cap below the base): every
+    /// line is said now, problems at `error`, what Sluice works around at `warning` (at `error`
+    /// under closed, where it stops init too).
+    @Test(arguments: [false, true])
+    func everyProblemAndEveryWarningIsSaidWhenOneIsFatal(closed: Bool) async throws {
+        let platform = ScriptedPlatform()
+        let logs = InMemoryLogHandler()
+        var environment = [
+            "URL": "http://127.0.0.1:1", "SLUICE_LOG_LEVEL": "loud", "SLUICE_PASSWORD": "lonely-pw-4417",
+            "SLUICE_RETRY_CAP_MS": "10",
+        ]
+        if closed { environment["SLUICE_FAIL_MODE"] = "Closed" }
+        await runThroughInit(environment, closed: closed, platform: platform, logs: logs)
+        if !closed { #expect(await platform.subscription == nil, "a fatal problem stops shipping") }
+        let lines = logs.entries.filter { $0.message.description.hasPrefix("configuration: ") }
+        let levels = Dictionary(lines.map { ($0.metadata["variable"]?.description ?? "", $0.level) }) { $1 }
+        let worked = closed ? Logger.Level.error : .warning
+        #expect(
+            levels == ["SLUICE_LOG_LEVEL": .error, "SLUICE_PASSWORD": worked, "SLUICE_RETRY_CAP_MS": worked],
+            "\(lines.map(\.message))")
+        #expect(lines.count == 3, "one line each")
+        #expect(!logs.entries.contains { $0.message.description.contains("lonely-pw-4417") })
     }
 
     @Test func failingClosedReportsInitError() async throws {
@@ -285,19 +351,9 @@ struct ExtensionLifecycleTests {
             "SLUICE_PASSWORD": "lonely-pw-9051",
         ]
         if closed { environment["SLUICE_FAIL_MODE"] = "closed" }
-        let running = Task { [environment] in
-            await ForwarderExtension(environment: environment, api: platform, listenerHost: "127.0.0.1") { _ in
-                Logger(label: "sluice") { _ in logs }
-            }.run()
-        }
-        if closed {
-            #expect(await running.value == 1)
-            #expect(await platform.errors.map(\.path) == ["init/error"])
-        } else {
-            #expect(await waitFor(seconds: 30) { await platform.nextCalls == 1 })
+        await runThroughInit(environment, closed: closed, platform: platform, logs: logs)
+        if !closed {
             #expect(await platform.subscription != nil, "it subscribes and ships")
-            await platform.send(.shutdown(reason: "spindown", deadline: UTCTime.nowMilliseconds() + 1_000))
-            #expect(await running.value == 0)
             #expect(await platform.errors.isEmpty)
         }
         let messages = logs.entries.map(\.message.description)
@@ -322,11 +378,47 @@ struct ExtensionLifecycleTests {
         #expect(logs.entries.filter { $0.message.description.contains("no Telemetry API") }.count == 1)
     }
 
+    /// Runs the extension to its end: under `closed`, to its init error; else to its first `/next`,
+    /// then SHUTDOWN.
+    private func runThroughInit(
+        _ environment: [String: String], closed: Bool, platform: ScriptedPlatform, logs: InMemoryLogHandler
+    ) async {
+        let running = Task {
+            await ForwarderExtension(environment: environment, api: platform, listenerHost: "127.0.0.1") { _ in
+                Logger(label: "sluice") { _ in logs }
+            }.run()
+        }
+        if closed {
+            #expect(await running.value == 1)
+            #expect(await platform.errors.map(\.path) == ["init/error"])
+        } else {
+            #expect(await waitFor(seconds: 30) { await platform.nextCalls == 1 })
+            await platform.send(.shutdown(reason: "spindown", deadline: UTCTime.nowMilliseconds() + 1_000))
+            #expect(await running.value == 0)
+        }
+    }
+
     /// Whether the extension's `run()` has returned, and a way to move its clock until it does.
     final class ExitWatch: Sendable {
         private let status = Locked<Int32?>(nil)
 
         func exited(_ value: Int32) { status.withLock { $0 = value } }
+
+        /// Starts the extension on `clock`, on loopback; this watch learns when `run()` returns.
+        func run(
+            _ environment: [String: String], platform: ScriptedPlatform, clock: ManualClock,
+            logs: InMemoryLogHandler? = nil
+        ) -> Task<Int32, Never> {
+            Task {
+                let status = await ForwarderExtension(
+                    environment: environment, api: platform, listenerHost: "127.0.0.1", clock: clock.wallClock
+                ) { _ in
+                    Logger(label: "sluice") { _ in logs.map { $0 as any LogHandler } ?? SwiftLogNoOpLogHandler() }
+                }.run()
+                exited(status)
+                return status
+            }
+        }
 
         /// Moves `clock` by `step` while the extension runs, letting it act on each new time,
         /// until it exits (true) or `clock` reaches `limit` (false).

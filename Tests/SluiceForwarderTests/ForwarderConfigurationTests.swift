@@ -280,6 +280,56 @@ import Testing
         #expect(read(["SLUICE_RETRY_BASE_MS": "500", "SLUICE_RETRY_CAP_MS": "500"]).0.warnings.isEmpty)
     }
 
+    /// `SLUICE_FLUSH=END` was refused (and, failing open, stopped shipping) while
+    /// `SLUICE_FAIL_MODE=Closed` was taken: every choice is now read in any case.
+    @Test func everyChoiceIsReadInAnyCase() throws {
+        // Each auth mode has what it needs.
+        let needs = ["AUTH_SECRET": "os", "SLUICE_USERNAME": "u", "SLUICE_PASSWORD": "p"]
+        let readme = try String(contentsOf: packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let said = try #require(
+            readme.components(separatedBy: "\n\n").first { $0.contains("value in any case") }, "README says it")
+        var checked = 0
+        for variable in ForwarderConfiguration.variables {
+            let choices: [String]
+            switch variable.kind {
+            case .choice(let names, _), .automaticChoice(let names): choices = names
+            case .flushPolicy: choices = ["end", "background", "periodic:30"]
+            default: continue
+            }
+            #expect(said.contains("`\(variable.name)`"), "README names \(variable.name) as read in any case")
+            for choice in choices {
+                for spelling in [
+                    choice.uppercased(), choice.lowercased(), choice.prefix(1).uppercased() + choice.dropFirst(),
+                ] {
+                    let (configuration, problems) = read(needs.merging([variable.name: spelling]) { $1 })
+                    let lines = (problems + configuration.warnings).filter { $0.variable == variable.name }
+                    #expect(lines.isEmpty, "\(variable.name)=\(spelling): \(lines.map(\.message))")
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked > 60)
+        // What the audit tried, and the values each spelling gives.
+        #expect(read(["SLUICE_FLUSH": "END"]).0.flushPolicy == .end)
+        #expect(read(["SLUICE_FLUSH": "Periodic:30"]).0.flushPolicy == .periodic(seconds: 30))
+        #expect(read(["SLUICE_FAIL_MODE": "Closed"]).0.failMode == .closed)
+        #expect(read(["SLUICE_SPOOL_OVERFLOW": "REJECT-NEW"]).0.spool.overflowPolicy == .rejectNew)
+        #expect(read(["SLUICE_COMPRESSION": "None"]).0.openSearch.compress == false)
+        #expect(read(["SLUICE_LOG_LEVEL": "DEBUG"]).0.logLevel == "debug")
+        #expect(
+            read(["SLUICE_AUTH": "SigV4", "SLUICE_SIGV4_SERVICE": "AOSS"]).0.openSearch.auth
+                == .sigV4(service: "aoss", region: "eu-west-1"))
+        // A value that is no choice is shown as it was written.
+        #expect(
+            read(["SLUICE_FLUSH": "Sometimes"]).1.map(\.message) == [
+                "SLUICE_FLUSH=Sometimes is not a flush policy: use end, background or periodic:N"
+            ])
+        #expect(
+            read(["SLUICE_FLUSH": "PERIODIC:0"]).1.map(\.message) == [
+                "SLUICE_FLUSH=PERIODIC:0: write periodic:N with N whole seconds ≥ 1, e.g. periodic:60"
+            ])
+    }
+
     @Test func theDocumentedVariablesAreTheOnesRead() {
         let names = Set(ForwarderConfiguration.variables.map(\.name))
         #expect(names.count == ForwarderConfiguration.variables.count)
