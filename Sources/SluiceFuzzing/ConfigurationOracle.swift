@@ -73,12 +73,16 @@ enum ConfigurationOracle {
         }
         // No line shows what a URL holds before its last @ (a password, however mistyped).
         if let url = environment[ConfigurationVariable.url.name], let at = url.lastIndex(of: "@") {
-            let start = url.firstRange(of: "://")?.upperBound ?? url.startIndex
-            let hidden = String(url[start..<at])
+            // A `://` after the last @ begins no user info (found by this target: `https@//h)://x`).
+            let start = url[..<at].firstRange(of: "://")?.upperBound ?? url.startIndex
+            // URL's own lines (another variable may hold the same text, and say it), with the @:
+            // the user info as it stands before the host.
+            let hidden = String(url[start...at])
+            let name = ConfigurationVariable.url.name
             let lines =
-                (problems + configuration.warnings).map(\.message)
-                + ForwarderConfiguration.settings(environment).map(\.value)
-            if hidden.count >= 4, let line = lines.first(where: { $0.contains(hidden) }) {
+                (problems + configuration.warnings).filter { $0.variable == name }.map(\.message)
+                + ForwarderConfiguration.settings(environment).filter { $0.name == name }.map(\.value)
+            if hidden.count >= 5, let line = lines.first(where: { $0.contains(hidden) }) {
                 found.append("the user info of URL is shown: \(line)")
             }
         }
