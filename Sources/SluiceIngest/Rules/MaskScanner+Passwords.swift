@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 /// The password scanner: values named as secrets, in text and as JSON members.
 extension MaskScanner {
     /// What a password's name ends with, lowercase (matched in any case): `db_password`,
@@ -38,13 +44,22 @@ extension MaskScanner {
     /// `'password': 'value'` (`\"password\": \"value\"` in JSON printed as text), for each name of
     /// `passwordNames`. A value already masked stays as it is.
     mutating func passwords(_ found: inout [Range<Int>]) {
+        guard let base = text.baseAddress else { return }
+        // Every line has a `:` or an `=` somewhere (a time, at least): `memchr` jumps from one to
+        // the next, rather than a look at every byte.
+        func next(_ byte: UInt8, from start: Int) -> Int {
+            guard start < count, let hit = memchr(base + start, Int32(byte), count - start) else { return count }
+            return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+        }
+        var nextEquals = next(UInt8(ascii: "="), from: 1)
+        var nextColon = next(UInt8(ascii: ":"), from: 1)
         var index = 1
-        while index < count {
+        while true {
+            if nextEquals < index { nextEquals = next(UInt8(ascii: "="), from: index) }
+            if nextColon < index { nextColon = next(UInt8(ascii: ":"), from: index) }
+            index = min(nextEquals, nextColon)
+            guard index < count else { break }
             let byte = text[index]
-            guard byte == UInt8(ascii: "=") || byte == UInt8(ascii: ":") else {
-                index += 1
-                continue
-            }
             var value: Range<Int>?
             if byte == UInt8(ascii: "="), !isByte(index + 1, UInt8(ascii: "=")), passwordName(endingAt: index) {
                 value = quotedValue(at: index + 1) ?? plainValue(at: index + 1)
