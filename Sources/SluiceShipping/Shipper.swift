@@ -158,8 +158,11 @@ public actor Shipper {
                 case .duplicate:
                     report.duplicates += 1
                     settlements.append((record.seq, .shipped))
-                case .retry(_, let reason):
-                    let settlement = retryOrGiveUp(record, error: reason, at: retryAt, &report)
+                case .retry(let status, let reason):
+                    // A 429 item is the cluster's load, not the document: like a request failed as a
+                    // whole, it counts toward no limit of attempts, only the age.
+                    let settlement = retryOrGiveUp(
+                        record, error: reason, at: retryAt, byAttempts: status != 429, &report)
                     if case .deadLetter(let why, let type) = settlement { firstDead = firstDead ?? (type, why) }
                     settlements.append((record.seq, settlement))
                 case .rejected(let status, let type, let reason):
@@ -263,13 +266,17 @@ public actor Shipper {
         return clock.now() + (hurried ? min(delay, Self.hurriedBackoffMilliseconds) : delay)
     }
 
-    /// A retry at `at`, or a dead letter once attempts or age run out.
+    /// A retry at `at`, or a dead letter once attempts (when `byAttempts`) or age run out.
     private func retryOrGiveUp(
-        _ record: StoredRecord, error: String, at retryAt: Int64, _ report: inout Report
+        _ record: StoredRecord, error: String, at retryAt: Int64, byAttempts: Bool = true, _ report: inout Report
     ) -> Settlement {
         let now = clock.now()
         let attempts = record.attempts + 1
-        if policy.givesUp(attempts: attempts, receivedAt: record.receivedAt, now: now) {
+        let givesUp =
+            byAttempts
+            ? policy.givesUp(attempts: attempts, receivedAt: record.receivedAt, now: now)
+            : policy.isTooOld(receivedAt: record.receivedAt, now: now)
+        if givesUp {
             report.deadLettered += 1
             return .deadLetter(
                 reason: "gave up after \(attempts) attempts over \((now - record.receivedAt) / 1000) s: \(error)",

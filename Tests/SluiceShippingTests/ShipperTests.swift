@@ -170,6 +170,21 @@ import Testing
         }
     }
 
+    /// A cluster under load answers some items 429 (`es_rejected_execution_exception`) for as long
+    /// as the load lasts: such an item spends no attempt toward the limit (one here), so it is
+    /// sent again until it goes in, never made a dead letter by the count.
+    @Test func throttledItemsAreNeverDeadLetteredByTheirCount() async throws {
+        try await ShippingRig.with({ $0.retry.maxAttempts = 1 }) { rig in
+            try await rig.proxy.inject([["kind": "reject_items", "every": 2, "match": "_bulk", "count": 3]])
+            try rig.spool.append(rig.records(8))
+            let report = try await rig.drainCompletely()
+            #expect(report.deadLettered == 0)
+            #expect(try rig.spool.deadLetters().isEmpty)
+            #expect(report.retried >= 4)
+            #expect(try await rig.probe.count(rig.index) == 8)
+        }
+    }
+
     @Test func rejectedItemsAloneAreSentAgain() async throws {
         try await ShippingRig.with { rig in
             try await rig.proxy.inject([["kind": "reject_items", "every": 3, "match": "_bulk"]])
