@@ -110,14 +110,8 @@ import Testing
     }
 
     @Test func aServerThatIsNotOpenSearchGetsNoTemplates() async throws {
-        let proxy = try await FaultProxy.start(upstream: "http://127.0.0.1:1", client: HTTPClient.shared)
+        let proxy = try await FaultProxy.webPage(client: HTTPClient.shared)
         defer { proxy.stop() }
-        try await proxy.inject([
-            [
-                "kind": "status", "status": 200, "count": 1000, "body": "<html></html>",
-                "headers": ["Content-Type": "text/html"],
-            ]
-        ])
         let result = try await setup(Self.indices.merging(["URL": proxy.url]) { $1 })
         #expect(result.status == 1)
         #expect(

@@ -114,6 +114,19 @@ public final class FaultProxy: @unchecked Sendable {
         try await control(.POST, "faults", rules)
     }
 
+    /// A proxy to nothing that answers every request 200 with a web page: a `URL` that is not
+    /// OpenSearch. The caller stops it.
+    public static func webPage(client: HTTPClient) async throws -> FaultProxy {
+        let proxy = try await FaultProxy.start(upstream: "http://127.0.0.1:1", client: client)
+        try await proxy.inject([
+            [
+                "kind": "status", "status": 200, "count": 1000, "body": "<html><body>hello</body></html>",
+                "headers": ["Content-Type": "text/html"],
+            ]
+        ])
+        return proxy
+    }
+
     /// Demands this basic-auth user from now on (nil: no auth).
     public func requireBasicAuth(username: String?, password: String?) async throws {
         try await control(.POST, "auth", ["username": username as Any, "password": password as Any])
