@@ -91,7 +91,8 @@ extension ForwarderExtension {
             metadata: metadata.merging([
                 "shutdown.reason": "\(reason)", "shutdown.ms": "\(clock.now() - started)",
                 "shipped.at_shutdown": "\(report.shipped - shippedBefore)", "shipped.total": "\(report.shipped)",
-                "dead_lettered": "\(report.deadLettered)", "left_in_spool": "\(left)",
+                "dead_lettered": "\(report.deadLettered)", "requests.failed": "\(report.failedRequests)",
+                "left_in_spool": "\(left)",
                 "deliveries": "\(tallies.deliveries)", "deliveries.refused": "\(tallies.malformed + tallies.failed)",
             ]) { $1 })
     }

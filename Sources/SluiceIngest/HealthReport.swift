@@ -36,9 +36,9 @@ public struct HealthReport: Sendable {
         "health-\(environment)-shutdown-\(time)"
     }
 
-    /// The document: the spool's statistics and counters (rules' among them), the time the
-    /// platform says the extension added to invocations since the last report, the process's CPU
-    /// time by stage, and why it was written.
+    /// The document: the spool's statistics and counters (rules' among them), the last request to
+    /// OpenSearch that failed as a whole, the time the platform says the extension added to
+    /// invocations since the last report, the process's CPU time by stage, and why it was written.
     func document(
         at time: Int64, reason: String, statistics: SpoolStatistics, overheads: [Double], cpu: StageCPU.Snapshot,
         functionFields: [UInt8]
@@ -61,10 +61,21 @@ public struct HealthReport: Sendable {
             ("shipped", counters.shipped), ("retried", counters.retried), ("deadLettered", counters.deadLettered),
             ("dropped", counters.dropped), ("leftAtShutdown", counters.leftAtShutdown),
             ("quarantined", counters.quarantined), ("requeued", counters.requeued), ("malformed", counters.malformed),
+            ("failedRequests", counters.failedRequests),
         ]
         out += Array(#","spool":{"#.utf8)
         out += Array(spool.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",").utf8)
-        out += Array(#"},"rules":{"#.utf8)
+        out += Array("}".utf8)
+        // The last `_bulk` request that failed as a whole: when, and why (the kind, then OpenSearch's
+        // or the network's words), so an outage shows once its documents arrive.
+        if let failed = statistics.lastFailedRequest {
+            out += Array(#","lastFailedRequest":{"at":"#.utf8)
+            out += JSONText.stringToken(UTCTime.iso8601(milliseconds: failed.at))
+            out += Array(#","reason":"#.utf8)
+            JSONText.appendString(failed.reason, to: &out)
+            out += Array("}".utf8)
+        }
+        out += Array(#","rules":{"#.utf8)
         for (position, rule) in counters.rules.sorted(by: { $0.key < $1.key }).enumerated() {
             if position > 0 { out.append(UInt8(ascii: ",")) }
             JSONText.appendString(rule.key, to: &out)

@@ -309,7 +309,7 @@ public final class Ingestor: Sendable {
         guard let health else { return nil }
         let minute = now / HealthReport.intervalMilliseconds
         let (due, overheads) = healthState.withLock { ($0.lastMinute != minute, $0.overheads) }
-        guard due || shutdown, let statistics = try? spool.statistics() else { return nil }
+        guard due || shutdown, let statistics = try? spool.statistics(countingDue: false) else { return nil }
         return SpoolRecord(
             id: shutdown
                 ? HealthReport.shutdownID(environment: ids.environment, at: now)

@@ -130,6 +130,7 @@ public actor Shipper {
             spool.release(records.map(\.seq))
             pause(after: failure)
             report.failedRequests += 1
+            recordFailure(failure)
             return report
         }
         try await ship(records, into: &report)
@@ -196,6 +197,7 @@ public actor Shipper {
             // SLUICE_RETRY_MAX_AGE_S still ends them.
             report.failedRequests += 1
             pause(after: failure)
+            recordFailure(failure)
             let now = clock.now()
             let expired = records.filter { policy.isTooOld(receivedAt: $0.receivedAt, now: now) }
             if consecutiveFailures == 1 || now - failureLoggedAt >= Self.failureLogInterval {
@@ -224,6 +226,18 @@ public actor Shipper {
             }
             let expiredSeqs = Set(expired.map(\.seq))
             spool.release(records.map(\.seq).filter { !expiredSeqs.contains($0) })
+        }
+    }
+
+    /// Keeps a request that failed as a whole in the spool (a counter, and the last one's time and
+    /// reason), where the health documents and `sluice spool stats` show it once the outage is
+    /// over. A spool that cannot write it loses that count only: the records are handed back all
+    /// the same.
+    private func recordFailure(_ failure: OpenSearchError) {
+        do {
+            try spool.recordFailedRequest(at: clock.now(), reason: "\(failure.code): \(failure.message)")
+        } catch {
+            logger.debug("could not count the failed request in the spool", metadata: ["error": "\(error)"])
         }
     }
 

@@ -1,34 +1,54 @@
 extension Spool {
     /// Counters and what is waiting now.
-    public func statistics() throws -> SpoolStatistics {
+    /// What the spool holds and has done. The waiting records and dead letters are the stored totals
+    /// (one row, kept by every write), so this reads no record, except to count `dueNow` when
+    /// `countingDue` asks for it: that reads every record (the CLI's `stats`), where a health
+    /// document written once a minute with a delivery must not (100,000 waiting records are 80 MB).
+    public func statistics(countingDue: Bool = true) throws -> SpoolStatistics {
         let now = clock.now()
         let capBytes = configuration.capBytes
         return try read("reading statistics") { state in
             let connection = state.connection
-            let records = try connection.statement("SELECT count(*), coalesce(sum(bytes), 0) FROM records")
-            defer { records.reset() }
-            try records.step()
-            let dead = try connection.statement("SELECT count(*), coalesce(sum(bytes), 0) FROM dead_letters")
-            defer { dead.reset() }
-            try dead.step()
+            let totals = try Self.totals(connection)
             let oldest = try connection.scalar("SELECT received_at FROM records ORDER BY seq LIMIT 1")
             let values = try Self.counters(connection)
+            let due = countingDue ? try connection.scalar("SELECT count(*) FROM records WHERE due_at <= ?", now) : nil
             return SpoolStatistics(
                 path: path,
                 schemaVersion: Int(try connection.scalar("SELECT max(id) FROM schema_migrations") ?? 0),
                 fileBytes: (FileSystem.size(path) ?? 0) + (FileSystem.size(path + "-wal") ?? 0),
-                rows: records.int(at: 0),
-                bytes: records.int(at: 1),
+                rows: totals.rows,
+                bytes: totals.bytes,
                 oldestAgeMilliseconds: oldest.map { max(0, now - $0) },
-                dueNow: Int(try connection.scalar("SELECT count(*) FROM records WHERE due_at <= ?", now) ?? 0),
+                dueNow: due.map { Int($0) },
                 leased: state.leases.values.lazy.filter { $0.expiry > now }.count,
-                deadLetters: dead.int(at: 0),
-                deadLetterBytes: dead.int(at: 1),
+                deadLetters: totals.deadRows,
+                deadLetterBytes: totals.deadBytes,
                 capBytes: capBytes,
                 openInvocations: try Self.hasInvocationTables(connection)
                     ? Int(try connection.scalar("SELECT count(*) FROM open_invocations") ?? 0) : 0,
-                counters: values)
+                counters: values,
+                lastFailedRequest: try Self.lastFailedRequest(connection))
         }
+    }
+
+    /// The last request that failed as a whole, as `recordFailedRequest` kept it.
+    static func lastFailedRequest(_ connection: SQLiteConnection) throws -> SpoolStatistics.FailedRequest? {
+        let select = try connection.statement("SELECT key, value FROM meta WHERE key IN (?, ?)")
+        defer { select.reset() }
+        select.bind(lastFailedRequestAtKey, at: 1)
+        select.bind(lastFailedRequestKey, at: 2)
+        var at: Int64?
+        var reason: String?
+        while try select.step() {
+            if select.string(at: 0) == lastFailedRequestAtKey {
+                at = Int64(select.string(at: 1))
+            } else {
+                reason = select.string(at: 1)
+            }
+        }
+        guard let at, let reason else { return nil }
+        return SpoolStatistics.FailedRequest(at: at, reason: reason)
     }
 
     /// The counters alone (one small table): what the spool has done since it was created.

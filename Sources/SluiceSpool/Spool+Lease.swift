@@ -221,6 +221,34 @@ extension Spool {
         }
     }
 
+    /// A request to OpenSearch failed as a whole (no answer, a 5xx, a 429, an index that could not
+    /// be made): counted (`failed_requests`, made by the first one), with its time and reason kept
+    /// as the last one, so that an outage still shows after it ended, in `sluice spool stats` and
+    /// in the health documents shipped once it is over.
+    public func recordFailedRequest(at time: Int64, reason: String) throws {
+        try write("recording a failed request") { state in
+            let connection = state.connection
+            let count = try connection.statement(
+                "INSERT INTO counters (name, value) VALUES ('failed_requests', 1) ON CONFLICT (name) DO UPDATE SET value = value + 1"
+            )
+            try count.step()
+            count.reset()
+            let last = try connection.statement("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)")
+            for (key, value) in [
+                (Self.lastFailedRequestAtKey, String(time)), (Self.lastFailedRequestKey, String(reason.prefix(500))),
+            ] {
+                last.reset()
+                last.bind(key, at: 1)
+                last.bind(value, at: 2)
+                try last.step()
+            }
+            last.reset()
+        }
+    }
+
+    static let lastFailedRequestAtKey = "last_failed_request_at"
+    static let lastFailedRequestKey = "last_failed_request"
+
     /// Counts what is still in the spool as left at shutdown; returns that number.
     @discardableResult
     public func recordShutdown() throws -> Int {

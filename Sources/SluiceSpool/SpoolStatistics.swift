@@ -22,6 +22,9 @@ public struct SpoolCounters: Sendable, Equatable, Codable {
     public var requeued = 0
     /// Deliveries refused as malformed (answered 400, nothing stored).
     public var malformed = 0
+    /// Requests to OpenSearch that failed as a whole (no answer, a 5xx, a 429): an outage's length
+    /// in attempts. Their records stayed in the spool and spent no attempt.
+    public var failedRequests = 0
     /// What ingest's rules did, by rule name: `email.masked` (matches), `debug-lines.dropped`
     /// (lines), `min-level.dropped`, `<pattern rule>.unscanned` (texts a pattern ran out of time on).
     public var rules: [String: Int] = [:]
@@ -45,6 +48,7 @@ public struct SpoolCounters: Sendable, Equatable, Codable {
         case "quarantined": quarantined = value
         case "requeued": requeued = value
         case "malformed": malformed = value
+        case "failed_requests": failedRequests = value
         default: break
         }
     }
@@ -62,8 +66,8 @@ public struct SpoolStatistics: Sendable, Equatable, Codable {
     public var bytes: Int
     /// Age of the oldest waiting record, in milliseconds (nil when empty).
     public var oldestAgeMilliseconds: Int64?
-    /// Records a shipper may lease now.
-    public var dueNow: Int
+    /// Records a shipper may lease now; nil when not counted (`statistics(countingDue: false)`).
+    public var dueNow: Int?
     /// Records held by an unexpired lease of this process (leases live in the owning process, so
     /// another process, such as the CLI, sees 0).
     public var leased: Int
@@ -73,4 +77,12 @@ public struct SpoolStatistics: Sendable, Equatable, Codable {
     /// Invocations whose summary is not written yet (`sluice spool invocations` lists them).
     public var openInvocations: Int
     public var counters: SpoolCounters
+    /// The last request to OpenSearch that failed as a whole, if one has.
+    public var lastFailedRequest: FailedRequest?
+
+    /// When a request failed (ms since the epoch) and why.
+    public struct FailedRequest: Sendable, Equatable, Codable {
+        public var at: Int64
+        public var reason: String
+    }
 }

@@ -74,6 +74,17 @@ import Testing
             // The outage was met (requests reset), and it spent no record's attempts: none died.
             #expect(during.contains("reset"), "the outage was seen: \(during)")
             #expect(try rig.statistics().deadLetters == 0)
+            // The outage shows in the health document written at SHUTDOWN, shipped after it.
+            let failed = during.filter { $0 == "reset" }.count
+            let reports = try await rig.probe.documents(rig.extensionIndex).values.filter {
+                $0["type"] as? String == "sluice.health" && $0["reason"] as? String == "shutdown"
+            }
+            let report = try #require(reports.first)
+            let spool = try #require(report["spool"] as? [String: Any])
+            let counted = (spool["failedRequests"] as? NSNumber)?.intValue ?? 0
+            #expect(counted >= 1 && counted <= failed, "\(failed) requests were reset: \(spool)")
+            let last = report["lastFailedRequest"] as? [String: Any]
+            #expect((last?["reason"] as? String)?.hasPrefix("transport: ") == true, "\(String(describing: last))")
         }
     }
 

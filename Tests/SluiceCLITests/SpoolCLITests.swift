@@ -93,6 +93,23 @@ import Testing
         #expect(decoded.counters.deadLettered == 2)
         #expect(decoded.counters.rules == ["email.masked": 3, "health.dropped": 2])
         #expect(decoded.schemaVersion == Migration.embedded.last?.id)
+        #expect(text.output.contains("failed requests   0\nlast failure      -"))
+        #expect(decoded.lastFailedRequest == nil)
+
+        // An outage the extension met: counted, and the last failure with its time and reason.
+        try Spool.open(SpoolConfiguration(path: path)).recordFailedRequest(
+            at: 1_795_612_518_100, reason: "transport: connection refused by 10.0.0.1:443")
+        let after = try await sluice("spool", "stats", "--path", path)
+        #expect(after.output.contains("failed requests   1"))
+        #expect(
+            after.output.contains(
+                "last failure      2026-11-25T13:15:18.100Z transport: connection refused by 10.0.0.1:443"),
+            "\(after.output)")
+        let afterJSON = try await sluice("spool", "stats", "--json", "--path", path)
+        let decodedAfter = try JSONDecoder().decode(SpoolStatistics.self, from: Data(afterJSON.output.utf8))
+        #expect(decodedAfter.counters.failedRequests == 1)
+        #expect(decodedAfter.lastFailedRequest?.reason == "transport: connection refused by 10.0.0.1:443")
+        #expect(decodedAfter.lastFailedRequest?.at == 1_795_612_518_100)
     }
 
     @Test func peekShowsTheNextRecordsOfAnIndex() async throws {

@@ -95,6 +95,24 @@ struct HealthReportTests {
         #expect(Set(health.map(\.id)).count == 3)
     }
 
+    @Test func anOutageShowsInTheHealthDocumentsWrittenAfterIt() throws {
+        let ingest = try ingestor()
+        #expect(ingest.ingest(Self.invocation(1, overhead: 1)) == .accepted)
+        let before = try #require(try healthDocuments().first).document
+        #expect(before["spool"]?["failedRequests"]?.double == 0, "no request has failed")
+        #expect(before["lastFailedRequest"] == nil)
+
+        // The shipper's requests fail as a whole (it counts each in the spool), then go through again.
+        try spool.recordFailedRequest(at: clock.now + 1_000, reason: "transport: connection refused by 10.0.0.1:443")
+        try spool.recordFailedRequest(at: clock.now + 5_000, reason: "unavailable: HTTP 503: cluster is blocked")
+        clock.advance(by: HealthReport.intervalMilliseconds)
+        #expect(ingest.ingest(Self.invocation(2, overhead: 1)) == .accepted)
+        let after = try #require(try healthDocuments().last).document
+        #expect(after["spool"]?["failedRequests"]?.double == 2)
+        #expect(after["lastFailedRequest"]?["reason"]?.string == "unavailable: HTTP 503: cluster is blocked")
+        #expect(after["lastFailedRequest"]?["at"]?.string == "2025-11-24T16:00:05.000Z")
+    }
+
     @Test func aRestartInTheSameMinuteWritesTheSameDocumentOnce() throws {
         #expect(try ingestor().ingest(Self.invocation(1, overhead: 1)) == .accepted)
         // A new process (a kill -9 and a restart) in the same minute: the same id, kept once.

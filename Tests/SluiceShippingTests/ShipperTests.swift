@@ -106,6 +106,11 @@ import Testing
             #expect(report.failedRequests == 4)
             #expect(report.deadLettered == 0)
             #expect(try await rig.probe.count(rig.index) == 101, "the 100 and the bootstrap's record")
+            // Each failed request is counted in the spool, and the last one's reason kept.
+            let statistics = try rig.spool.statistics()
+            #expect(statistics.counters.failedRequests == 4)
+            #expect(statistics.lastFailedRequest?.reason.hasPrefix("unavailable: ") == true, "\(statistics)")
+            #expect(statistics.lastFailedRequest?.reason.contains("502") == true, "\(statistics)")
             let outcomes = try await rig.proxy.requests().filter { ($0["path"] as? String)?.contains("_bulk") == true }
                 .compactMap { $0["outcome"] as? String }
             #expect(outcomes == ["forwarded", "status:429", "status:503", "status:503", "status:502", "forwarded"])

@@ -287,6 +287,45 @@ import Testing
         #expect(stats.counters.leftAtShutdown == 5)
     }
 
+    @Test func failedRequestsAreCountedAndTheLastOneIsKeptAcrossARestart() throws {
+        let folder = try TemporaryFolder()
+        do {
+            let spool = try openSpool(folder)
+            #expect(try spool.statistics().lastFailedRequest == nil)
+            try spool.recordFailedRequest(at: 1_000, reason: "transport: connection refused by 10.0.0.1:443")
+            try spool.recordFailedRequest(
+                at: 2_000, reason: "throttled: HTTP 429: " + String(repeating: "x", count: 900))
+        }
+        let stats = try Spool.open(SpoolConfiguration(path: folder.file("spool.sqlite")), access: .readOnly)
+            .statistics()
+        #expect(stats.counters.failedRequests == 2)
+        #expect(stats.lastFailedRequest?.at == 2_000)
+        #expect(stats.lastFailedRequest?.reason.hasPrefix("throttled: HTTP 429: xxx") == true)
+        #expect(stats.lastFailedRequest?.reason.count == 500, "a long reason is cut")
+    }
+
+    @Test func statisticsReadTheStoredTotalsAndCountDueRecordsOnlyWhenAsked() throws {
+        let folder = try TemporaryFolder()
+        let clock = ManualClock()
+        let owner = try openSpool(folder, clock: clock)
+        try owner.append(makeRecords(6, bytes: 100))
+        let leased = try owner.lease(maxCount: 2, maxBytes: 1 << 20)
+        try owner.settle(leased.map { ($0.seq, .retry(at: clock.now + 60_000, error: "later")) })
+        var stats = try owner.statistics()
+        #expect(stats.rows == 6 && stats.bytes == 600)
+        #expect(stats.dueNow == 4, "the two retries are due in a minute")
+        stats = try owner.statistics(countingDue: false)
+        #expect(stats.rows == 6 && stats.bytes == 600)
+        #expect(stats.dueNow == nil)
+        // Another process's change is in the stored totals the owner reads.
+        try owner.settle(
+            try owner.lease(maxCount: 1, maxBytes: 1 << 20).map { ($0.seq, .deadLetter(reason: "x", errorType: nil)) })
+        let cli = try Spool.open(SpoolConfiguration(path: folder.file("spool.sqlite")), access: .maintenance)
+        #expect(try cli.purgeDeadLetters() == 1)
+        stats = try owner.statistics(countingDue: false)
+        #expect(stats.rows == 5 && stats.deadLetters == 0 && stats.deadLetterBytes == 0)
+    }
+
     @Test func settlingARecordDroppedWhileLeasedCountsItMissing() throws {
         let folder = try TemporaryFolder()
         let spool = try openSpool(folder, capBytes: 3_000)

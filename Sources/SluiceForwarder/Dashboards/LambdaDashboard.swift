@@ -108,11 +108,12 @@ public enum LambdaDashboard {
                 .overTime(),
             ]),
         Visualization(
-            id: "sluice-health-shipping", title: "Sluice: shipped, retried, left at shutdown", chart: "line",
+            id: "sluice-health-shipping", title: "Sluice: shipped, retried, failed requests, left at shutdown",
+            chart: "line",
             source: .extension, query: #"type:"sluice.health""#,
             aggregations: [
                 .metric("max", "spool.shipped"), .metric("max", "spool.retried"),
-                .metric("max", "spool.leftAtShutdown"), .overTime(),
+                .metric("max", "spool.failedRequests"), .metric("max", "spool.leftAtShutdown"), .overTime(),
             ]),
         Visualization(
             id: "sluice-health-added", title: "Sluice: time added to invocations (ms, p99 and max)", chart: "line",

@@ -1,4 +1,5 @@
 import SluiceSpool
+import SluiceTime
 
 /// `sluice spool stats`: counters and what is waiting.
 struct Stats {
@@ -28,7 +29,8 @@ struct Stats {
         let rules = c.rules.sorted { $0.key < $1.key }.map { ($0.key, "\($0.value)") }
         let counters: [(String, String)] = [
             ("deadLettered", "\(c.deadLettered)"), ("dropped", "\(c.dropped)"), ("duplicate", "\(c.duplicate)"),
-            ("leftAtShutdown", "\(c.leftAtShutdown)"), ("malformed", "\(c.malformed)"),
+            ("failedRequests", "\(c.failedRequests)"), ("leftAtShutdown", "\(c.leftAtShutdown)"),
+            ("malformed", "\(c.malformed)"),
             ("quarantined", "\(c.quarantined)"), ("received", "\(c.received)"), ("requeued", "\(c.requeued)"),
             ("retried", "\(c.retried)"), ("rules", object(rules, indent: 2)), ("shipped", "\(c.shipped)"),
             ("stored", "\(c.stored)"),
@@ -36,11 +38,19 @@ struct Stats {
         var members: [(String, String)] = [
             ("bytes", "\(stats.bytes)"), ("capBytes", "\(stats.capBytes)"), ("counters", object(counters, indent: 1)),
             ("deadLetterBytes", "\(stats.deadLetterBytes)"), ("deadLetters", "\(stats.deadLetters)"),
-            ("dueNow", "\(stats.dueNow)"), ("fileBytes", "\(stats.fileBytes)"), ("leased", "\(stats.leased)"),
+            ("dueNow", "\(stats.dueNow ?? 0)"), ("fileBytes", "\(stats.fileBytes)"), ("leased", "\(stats.leased)"),
             ("openInvocations", "\(stats.openInvocations)"), ("path", Terminal.jsonString(stats.path)),
             ("rows", "\(stats.rows)"), ("schemaVersion", "\(stats.schemaVersion)"),
         ]
         if let age = stats.oldestAgeMilliseconds { members.append(("oldestAgeMilliseconds", "\(age)")) }
+        if let failed = stats.lastFailedRequest {
+            members.append(
+                (
+                    "lastFailedRequest",
+                    object(
+                        [("at", "\(failed.at)"), ("reason", Terminal.jsonString(failed.reason))], indent: 1)
+                ))
+        }
         return object(members.sorted { $0.0 < $1.0 }, indent: 0)
     }
 
@@ -64,7 +74,7 @@ struct Stats {
                 "\(stats.rows) records, \(Terminal.bytes(stats.bytes)) (\(share) % of the \(Terminal.bytes(stats.capBytes)) cap)",
             ],
             ["oldest", stats.oldestAgeMilliseconds.map { Terminal.duration(milliseconds: $0) } ?? "-"],
-            ["due now", "\(stats.dueNow)"],
+            ["due now", "\(stats.dueNow ?? 0)"],
             ["dead letters", "\(stats.deadLetters) (\(Terminal.bytes(stats.deadLetterBytes)))"],
             ["open invocations", "\(stats.openInvocations)"],
             ["received", "\(c.received)"],
@@ -78,6 +88,12 @@ struct Stats {
             ["left at shutdown", "\(c.leftAtShutdown)"],
             ["quarantined", "\(c.quarantined)"],
             ["malformed", "\(c.malformed)"],
+            ["failed requests", "\(c.failedRequests)"],
+            // The last `_bulk` request that failed as a whole: `2026-12-06T19:02:11.000Z transport: …`.
+            [
+                "last failure",
+                stats.lastFailedRequest.map { "\(UTCTime.iso8601(milliseconds: $0.at)) \($0.reason)" } ?? "-",
+            ],
             // What ingest's rules did, by rule: `email.masked 3, health.dropped 2`.
             [
                 "rules",
