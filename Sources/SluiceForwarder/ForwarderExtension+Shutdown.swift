@@ -69,7 +69,10 @@ extension ForwarderExtension {
         for (name, value) in counters?.rules ?? tallies.rules {
             metadata["rules.\(name)"] = "\(value)"
         }
-        if let counters { metadata["dropped"] = "\(counters.dropped)" }
+        if let counters {
+            metadata["dropped"] = "\(counters.dropped)"
+            metadata["dropped_by_lambda"] = "\(counters.droppedByLambda)"
+        }
         // The process's CPU time by stage (ms since it started): what the extension cost the function.
         for field in ingestor.cpu.snapshot().fields {
             metadata["cpu_ms.\(field.name)"] = "\(field.milliseconds)"

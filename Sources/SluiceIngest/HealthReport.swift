@@ -61,7 +61,8 @@ public struct HealthReport: Sendable {
             ("shipped", counters.shipped), ("retried", counters.retried), ("deadLettered", counters.deadLettered),
             ("dropped", counters.dropped), ("leftAtShutdown", counters.leftAtShutdown),
             ("quarantined", counters.quarantined), ("requeued", counters.requeued), ("malformed", counters.malformed),
-            ("failedRequests", counters.failedRequests),
+            ("failedRequests", counters.failedRequests), ("droppedByLambda", counters.droppedByLambda),
+            ("droppedByLambdaBytes", counters.droppedByLambdaBytes),
         ]
         out += Array(#","spool":{"#.utf8)
         out += Array(spool.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",").utf8)

@@ -59,6 +59,8 @@ public final class Ingestor: Sendable {
         var capped = OncePerMinute()
         /// A pattern's running out of time.
         var budget = OncePerMinute()
+        /// Telemetry Lambda said it dropped (records).
+        var lambdaDropped = OncePerMinute()
     }
 
     /// A line said at most once a minute, with how many times it had something to say since.
@@ -124,9 +126,9 @@ public final class Ingestor: Sendable {
             return DeliveryAnswer(status: 400, reason: error.description)
         }
         do {
-            let (result, ruleCounts, budgetSpent) = try tracker.withLock { tracker in
+            let (result, ruleCounts, budgetSpent, lambdaDropped) = try tracker.withLock { tracker in
                 var next = tracker
-                var (records, ruleCounts, budgetSpent) = cpu.measure(.ingest) {
+                var (records, ruleCounts, budgetSpent, lambdaDropped) = cpu.measure(.ingest) {
                     self.records(delivery, tracker: &next)
                 }
                 // The platform leaves the span out when the extension added nothing: 0 ms.
@@ -140,8 +142,11 @@ public final class Ingestor: Sendable {
                 let changes = next.finish().changes
                 // A re-delivered batch (its changes already made) is not counted again.
                 let counted = changes.appliedDelivery == nil ? RuleCounts() : ruleCounts
+                let drops = changes.appliedDelivery == nil ? LambdaDrops() : lambdaDropped
                 let result = try cpu.measure(.spoolAppend) {
-                    try spool.append(records, invocations: changes, ruleCounts: counted.values)
+                    try spool.append(
+                        records, invocations: changes, ruleCounts: counted.values,
+                        lambdaDropped: (drops.records, drops.bytes))
                 }
                 if report != nil {
                     healthState.withLock {
@@ -150,7 +155,7 @@ public final class Ingestor: Sendable {
                     }
                 }
                 tracker = next
-                return (result, counted, budgetSpent)
+                return (result, counted, budgetSpent, drops)
             }
             let now = budgetSpent ? clock.now() : 0
             let logBudget = counts.withLock {
@@ -162,6 +167,7 @@ public final class Ingestor: Sendable {
                 return budgetSpent && $0.budget.note(at: now) != nil
             }
             capped(result)
+            lost(lambdaDropped)
             if logBudget {
                 let names = ruleCounts.values.keys.filter { $0.hasSuffix(".unscanned") }.sorted()
                 logger.warning(
@@ -193,25 +199,30 @@ public final class Ingestor: Sendable {
     /// record, and the other records keep their ids (from the delivery's bytes and positions).
     func records(
         _ delivery: TelemetryDelivery, tracker: inout InvocationTracker
-    ) -> (records: [SpoolRecord], ruleCounts: RuleCounts, budgetSpent: Bool) {
+    ) -> (records: [SpoolRecord], ruleCounts: RuleCounts, budgetSpent: Bool, lambdaDropped: LambdaDrops) {
         let body = delivery.body
         let digest = DocumentID.digest(of: body)
         let ids = self.ids.delivery(digest: digest)
         let applying = tracker.begin(delivery: digest)
         let reader = JSONReader(body)
         var hasPlatform = false
+        var dropped = LambdaDrops()
         for (position, event) in delivery.events.enumerated() where !TelemetryDocument.isLog(event.type) {
             hasPlatform = true
             guard applying else { break }
             tracker.observeBoundary(
                 type: event.type, time: event.time, timeToken: reader.text(event.timeToken), record: event.record,
                 position: position, in: reader)
+            if event.type == "platform.logsDropped" { dropped.add(event, in: reader) }
         }
         var records: [SpoolRecord] = []
         records.reserveCapacity(delivery.events.count + 1)
         // Lines come in runs of one invocation: its tokens are made, and its counts added, once a run.
         var tokens: TelemetryDocument.ContextTokens?
         var span: Range<Int64> = 0..<0
+        // The same for lines with a request id of their own.
+        var ownTokens: TelemetryDocument.ContextTokens?
+        var ownSpan: Range<Int64> = 0..<0
         var run: (requestId: String, lines: Int, bytes: Int, errors: Int)?
         var ruleCounts = RuleCounts()
         var budget = RuleBudget()
@@ -220,10 +231,24 @@ public final class Ingestor: Sendable {
             var lineTokens: TelemetryDocument.ContextTokens?
             var rewritten: RewrittenLine?
             if TelemetryDocument.isLog(event.type) {
-                if let token = event.requestIdToken {
-                    // A request id of its own: usually the run's invocation, then its tokens.
-                    let own = tracker.context(at: event.time, position: position, ownRequestId: reader.text(token))
-                    lineTokens = own == tokens?.context ? tokens : TelemetryDocument.ContextTokens(own)
+                // A request id of its own (a JSON record's, or where a managed runtime writes it into a
+                // text line): it wins over the marks, whose start may have been dropped by Lambda.
+                let ownRequestId =
+                    event.requestIdToken.map { reader.text($0) }
+                    ?? (event.recordKind == .string && event.type == "function"
+                        ? LogLevel.requestIdInTextToken(body[event.record]) : nil)
+                if let ownRequestId {
+                    // Usually the run's invocation, then its tokens: the same inside one span for one id.
+                    if let ownTokens, ownTokens.context.requestId == ownRequestId, ownSpan.contains(event.time) {
+                        lineTokens = ownTokens
+                    } else {
+                        let own = tracker.context(at: event.time, position: position, ownRequestId: ownRequestId)
+                        ownTokens =
+                            own == ownTokens?.context
+                            ? ownTokens : own == tokens?.context ? tokens : TelemetryDocument.ContextTokens(own)
+                        ownSpan = tracker.span(at: event.time, position: position)
+                        lineTokens = ownTokens
+                    }
                 } else {
                     // Inside the span of the last line's mark, a line has its context.
                     if tokens == nil || !span.contains(event.time) {
@@ -287,7 +312,30 @@ public final class Ingestor: Sendable {
             }
         }
         records += summaries(tracker.completed)
-        return (records, ruleCounts, budget.wasSpent)
+        return (records, ruleCounts, budget.wasSpent, dropped)
+    }
+
+    /// What Lambda said it dropped (`platform.logsDropped`): telemetry its buffer could not hold
+    /// while the extension did not take it, which never reaches the extension.
+    struct LambdaDrops: Sendable, Equatable {
+        var records = 0
+        var bytes = 0
+        /// The last event's `reason`.
+        var reason: String?
+
+        var isEmpty: Bool { records == 0 && bytes == 0 && reason == nil }
+
+        mutating func add(_ event: TelemetryDelivery.Event, in reader: JSONReader) {
+            guard event.recordKind == .object else { return }
+            func count(_ key: String) -> Int {
+                guard let value = reader.number(reader.member(key, of: event.record)), value.isFinite, value > 0
+                else { return 0 }
+                return Int(min(value, 1e15))
+            }
+            records += count("droppedRecords")
+            bytes += count("droppedBytes")
+            reason = reader.string(reader.member("reason", of: event.record)) ?? reason ?? ""
+        }
     }
 
     /// The summary documents of completed invocations; none when the invocation index is off.
@@ -383,6 +431,20 @@ public final class Ingestor: Sendable {
 
     /// Says what the spool's cap dropped or refused, at most once a minute: a spool that stays full
     /// loses telemetry without a failed request to show for it.
+    /// Says, at most once a minute, that Lambda dropped telemetry: the one loss the spool cannot
+    /// prevent, since it happens before a delivery (the extension did not take deliveries as fast
+    /// as they came, or was busy past the platform's buffer).
+    private func lost(_ drops: LambdaDrops) {
+        guard !drops.isEmpty else { return }
+        let now = clock.now()
+        guard let since = counts.withLock({ $0.lambdaDropped.note(drops.records, at: now) }) else { return }
+        logger.warning(
+            "Lambda dropped \(since) telemetry records before they reached the extension (platform.logsDropped); the extension did not keep up with what the function logs",
+            metadata: [
+                "lambda.dropped_records": "\(since)", "reason": "\(drops.reason ?? "")",
+            ])
+    }
+
     private func capped(_ result: AppendResult) {
         let lost = result.evicted + result.rejected
         guard lost > 0 else { return }

@@ -27,6 +27,10 @@ public actor Shipper {
     /// every `failureLogInterval`, and when it ends.
     private var failureLoggedAt: Int64 = 0
     static let failureLogInterval: Int64 = 30_000
+    /// When dead letters were last said, and how many came since.
+    private var deadLettersLoggedAt: Int64 = 0
+    private var deadLettersUnsaid = 0
+    static let deadLetterLogInterval: Int64 = 60_000
     private var hurried = false
     private var generator = SystemRandomNumberGenerator()
 
@@ -250,15 +254,23 @@ public actor Shipper {
         consecutiveFailures = 0
     }
 
-    /// Says that records became dead letters, with how many and why: they are not shipped again
-    /// unless requeued (`sluice spool dead requeue`).
+    /// Says that records became dead letters, with how many (since the last line) and why: they are
+    /// not shipped again unless requeued (`sluice spool dead requeue`). At most once a minute: the
+    /// line is itself telemetry, and an extension index that refuses every line of the extension
+    /// (a mapping that cannot take them) would make each line a dead letter, and so a new line,
+    /// round after round, for as long as the environment lives.
     private func logDeadLetters(_ count: Int, type: String?, reason: String) {
+        deadLettersUnsaid += count
+        let now = clock.now()
+        guard deadLettersLoggedAt == 0 || now - deadLettersLoggedAt >= Self.deadLetterLogInterval else { return }
+        deadLettersLoggedAt = now
         logger.warning(
             "records became dead letters: not shipped unless requeued (sluice spool dead requeue)",
             metadata: [
-                "dead_letters": "\(count)", "error.type": "\(type ?? "-")",
+                "dead_letters": "\(deadLettersUnsaid)", "error.type": "\(type ?? "-")",
                 "error": "\(reason.prefix(300))",
             ])
+        deadLettersUnsaid = 0
     }
 
     /// Settles a batch in one transaction; when the spool cannot write it, the records are handed back

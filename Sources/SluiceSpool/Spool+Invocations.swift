@@ -117,19 +117,22 @@ extension Spool {
         }
     }
 
-    /// Stores a whole delivery, the changes it makes to the invocation view's state and what
-    /// ingest's rules did to it (`ruleCounts`, by rule name: `email.masked`) in one transaction:
-    /// all or nothing.
+    /// Stores a whole delivery, the changes it makes to the invocation view's state, what ingest's
+    /// rules did to it (`ruleCounts`, by rule name: `email.masked`) and what Lambda said it dropped
+    /// (`lambdaDropped`, its `platform.logsDropped` events) in one transaction: all or nothing.
     @discardableResult
     public func append(
-        _ records: [SpoolRecord], invocations changes: InvocationChanges, ruleCounts: [String: Int] = [:]
+        _ records: [SpoolRecord], invocations changes: InvocationChanges, ruleCounts: [String: Int] = [:],
+        lambdaDropped: (records: Int, bytes: Int) = (0, 0)
     ) throws -> AppendResult {
-        guard !changes.isEmpty || !ruleCounts.isEmpty else { return try append(records) }
+        guard !changes.isEmpty || !ruleCounts.isEmpty || lambdaDropped != (0, 0) else { return try append(records) }
         return try append(
             records,
             also: { connection in
                 try Self.apply(changes, connection)
                 try Self.bump(connection, rules: ruleCounts)
+                try Self.bump(connection, adding: "dropped_by_lambda", by: lambdaDropped.records)
+                try Self.bump(connection, adding: "dropped_by_lambda_bytes", by: lambdaDropped.bytes)
             })
     }
 

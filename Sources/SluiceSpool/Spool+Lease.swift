@@ -228,11 +228,7 @@ extension Spool {
     public func recordFailedRequest(at time: Int64, reason: String) throws {
         try write("recording a failed request") { state in
             let connection = state.connection
-            let count = try connection.statement(
-                "INSERT INTO counters (name, value) VALUES ('failed_requests', 1) ON CONFLICT (name) DO UPDATE SET value = value + 1"
-            )
-            try count.step()
-            count.reset()
+            try Self.bump(connection, adding: "failed_requests", by: 1)
             let last = try connection.statement("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)")
             for (key, value) in [
                 (Self.lastFailedRequestAtKey, String(time)), (Self.lastFailedRequestKey, String(reason.prefix(500))),

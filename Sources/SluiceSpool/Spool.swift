@@ -402,21 +402,25 @@ public final class Spool: Sendable {
         try statement.step()
     }
 
+    /// Adds to a counter that the first addition makes (no migration made it).
+    static func bump(_ connection: SQLiteConnection, adding counter: String, by amount: Int) throws {
+        guard amount != 0 else { return }
+        let statement = try connection.statement(
+            "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value"
+        )
+        defer { statement.reset() }
+        statement.bind(counter, at: 1)
+        statement.bind(amount, at: 2)
+        try statement.step()
+    }
+
     /// The prefix of the counters ingest's rules keep by name (`rule.email.masked`).
     static let ruleCounterPrefix = "rule."
 
     /// Adds to counters that may not exist yet: ingest's rules, by name.
     static func bump(_ connection: SQLiteConnection, rules counts: [String: Int]) throws {
-        guard !counts.isEmpty else { return }
-        let statement = try connection.statement(
-            "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value"
-        )
-        for (name, amount) in counts.sorted(by: { $0.key < $1.key }) where amount != 0 {
-            statement.reset()
-            statement.bind(ruleCounterPrefix + name, at: 1)
-            statement.bind(amount, at: 2)
-            try statement.step()
+        for (name, amount) in counts.sorted(by: { $0.key < $1.key }) {
+            try bump(connection, adding: ruleCounterPrefix + name, by: amount)
         }
-        statement.reset()
     }
 }

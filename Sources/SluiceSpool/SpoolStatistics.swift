@@ -25,6 +25,10 @@ public struct SpoolCounters: Sendable, Equatable, Codable {
     /// Requests to OpenSearch that failed as a whole (no answer, a 5xx, a 429): an outage's length
     /// in attempts. Their records stayed in the spool and spent no attempt.
     public var failedRequests = 0
+    /// Telemetry Lambda dropped before it reached the extension, as its `platform.logsDropped`
+    /// events said (records, bytes): its buffer filled while the extension did not keep up.
+    public var droppedByLambda = 0
+    public var droppedByLambdaBytes = 0
     /// What ingest's rules did, by rule name: `email.masked` (matches), `debug-lines.dropped`
     /// (lines), `min-level.dropped`, `<pattern rule>.unscanned` (texts a pattern ran out of time on).
     public var rules: [String: Int] = [:]
@@ -49,6 +53,8 @@ public struct SpoolCounters: Sendable, Equatable, Codable {
         case "requeued": requeued = value
         case "malformed": malformed = value
         case "failed_requests": failedRequests = value
+        case "dropped_by_lambda": droppedByLambda = value
+        case "dropped_by_lambda_bytes": droppedByLambdaBytes = value
         default: break
         }
     }

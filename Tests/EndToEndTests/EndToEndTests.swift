@@ -88,6 +88,34 @@ import Testing
         }
     }
 
+    /// Telemetry Lambda dropped before it reached the extension (its buffer filled faster than
+    /// deliveries went out): the one loss the spool cannot prevent is counted from Lambda's
+    /// `platform.logsDropped` events and shown in the health document and the shutdown line. The
+    /// lines that did come keep their invocation though its start was among what was dropped.
+    @Test func whatLambdaDroppedIsCountedAndShown() async throws {
+        try await EndToEndRig.with(configure: { $0.platformBufferLimitBytes = 16 << 10 }) { rig, simulator in
+            try await simulator.start()
+            try await simulator.invoke(logLines: 60, logLinePadding: 1000)
+            try await simulator.invoke(logLines: 5)
+            let shutdown = try await simulator.shutdown()
+            #expect(shutdown.exitStatus == .exited(0))
+            let ledger = await simulator.ledger()
+            #expect(ledger.dropped > 0, "the platform's buffer overflowed")
+            try await rig.expectEveryAcknowledgedEventIndexedOnce(ledger)
+            let reports = try await rig.probe.documents(rig.extensionIndex).values.filter {
+                $0["type"] as? String == "sluice.health" && $0["reason"] as? String == "shutdown"
+            }
+            let spool = try #require(reports.first?["spool"] as? [String: Any])
+            #expect((spool["droppedByLambda"] as? NSNumber)?.intValue == ledger.dropped, "\(spool)")
+            #expect((spool["droppedByLambdaBytes"] as? NSNumber)?.intValue ?? 0 > 0)
+            let lines = await simulator.extensionOutput()
+            #expect(
+                lines.contains { $0.contains("sluice shut down") && $0.contains("dropped_by_lambda=\(ledger.dropped)") }
+            )
+            #expect(lines.contains { $0.contains("Lambda dropped") })
+        }
+    }
+
     /// Sample failure 6 (and 12): kill -9 at random points, during a delivery, a bulk request or a
     /// settle; the environment initialises again and nothing acknowledged is lost or doubled.
     @Test(arguments: 1...10)

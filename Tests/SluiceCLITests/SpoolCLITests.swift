@@ -94,6 +94,7 @@ import Testing
         #expect(decoded.counters.rules == ["email.masked": 3, "health.dropped": 2])
         #expect(decoded.schemaVersion == Migration.embedded.last?.id)
         #expect(text.output.contains("failed requests   0\nlast failure      -"))
+        #expect(text.output.contains("dropped           0\nLambda dropped    0 records (0 B)"))
         #expect(decoded.lastFailedRequest == nil)
 
         // An outage the extension met: counted, and the last failure with its time and reason.

@@ -1,4 +1,5 @@
 import Foundation
+import InMemoryLogging
 import Logging
 import SluiceIngest
 import SluiceLambda
@@ -18,7 +19,7 @@ struct HealthReportTests {
         spool = try openSpool(folder, clock: clock)
     }
 
-    func ingestor() throws -> Ingestor {
+    func ingestor(logs: InMemoryLogHandler? = nil) throws -> Ingestor {
         Ingestor(
             spool: spool,
             document: TelemetryDocument(function: .init(name: "orders", version: "1", region: "eu-west-1")),
@@ -26,7 +27,7 @@ struct HealthReportTests {
             indices: .init(
                 platform: IndexPattern("plat"), function: IndexPattern("fn"), extension: IndexPattern("ext"),
                 invocation: IndexPattern("inv")),
-            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() },
+            logger: Logger(label: "test") { _ in logs.map { $0 as any LogHandler } ?? SwiftLogNoOpLogHandler() },
             rules: IngestRules(rules: IngestRules.builtins("email").0),
             health: HealthReport(version: "9.9.9", settings: [("SLUICE_FLUSH", "background"), ("URL", "http://x")]),
             clock: clock.wallClock)
@@ -111,6 +112,35 @@ struct HealthReportTests {
         #expect(after["spool"]?["failedRequests"]?.double == 2)
         #expect(after["lastFailedRequest"]?["reason"]?.string == "unavailable: HTTP 503: cluster is blocked")
         #expect(after["lastFailedRequest"]?["at"]?.string == "2025-11-24T16:00:05.000Z")
+    }
+
+    /// Lambda's `platform.logsDropped`: telemetry that never reached the extension. Counted in the
+    /// spool with its delivery (a re-delivery is not counted again), said in a warning, and shown
+    /// by the health documents.
+    @Test func whatLambdaDroppedIsCountedOnceAndShown() throws {
+        let logs = InMemoryLogHandler()
+        let ingest = try ingestor(logs: logs)
+        let dropped = TelemetryFixtures.delivery([
+            #"{"time":"2026-11-25T12:00:00.000Z","type":"platform.logsDropped","record":{"droppedBytes":12800,"droppedRecords":50,"reason":"Consumer seems to have fallen behind as it has not acknowledged receipt of logs."}}"#,
+            #"{"time":"2026-11-25T12:00:00.500Z","type":"platform.logsDropped","record":{"droppedBytes":400,"droppedRecords":2,"reason":"again"}}"#,
+        ])
+        #expect(ingest.ingest(dropped) == .accepted)
+        #expect(ingest.ingest(dropped) == .accepted, "the same batch again: its 200 was lost")
+        var counters = try spool.counters()
+        #expect(counters.droppedByLambda == 52)
+        #expect(counters.droppedByLambdaBytes == 13_200)
+        let warnings = logs.entries.filter { "\($0.message)".contains("Lambda dropped") }
+        #expect(warnings.count == 1)
+        #expect(warnings.first.map { "\($0.message)" }?.contains("52 telemetry records") == true)
+        #expect(warnings.first?.metadata["reason"] == "again")
+
+        clock.advance(by: HealthReport.intervalMilliseconds)
+        #expect(ingest.ingest(Self.invocation(1, overhead: 1)) == .accepted)
+        let health = try #require(try healthDocuments().last).document
+        #expect(health["spool"]?["droppedByLambda"]?.double == 52)
+        #expect(health["spool"]?["droppedByLambdaBytes"]?.double == 13_200)
+        counters = try spool.counters()
+        #expect(counters.droppedByLambda == 52, "a delivery without drops adds none")
     }
 
     @Test func aRestartInTheSameMinuteWritesTheSameDocumentOnce() throws {

@@ -33,14 +33,21 @@ struct IngestorTests {
         #expect(records.count == TelemetryFixtures.events.count)
         let encoder = TelemetryDocument(function: function)
         // Every fixture has one time; the restore that comes after the start in the delivery is the
-        // newest mark: lines of their own are an init's, a JSON line's own request id wins.
+        // newest mark: lines of their own are an init's, a JSON line's own request id wins, and so
+        // does the one a runtime writes into a text line.
         let trace = "1-62e900b2-710d76f009d6e7785905449a"
         for (record, fixture) in zip(records, TelemetryFixtures.events) {
             let value = try JSONDecoder().decode(JSONValue.self, from: Data(fixture.record.utf8))
             var context: LineContext?
             if TelemetryDocument.isLog(fixture.type) {
+                let own =
+                    value["requestId"]?.string
+                    ?? value.string.flatMap { text in
+                        LogLevel.requestIdInTextToken(
+                            ArraySlice(Array(("\"" + text.replacingOccurrences(of: "\t", with: "\\t") + "\"").utf8)))
+                    }
                 context =
-                    value["requestId"]?.string.map { LineContext(requestId: $0, traceId: trace, phase: .invoke) }
+                    own.map { LineContext(requestId: $0, traceId: trace, phase: .invoke) }
                     ?? LineContext(phase: .initialization)
             }
             let expected = encoder.encode(

@@ -281,6 +281,31 @@ struct InvocationViewTests {
         #expect(after.map(\.seq) == [summary.seq])
     }
 
+    /// A timeout's runtimeDone flushed after SHUTDOWN's incomplete summary, with no report after
+    /// it: the summary is written again with the runtime's status, replacing the incomplete one,
+    /// and stays open for a report; the same runtimeDone again writes nothing.
+    @Test func aRuntimeDoneAfterTheIncompleteSummaryReplacesIt() throws {
+        let ingestor = try ingestor()
+        #expect(ingestor.ingest(Self.body(Self.start(100, "req-a"), Self.line(110, "working"))) == .accepted)
+        #expect(ingestor.closeOpenInvocations() == 1)
+        let incomplete = try #require(try spool.peek(limit: 10).first { $0.index == "inv" })
+        let done = Self.event(
+            3_100, "platform.runtimeDone", #"{"requestId":"req-a","status":"timeout","metrics":{"durationMs":3000}}"#)
+        #expect(ingestor.ingest(Self.body(done)) == .accepted)
+        var summaries = try spool.peek(limit: 100).filter { $0.index == "inv" }
+        #expect(summaries.count == 1)
+        let summary = try #require(summaries.first)
+        #expect(summary.id == incomplete.id && summary.replaces && summary.seq != incomplete.seq)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(summary.document)) as? [String: Any])
+        #expect(document["status"] as? String == "timeout")
+        #expect(document["timedOut"] as? Bool == true)
+        #expect(document["logLines"] as? Double == 1)
+        #expect(try spool.invocationState().open.map(\.requestId) == ["req-a"], "open for a report")
+        #expect(ingestor.ingest(Self.body(Self.line(3_200, "x"), done)) == .accepted)
+        summaries = try spool.peek(limit: 100).filter { $0.index == "inv" }
+        #expect(summaries.map(\.seq) == [summary.seq], "nothing new to say")
+    }
+
     @Test func linesAfterShutdownBeganAreTheShutdownPhase() throws {
         let clock = ManualClock(Self.base + 1_000)
         let spool = try openSpool(folder, clock: clock, name: "shutdown.sqlite")
@@ -346,6 +371,64 @@ struct InvocationViewTests {
 
     /// A timeout or a crash resets the environment: the platform sends runtimeDone, then SHUTDOWN,
     /// and the report may never reach the extension. The summary says how the runtime ended.
+    /// Lambda drops the oldest telemetry when the extension falls behind: an invocation's start can
+    /// be lost while its lines and report come. Its text lines carry its request id where the
+    /// runtime writes it (Node.js, Python), which wins over the marks (here the previous
+    /// invocation's start), and its summary, made from the report, counts them.
+    @Test func linesOfAnInvocationWhoseStartWasDroppedKeepTheirOwnRequestId() throws {
+        let ingestor = try ingestor()
+        let a = "6d68ca91-49c9-448d-89b8-7ca3e6dc66aa"
+        let b = "913fdbb1-0044-423e-9cc1-bc93c781f847"
+        #expect(
+            ingestor.ingest(Self.body(Self.start(100, a), Self.line(110, "\(Self.time(110))\\t\(a)\\tINFO\\ta-1")))
+                == .accepted)
+        #expect(
+            ingestor.ingest(
+                Self.body(
+                    Self.event(
+                        180, "platform.logsDropped",
+                        #"{"droppedBytes":900,"droppedRecords":4,"reason":"Consumer seems to have fallen behind"}"#),
+                    // b's start was among what Lambda dropped.
+                    Self.line(210, "\(Self.time(210))\\t\(b)\\tERROR\\tb-1"),
+                    Self.line(211, "[INFO]\\t\(Self.time(211))\\t\(b)\\tb-2 python"),
+                    Self.line(212, "b-3 print, no id"),
+                    Self.event(250, "platform.runtimeDone", #"{"requestId":"\#(b)","status":"success"}"#),
+                    Self.event(
+                        260, "platform.report",
+                        #"{"requestId":"\#(b)","status":"success","metrics":{"durationMs":50,"billedDurationMs":50,"memorySizeMB":128,"maxMemoryUsedMB":40}}"#
+                    ))) == .accepted)
+        #expect(try lines(containing: "a-1").first?["requestId"] as? String == a)
+        for marker in ["b-1", "b-2"] {
+            let line = try #require(try lines(containing: marker).first)
+            #expect(line["requestId"] as? String == b, "\(marker)")
+            #expect(line["phase"] as? String == "invoke")
+        }
+        // A print() line has no id of its own: the marks place it, with the only start there is.
+        #expect(try lines(containing: "b-3").first?["requestId"] as? String == a)
+        let summary = try #require(try summaries().first { $0["requestId"] as? String == b })
+        #expect(summary["logLines"] as? Int == 2)
+        #expect(summary["errorLines"] as? Int == 1)
+        #expect(summary["status"] as? String == "success")
+    }
+
+    @Test func theRequestIdInARuntimesTextLine() {
+        let id = "913fdbb1-0044-423e-9cc1-bc93c781f847"
+        // The JSON string token as sent: a tab is the two bytes `\t`.
+        func token(_ text: String) -> ArraySlice<UInt8> {
+            ArraySlice(Array(("\"" + text.replacingOccurrences(of: "\t", with: "\\t") + "\"").utf8))
+        }
+        #expect(LogLevel.requestIdInTextToken(token("2026-11-25T12:00:00.123Z\t\(id)\tINFO\thello")) == id)
+        #expect(LogLevel.requestIdInTextToken(token("[ERROR]\t2026-11-25T12:00:00.123Z\t\(id)\tboom")) == id)
+        #expect(LogLevel.requestIdInTextToken(token("[WARNING]\t2026-11-25T12:00:00.123Z\t\(id)\tslow")) == id)
+        #expect(LogLevel.requestIdInTextToken(token("2026-11-25T12:00:00.123Z\tundefined\tINFO\tinit")) == nil)
+        #expect(
+            LogLevel.requestIdInTextToken(token("order \(id)\tpaid\t\(id)\tx")) == nil, "not where a runtime puts it")
+        #expect(LogLevel.requestIdInTextToken(token("2026-11-25T12:00:00.123Z\t\(id)")) == nil, "no tab after it")
+        #expect(LogLevel.requestIdInTextToken(token("2026-11-25T12:00:00.123Z\t\(id.dropLast())x\tINFO\tx")) == nil)
+        #expect(LogLevel.requestIdInTextToken(token("\(id)\t\(id)\t\(id)\t")) == id, "a time is not checked")
+        #expect(LogLevel.requestIdInTextToken(token("short")) == nil)
+    }
+
     @Test func withoutAReportTheRuntimeDoneSaysHowTheInvocationEnded() throws {
         let ingestor = try ingestor()
         #expect(

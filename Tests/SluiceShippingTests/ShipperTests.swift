@@ -207,12 +207,17 @@ import Testing
         }
     }
 
+    /// The rig's index maps `count` as a number: a document with anything else there is refused for good.
+    static func countMustBeANumber(_ rig: ShippingRig) async throws {
+        let (status, _) = try await rig.probe.call(
+            .PUT, "/\(rig.index)", #"{"mappings":{"properties":{"count":{"type":"long"}}}}"#)
+        #expect(status == 200)
+    }
+
     @Test func mappingErrorsBecomeDeadLetters() async throws {
         let logs = InMemoryLogHandler()
         try await ShippingRig.with(logHandler: logs) { rig in
-            let (status, _) = try await rig.probe.call(
-                .PUT, "/\(rig.index)", #"{"mappings":{"properties":{"count":{"type":"long"}}}}"#)
-            #expect(status == 200)
+            try await Self.countMustBeANumber(rig)
             let records = rig.records(6) { number in
                 number < 4 ? #"{"count":\#(number)}"# : #"{"count":{"not":"a number"}}"#
             }
@@ -229,6 +234,23 @@ import Testing
                     "\($0.message)".contains("records became dead letters")
                         && "\($0.metadata)".contains("mapper_parsing")
                 }, "said in the log, with the reason")
+        }
+    }
+
+    /// The dead-letter warning is itself telemetry: said once a minute, with the count since, so that
+    /// an index that refuses the extension's own lines cannot turn each warning into the next.
+    @Test func deadLettersAreSaidAtMostOnceAMinute() async throws {
+        let logs = InMemoryLogHandler()
+        try await ShippingRig.with(logHandler: logs) { rig in
+            try await Self.countMustBeANumber(rig)
+            for round in 0..<3 {
+                try rig.spool.append(rig.records(2, prefix: "round\(round)") { _ in #"{"count":"many"}"# })
+                _ = try await rig.drainCompletely()
+            }
+            #expect(try rig.spool.deadLetters().count == 6)
+            let said = logs.entries.filter { "\($0.message)".contains("records became dead letters") }
+            #expect(said.count == 1, "three rounds in the same minute")
+            #expect(said.first?.metadata["dead_letters"] == "2", "the first round's")
         }
     }
 

@@ -101,11 +101,11 @@ public enum LambdaDashboard {
             query: failed, aggregations: [.count(), .terms("functionName", schema: "bucket")]),
         // The extension's own health documents (`type: sluice.health`, in the extension index).
         Visualization(
-            id: "sluice-health-spool", title: "Sluice: spool depth, dead letters, dropped", chart: "line",
-            source: .extension, query: #"type:"sluice.health""#,
+            id: "sluice-health-spool", title: "Sluice: spool depth, dead letters, dropped (by the cap, by Lambda)",
+            chart: "line", source: .extension, query: #"type:"sluice.health""#,
             aggregations: [
                 .metric("max", "spool.waiting"), .metric("max", "spool.deadLetters"), .metric("max", "spool.dropped"),
-                .overTime(),
+                .metric("max", "spool.droppedByLambda"), .overTime(),
             ]),
         Visualization(
             id: "sluice-health-shipping", title: "Sluice: shipped, retried, failed requests, left at shutdown",

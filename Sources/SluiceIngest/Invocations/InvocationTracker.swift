@@ -43,6 +43,10 @@ public struct InvocationTracker: Sendable {
     /// handler's last line and the next start often share one).
     private var positions: [String: Int] = [:]
     private(set) var completed: [InvocationSummary] = []
+    /// Lines of this delivery whose request id has no open invocation (its start was dropped by
+    /// the platform, or is in a later delivery): counted into the summary a report of the same
+    /// delivery makes, since the report then opens it.
+    private var unplaced: [String: (lines: Int, bytes: Int, errors: Int)] = [:]
 
     /// How many marks are kept between deliveries: an invocation's lines arrive within a few of
     /// its start.
@@ -84,6 +88,7 @@ public struct InvocationTracker: Sendable {
         touched = []
         completed = []
         positions = [:]
+        unplaced = [:]
         guard let digest else { return true }
         guard !appliedSet.contains(digest) else { return false }
         changes.appliedDelivery = digest
@@ -238,7 +243,14 @@ public struct InvocationTracker: Sendable {
 
     /// Function lines of `requestId`: how many, their bytes, how many at ERROR or FATAL.
     public mutating func countLines(_ run: (requestId: String, lines: Int, bytes: Int, errors: Int)) {
-        guard let key = newestOpen[run.requestId], var summary = open[key] else { return }
+        guard let key = newestOpen[run.requestId], var summary = open[key] else {
+            var lines = unplaced[run.requestId] ?? (0, 0, 0)
+            lines.lines += run.lines
+            lines.bytes += run.bytes
+            lines.errors += run.errors
+            unplaced[run.requestId] = lines
+            return
+        }
         summary.logLines += run.lines
         summary.logBytes += run.bytes
         summary.errorLines += run.errors
@@ -279,12 +291,20 @@ public struct InvocationTracker: Sendable {
             // would be a second document with its id. The first stands, as it does against a
             // later delivery's (the spool keeps the first document of an id).
             if completed.contains(where: { $0.requestId == requestId && $0.startedAt == startedAt }) { return }
+            if let lines = unplaced.removeValue(forKey: requestId) {
+                summary.logLines = lines.lines
+                summary.logBytes = lines.bytes
+                summary.errorLines = lines.errors
+            }
             let newKey = Self.key(requestId, startedAt)
             open[newKey] = summary
             key = newKey
         }
         guard let key, var summary = open[key] else { return }
         if type == "platform.runtimeDone" {
+            // Summarised `incomplete` at SHUTDOWN already, and now the runtime says how it ended (a
+            // timeout's runtimeDone flushed late): the summary is written again, replacing that one.
+            let tellsMore = summary.summarisedIncomplete && status != nil && status != summary.runtimeStatus
             summary.runtimeStatus = status
             summary.runtimeErrorType = errorType
             summary.numbers["runtimeDurationMs"] = metric("durationMs") ?? summary.numbers["runtimeDurationMs"]
@@ -294,6 +314,7 @@ public struct InvocationTracker: Sendable {
             summary.numbers["runtimeOverheadMs"] = span("runtimeOverhead") ?? summary.numbers["runtimeOverheadMs"]
             open[key] = summary
             touched.insert(key)
+            if tellsMore { completed.append(summary) }
             return
         }
         summary.status = status ?? summary.runtimeStatus ?? "incomplete"

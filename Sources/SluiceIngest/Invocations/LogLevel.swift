@@ -40,6 +40,49 @@ public enum LogLevel: Int, Sendable, Comparable, CaseIterable {
         }
     }
 
+    /// The request id a managed runtime writes into a text line, given as its JSON string token:
+    /// Node.js's (and .NET's) `<time>\t<request id>\tLEVEL\t…` and Python's
+    /// `[LEVEL]\t<time>\t<request id>\t…`, a UUID in its field. nil for any other line.
+    public static func requestIdInTextToken(_ token: ArraySlice<UInt8>) -> String? {
+        guard token.count > 40 else { return nil }
+        let start = token.startIndex + 1
+        let end = token.endIndex - 1
+        // The field the id is in: the second after a time, the third after Python's `[LEVEL]`.
+        let wanted = token[start] == UInt8(ascii: "[") ? 2 : 1
+        var field = 0
+        var index = start
+        while index + 1 < end, index - start < 80 {
+            if token[index] == UInt8(ascii: "\\") && token[index + 1] == UInt8(ascii: "t") {
+                field += 1
+                index += 2
+                if field == wanted {
+                    let id = index..<(index + 36)
+                    guard id.upperBound + 1 < end, token[id.upperBound] == UInt8(ascii: "\\"),
+                        token[id.upperBound + 1] == UInt8(ascii: "t"), isUUID(token[id])
+                    else { return nil }
+                    return String(decoding: token[id], as: UTF8.self)
+                }
+                continue
+            }
+            // A time has no space in it; a tab comes before 40 bytes of one.
+            if field == 0 && wanted == 1 && (token[index] == UInt8(ascii: " ") || index - start > 40) { return nil }
+            index += 1
+        }
+        return nil
+    }
+
+    /// `8-4-4-4-12` hex digits.
+    private static func isUUID(_ bytes: ArraySlice<UInt8>) -> Bool {
+        for (offset, byte) in bytes.enumerated() {
+            if offset == 8 || offset == 13 || offset == 18 || offset == 23 {
+                guard byte == UInt8(ascii: "-") else { return false }
+            } else {
+                guard (byte &- 48 < 10) || ((byte | 0x20) &- 97 < 6) else { return false }
+            }
+        }
+        return true
+    }
+
     /// The level of a text line given as its JSON string token (quotes and escapes as sent), where
     /// the managed runtimes put it: Python's `[LEVEL]\t…` at the start, Node.js's (and .NET's)
     /// `<time>\t<request id>\tLEVEL\t…` in the third tab-separated field. nil when there is none.

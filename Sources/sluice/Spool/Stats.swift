@@ -28,7 +28,9 @@ struct Stats {
         let c = stats.counters
         let rules = c.rules.sorted { $0.key < $1.key }.map { ($0.key, "\($0.value)") }
         let counters: [(String, String)] = [
-            ("deadLettered", "\(c.deadLettered)"), ("dropped", "\(c.dropped)"), ("duplicate", "\(c.duplicate)"),
+            ("deadLettered", "\(c.deadLettered)"), ("dropped", "\(c.dropped)"),
+            ("droppedByLambda", "\(c.droppedByLambda)"), ("droppedByLambdaBytes", "\(c.droppedByLambdaBytes)"),
+            ("duplicate", "\(c.duplicate)"),
             ("failedRequests", "\(c.failedRequests)"), ("leftAtShutdown", "\(c.leftAtShutdown)"),
             ("malformed", "\(c.malformed)"),
             ("quarantined", "\(c.quarantined)"), ("received", "\(c.received)"), ("requeued", "\(c.requeued)"),
@@ -85,6 +87,8 @@ struct Stats {
             ["dead-lettered", "\(c.deadLettered)"],
             ["requeued", "\(c.requeued)"],
             ["dropped", "\(c.dropped)"],
+            // What Lambda said it dropped before a delivery (platform.logsDropped): never in the spool.
+            ["Lambda dropped", "\(c.droppedByLambda) records (\(Terminal.bytes(c.droppedByLambdaBytes)))"],
             ["left at shutdown", "\(c.leftAtShutdown)"],
             ["quarantined", "\(c.quarantined)"],
             ["malformed", "\(c.malformed)"],
