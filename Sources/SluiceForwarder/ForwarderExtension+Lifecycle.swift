@@ -48,7 +48,10 @@ extension ForwarderExtension {
                 // Not when the first event is SHUTDOWN: the environment and its /tmp go away, and the
                 // check would take the CPU the drain needs (at a 128 MB function's share, 0 and 5,991
                 // of a 50,000 backlog shipped while it ran; 8 to 11 thousand without it).
-                if event.isInvoke { verifyLater(spool, afterMilliseconds: delayed ? 1_000 : 0, logger: logger) }
+                if event.isInvoke {
+                    verifyLater(spool, afterMilliseconds: delayed ? 1_000 : 0, logger: logger)
+                    salvageLater(spool, afterMilliseconds: delayed ? 1_000 : 0, loop: loop, logger: logger)
+                }
             }
             switch event {
             case .invoke:

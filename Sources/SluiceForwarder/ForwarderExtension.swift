@@ -192,6 +192,27 @@ public struct ForwarderExtension: Sendable {
         }
     }
 
+    /// When the open moved a damaged spool aside: what can still be read of it is appended to the
+    /// new spool, on a thread of its own (it reads the whole file), `afterMilliseconds` after the
+    /// first invoke, and shipped with the rest.
+    func salvageLater(_ spool: Spool, afterMilliseconds: Int64, loop: ShippingLoop, logger: Logger) {
+        guard let aside = spool.quarantinedPath else { return }
+        Task { [realTime] in
+            await realTime.sleep(until: realTime.now() + afterMilliseconds)
+            let salvage = await onThreadOfItsOwn({ spool.salvage(from: aside) })
+            if salvage.recovered > 0 { loop.wake() }
+            logger.log(
+                level: salvage.unreadable ? .warning : .notice,
+                salvage.unreadable
+                    ? "salvaged what could be read of the damaged spool; the records on its damaged pages are lost"
+                    : "salvaged the damaged spool's records",
+                metadata: [
+                    "spool.salvaged": "\(salvage.recovered)", "spool.salvaged_before": "\(salvage.duplicates)",
+                    "spool.quarantined_to": "\(aside)",
+                ])
+        }
+    }
+
     /// Subscribes, trying again twice after a 5xx or no answer; a 4xx is final (the request is wrong).
     private func subscribe(
         _ subscription: TelemetrySubscription, logger: Logger

@@ -136,6 +136,22 @@ final class SpoolFileOracle: Sendable {
             } else {
                 problems.append("the fresh spool cannot be read")
             }
+            // What can be read of the damaged file comes back once, as it was written where the
+            // file was only cut short (a flipped bit may change a row that still reads).
+            let salvage = spool.salvage(from: aside)
+            var seen: Set<String> = []
+            try? spool.forEachRecord { record in
+                problems += intact(record.id, record.index, record.document, pristine, checking: onlyCut)
+                if !seen.insert(record.id).inserted { problems.append("record \(record.id) salvaged twice") }
+                return problems.count < 8
+            }
+            if seen.count != salvage.recovered {
+                problems.append("salvaged \(salvage.recovered) records, and the spool holds \(seen.count)")
+            }
+            if (try? spool.statistics().counters.salvaged) != salvage.recovered {
+                problems.append("the salvage was not counted")
+            }
+            if spool.salvage(from: aside).recovered != 0 { problems.append("a second salvage stored records again") }
             return problems
         }
         let sound = spool.verify() == .sound

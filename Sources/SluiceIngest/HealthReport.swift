@@ -60,7 +60,8 @@ public struct HealthReport: Sendable {
             ("received", counters.received), ("stored", counters.stored), ("duplicate", counters.duplicate),
             ("shipped", counters.shipped), ("retried", counters.retried), ("deadLettered", counters.deadLettered),
             ("dropped", counters.dropped), ("leftAtShutdown", counters.leftAtShutdown),
-            ("quarantined", counters.quarantined), ("requeued", counters.requeued), ("malformed", counters.malformed),
+            ("quarantined", counters.quarantined), ("salvaged", counters.salvaged), ("requeued", counters.requeued),
+            ("malformed", counters.malformed),
             ("failedRequests", counters.failedRequests), ("droppedByLambda", counters.droppedByLambda),
             ("droppedByLambdaBytes", counters.droppedByLambdaBytes),
         ]

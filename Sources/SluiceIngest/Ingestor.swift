@@ -439,7 +439,7 @@ public final class Ingestor: Sendable {
         let now = clock.now()
         guard let since = counts.withLock({ $0.lambdaDropped.note(drops.records, at: now) }) else { return }
         logger.warning(
-            "Lambda dropped \(since) telemetry records before they reached the extension (platform.logsDropped); the extension did not keep up with what the function logs",
+            "Lambda dropped \(since) telemetry records before they reached the extension (platform.logsDropped): the function logged faster than deliveries took it; larger deliveries (SLUICE_BUFFER_MAX_BYTES up to 1048576, SLUICE_BUFFER_MAX_ITEMS up to 10000) take more at a time",
             metadata: [
                 "lambda.dropped_records": "\(since)", "reason": "\(drops.reason ?? "")",
             ])

@@ -15,8 +15,11 @@ extension Spool {
         try append(records, also: nil)
     }
 
-    /// `append(_:)`, with `also` run in the same transaction after the records are written.
-    func append(_ records: [SpoolRecord], also: ((SQLiteConnection) throws -> Void)?) throws -> AppendResult {
+    /// `append(_:)`, with `also` run in the same transaction after the records are written (given
+    /// what the append did).
+    func append(
+        _ records: [SpoolRecord], also: ((SQLiteConnection, AppendResult) throws -> Void)?
+    ) throws -> AppendResult {
         let now = clock.now()
         let cap = configuration.capBytes
         let policy = configuration.overflowPolicy
@@ -64,7 +67,7 @@ extension Spool {
             try Self.bump(connection, "stored", by: result.stored)
             try Self.bump(connection, "duplicate", by: result.duplicates)
             try Self.bump(connection, "dropped", by: result.rejected + result.evicted)
-            try also?(connection)
+            try also?(connection, result)
             return result
         }
     }

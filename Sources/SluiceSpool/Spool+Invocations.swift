@@ -128,7 +128,7 @@ extension Spool {
         guard !changes.isEmpty || !ruleCounts.isEmpty || lambdaDropped != (0, 0) else { return try append(records) }
         return try append(
             records,
-            also: { connection in
+            also: { connection, _ in
                 try Self.apply(changes, connection)
                 try Self.bump(connection, rules: ruleCounts)
                 try Self.bump(connection, adding: "dropped_by_lambda", by: lambdaDropped.records)

@@ -18,6 +18,8 @@ public struct SpoolCounters: Sendable, Equatable, Codable {
     public var leftAtShutdown = 0
     /// Damaged files this spool replaced.
     public var quarantined = 0
+    /// Records read back from those files and stored here.
+    public var salvaged = 0
     /// Dead letters put back in the queue.
     public var requeued = 0
     /// Deliveries refused as malformed (answered 400, nothing stored).
@@ -50,6 +52,7 @@ public struct SpoolCounters: Sendable, Equatable, Codable {
         case "dropped": dropped = value
         case "left_at_shutdown": leftAtShutdown = value
         case "quarantined": quarantined = value
+        case "salvaged": salvaged = value
         case "requeued": requeued = value
         case "malformed": malformed = value
         case "failed_requests": failedRequests = value

@@ -212,6 +212,45 @@ struct ExtensionLifecycleTests {
         }
     }
 
+    /// A spool found damaged is moved aside at the next start, and what can still be read of it is
+    /// salvaged into the new one after the first INVOKE (in the background), then shipped.
+    @Test func aDamagedSpoolsReadableRecordsAreSalvagedAfterTheFirstInvoke() async throws {
+        let folder = try TemporaryFolder()
+        let path = folder.file("spool.sqlite")
+        do {
+            let spool = try Spool.open(SpoolConfiguration(path: path))
+            for batch in 0..<20 { try spool.append(makeRecords(200, prefix: "old\(batch)", bytes: 400)) }
+        }
+        try damageMiddlePage(of: path)
+        _ = try Spool.open(SpoolConfiguration(path: path)).verify()
+        #expect(FileManager.default.fileExists(atPath: path + ".damaged"), "marked for the next start")
+
+        let platform = ScriptedPlatform()
+        let logs = InMemoryLogHandler()
+        let running = Task {
+            await ForwarderExtension(
+                environment: ["URL": "http://127.0.0.1:1", "SLUICE_SPOOL_PATH": path], api: platform,
+                listenerHost: "127.0.0.1"
+            ) { _ in Logger(label: "sluice") { _ in logs } }.run()
+        }
+        #expect(await waitFor(seconds: 30) { await platform.nextCalls == 1 })
+        func salvaged() -> Int {
+            (try? Spool.open(SpoolConfiguration(path: path), access: .readOnly).statistics().counters.salvaged) ?? 0
+        }
+        #expect(salvaged() == 0, "not on the cold start")
+        await platform.send(.invoke(requestID: "req-0", deadline: UTCTime.nowMilliseconds() + 60_000))
+        #expect(await waitFor(seconds: 30) { logs.entries.contains { "\($0.message)".hasPrefix("salvaged") } })
+        let line = try #require(logs.entries.first { "\($0.message)".hasPrefix("salvaged") })
+        #expect(line.level == .warning, "the damaged page's records are lost, and it says so")
+        let count = salvaged()
+        #expect(count > 3_000 && count < 4_000, "\(count)")
+        #expect(line.metadata["spool.salvaged"]?.description == "\(count)")
+        let waiting = try Spool.open(SpoolConfiguration(path: path), access: .readOnly).statistics()
+        #expect(waiting.rows >= count, "waiting to ship")
+        await platform.send(.shutdown(reason: "spindown", deadline: UTCTime.nowMilliseconds() + 1_000))
+        #expect(await running.value == 0)
+    }
+
     /// Records the cap dropped (or refused) were once counted in the spool and said nowhere: a
     /// warning says how many, at most once a minute, and the shutdown line has the spool's count.
     @Test(arguments: ["drop-oldest", "reject-new"])

@@ -124,6 +124,49 @@ import Testing
         #expect(next.verify() == .sound)
     }
 
+    /// A damaged page costs the records on it, not the backlog: what can be read of the file moved
+    /// aside is appended to the new spool, each record once however often the salvage runs.
+    @Test func whatCanBeReadOfADamagedSpoolIsSalvagedOnce() throws {
+        let folder = try TemporaryFolder()
+        let path = folder.file("spool.sqlite")
+        var written: [String] = []
+        do {
+            let spool = try openSpool(folder)
+            for batch in 0..<20 {
+                let records = makeRecords(200, prefix: "s\(batch)", bytes: 400)
+                written += records.map(\.id)
+                try spool.append(records)
+            }
+        }
+        try damageMiddlePage(of: path)
+        _ = try openSpool(folder).verify()
+        let next = try openSpool(folder)
+        let aside = try #require(next.quarantinedPath)
+        try next.append(makeRecords(3, prefix: "new", bytes: 400))
+
+        let salvage = next.salvage(from: aside, batch: 300)
+        #expect(salvage.unreadable, "the damaged page")
+        #expect(salvage.recovered > 3_000 && salvage.recovered < 4_000, "\(salvage)")
+        let held = Set(try next.peek(limit: 10_000).map(\.id))
+        #expect(held.count == salvage.recovered + 3)
+        #expect(held.subtracting(written).count == 3, "nothing made up: the salvaged are the written")
+        #expect(try next.statistics().counters.salvaged == salvage.recovered)
+        #expect(try next.statistics().rows == held.count, "the totals follow")
+
+        // Again (a process killed during the first): nothing is stored twice.
+        let again = next.salvage(from: aside)
+        #expect(again.recovered == 0 && again.duplicates == salvage.recovered)
+        #expect(try next.statistics().rows == held.count)
+        // Documents come back whole.
+        let record = try #require(try next.peek(limit: 1).first)
+        #expect(record.document.count == 400)
+
+        // A file that is not SQLite at all gives nothing, and says so.
+        try Data("not a database".utf8).write(to: URL(fileURLWithPath: folder.file("garbage")))
+        let nothing = next.salvage(from: folder.file("garbage"))
+        #expect(nothing.unreadable && nothing.recovered == 0)
+    }
+
     @Test func storedTotalsFollowEveryChangeAndVacuumRecountsThem() throws {
         let folder = try TemporaryFolder()
         let path = folder.file("spool.sqlite")

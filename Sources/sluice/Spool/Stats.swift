@@ -34,7 +34,8 @@ struct Stats {
             ("failedRequests", "\(c.failedRequests)"), ("leftAtShutdown", "\(c.leftAtShutdown)"),
             ("malformed", "\(c.malformed)"),
             ("quarantined", "\(c.quarantined)"), ("received", "\(c.received)"), ("requeued", "\(c.requeued)"),
-            ("retried", "\(c.retried)"), ("rules", object(rules, indent: 2)), ("shipped", "\(c.shipped)"),
+            ("retried", "\(c.retried)"), ("rules", object(rules, indent: 2)), ("salvaged", "\(c.salvaged)"),
+            ("shipped", "\(c.shipped)"),
             ("stored", "\(c.stored)"),
         ]
         var members: [(String, String)] = [
@@ -91,6 +92,7 @@ struct Stats {
             ["Lambda dropped", "\(c.droppedByLambda) records (\(Terminal.bytes(c.droppedByLambdaBytes)))"],
             ["left at shutdown", "\(c.leftAtShutdown)"],
             ["quarantined", "\(c.quarantined)"],
+            ["salvaged", "\(c.salvaged)"],
             ["malformed", "\(c.malformed)"],
             ["failed requests", "\(c.failedRequests)"],
             // The last `_bulk` request that failed as a whole: `2026-12-06T19:02:11.000Z transport: …`.
