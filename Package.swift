@@ -47,7 +47,7 @@ let package = Package(
         .target(
             name: "SluiceSpool",
             dependencies: [
-                "CSQLite", "SluiceTime", "SluiceDigest",
+                "CSQLite", "SluiceTime", "SluiceDigest", "SluiceJSON",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict,

@@ -1,3 +1,5 @@
+import SluiceJSON
+
 extension Spool {
     /// What `salvage(from:)` got back from a damaged file.
     public struct Salvage: Sendable, Equatable {
@@ -5,6 +7,8 @@ extension Spool {
         public var recovered = 0
         /// Records read that this spool already held (a salvage begun by a process that died).
         public var duplicates = 0
+        /// Rows that read, but not as the JSON object every stored document is (left out).
+        public var damaged = 0
         /// Whether some of the file could not be read (its damage), or none of it could.
         public var unreadable = false
     }
@@ -28,7 +32,10 @@ extension Spool {
         var after: Int64 = 0
         var failedProbes = 0
         while after < end, failedProbes < 1_024 {
-            var records: [(seq: Int64, record: SpoolRecord)] = []
+            var records: [SpoolRecord] = []
+            // The last seq read, and how many rows were, damaged ones included.
+            var lastRead: Int64?
+            var rowsRead = 0
             let failed: Bool
             do {
                 let select = try file.statement(
@@ -41,17 +48,21 @@ extension Spool {
                 select.bind(batch, at: 2)
                 do {
                     while try select.step() {
+                        lastRead = select.int64(at: 0)
+                        rowsRead += 1
                         let echo =
                             select.isNull(at: 5)
                             ? nil : SpoolRecord.Echo(key: select.string(at: 5), valueStart: select.int(at: 6))
-                        records.append(
-                            (
-                                select.int64(at: 0),
-                                SpoolRecord(
-                                    id: select.string(at: 1), index: select.string(at: 2),
-                                    eventTime: select.int64(at: 3), document: select.bytes(at: 4), echo: echo,
-                                    replaces: select.int(at: 7) != 0)
-                            ))
+                        let record = SpoolRecord(
+                            id: select.string(at: 1), index: select.string(at: 2), eventTime: select.int64(at: 3),
+                            document: select.bytes(at: 4), echo: echo, replaces: select.int(at: 7) != 0)
+                        // A row that reads without an error can still be damaged: a page past the end of
+                        // a cut file reads as zeros. Every stored document is a JSON object.
+                        guard JSONReader.document(record.wholeDocument)?.root.kind == .object else {
+                            result.damaged += 1
+                            continue
+                        }
+                        records.append(record)
                     }
                     failed = false
                 } catch {
@@ -63,7 +74,7 @@ extension Spool {
             if !records.isEmpty {
                 do {
                     let appended = try append(
-                        records.map(\.record),
+                        records,
                         also: { connection, appended in
                             try Self.bump(connection, adding: "salvaged", by: appended.stored)
                         })
@@ -74,7 +85,9 @@ extension Spool {
                     result.unreadable = true
                     return result
                 }
-                after = records[records.count - 1].seq
+            }
+            if let lastRead {
+                after = lastRead
                 failedProbes = 0
             }
             if failed {
@@ -83,11 +96,11 @@ extension Spool {
                 result.unreadable = true
                 after += Int64(8) << min(40, failedProbes / 64)
                 failedProbes += 1
-            } else if records.count < batch {
+            } else if rowsRead < batch {
                 break
             }
         }
-        if failedProbes > 0 { result.unreadable = true }
+        if failedProbes > 0 || result.damaged > 0 { result.unreadable = true }
         return result
     }
 }
