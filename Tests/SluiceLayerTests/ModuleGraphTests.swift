@@ -12,7 +12,8 @@ import Testing
         "SluiceJSON": [],
         // SHA-256 and HMAC: a leaf every module that hashes may use.
         "SluiceDigest": [],
-        "SluiceSpool": ["SluiceTime", "SluiceDigest"],
+        // JSON to check that a row salvaged from a damaged file still reads as a document.
+        "SluiceSpool": ["SluiceTime", "SluiceDigest", "SluiceJSON"],
         // The HTTP/1.1 client every module that talks to a server shares; it knows none of them.
         "SluiceHTTP": ["SluiceTime"],
         "SluiceAWS": ["SluiceTime", "SluiceJSON", "SluiceHTTP", "SluiceDigest"],
