@@ -192,11 +192,11 @@ public struct ForwarderExtension: Sendable {
         }
     }
 
-    /// When the open moved a damaged spool aside: what can still be read of it is appended to the
-    /// new spool, on a thread of its own (it reads the whole file), `afterMilliseconds` after the
-    /// first invoke, and shipped with the rest.
+    /// When an open moved a damaged spool aside (this one, or one killed before its salvage ended):
+    /// what can still be read of it is appended to the new spool, on a thread of its own (it reads
+    /// the whole file), `afterMilliseconds` after the first invoke, and shipped with the rest.
     func salvageLater(_ spool: Spool, afterMilliseconds: Int64, loop: ShippingLoop, logger: Logger) {
-        guard let aside = spool.quarantinedPath else { return }
+        guard let aside = spool.pendingSalvage() else { return }
         Task { [realTime] in
             await realTime.sleep(until: realTime.now() + afterMilliseconds)
             let salvage = await onThreadOfItsOwn({ spool.salvage(from: aside) })

@@ -13,13 +13,40 @@ extension Spool {
         public var unreadable = false
     }
 
+    /// The damaged file this spool replaced, while its salvage has not run to its end: recorded
+    /// with the quarantine (in its transaction), so that a process killed during the salvage leaves
+    /// it to the next start. nil when there is none, it was salvaged, or it is gone.
+    public func pendingSalvage() -> String? {
+        guard
+            let (aside, salvaged) = try? read(
+                "reading the pending salvage",
+                { state in
+                    (
+                        try Self.meta(state.connection, "last_quarantine"),
+                        try Self.meta(state.connection, Self.salvagedKey)
+                    )
+                }), let aside, aside != salvaged, FileSystem.exists(aside)
+        else { return nil }
+        return aside
+    }
+
+    static let salvagedKey = "salvaged_quarantine"
+
+    private static func meta(_ connection: SQLiteConnection, _ key: String) throws -> String? {
+        let select = try connection.statement("SELECT value FROM meta WHERE key = ?")
+        defer { select.reset() }
+        select.bind(key, at: 1)
+        return try select.step() ? select.string(at: 0) : nil
+    }
+
     /// Reads the waiting records that can still be read from the damaged file at `aside` (the one
     /// `open` moved aside) and appends them to this spool, `batch` at a time, so that damage to a
     /// few pages costs the records on them rather than the whole backlog. Records are read in seq
     /// order; a part that cannot be read is stepped over, a few seqs at a time and farther as the
-    /// looks fail, until the file's last seq. Their ids make a salvage begun again (a process killed during one) store each
-    /// record once. Dead letters and the invocation view's state stay in the file. The salvaged
-    /// records count as `salvaged`; they are fresh records here (their age and attempts start again).
+    /// looks fail, until the file's last seq. Their ids make a salvage begun again (a process killed
+    /// during one) store each record once, and OpenSearch index it once. Dead letters and the
+    /// invocation view's state stay in the file. The salvaged records count as `salvaged`; they are
+    /// fresh records here (their age and attempts start again).
     public func salvage(from aside: String, batch: Int = 500) -> Salvage {
         var result = Salvage()
         guard let file = try? SQLiteConnection(path: aside, mode: .readOnly) else {
@@ -101,6 +128,13 @@ extension Spool {
             }
         }
         if failedProbes > 0 || result.damaged > 0 { result.unreadable = true }
+        // Read to its end: the next start has nothing to do (what was stored here stays either way).
+        _ = try? write("recording the salvage") { state in
+            let meta = try state.connection.statement("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)")
+            meta.bind(Self.salvagedKey, at: 1)
+            meta.bind(aside, at: 2)
+            try meta.step()
+        }
         return result
     }
 }
