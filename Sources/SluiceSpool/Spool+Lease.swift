@@ -229,16 +229,8 @@ extension Spool {
         try write("recording a failed request") { state in
             let connection = state.connection
             try Self.bump(connection, adding: "failed_requests", by: 1)
-            let last = try connection.statement("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)")
-            for (key, value) in [
-                (Self.lastFailedRequestAtKey, String(time)), (Self.lastFailedRequestKey, String(reason.prefix(500))),
-            ] {
-                last.reset()
-                last.bind(key, at: 1)
-                last.bind(value, at: 2)
-                try last.step()
-            }
-            last.reset()
+            try Self.setMeta(connection, Self.lastFailedRequestAtKey, String(time))
+            try Self.setMeta(connection, Self.lastFailedRequestKey, String(reason.prefix(500)))
         }
     }
 

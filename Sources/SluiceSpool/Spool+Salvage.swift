@@ -129,12 +129,7 @@ extension Spool {
         }
         if failedProbes > 0 || result.damaged > 0 { result.unreadable = true }
         // Read to its end: the next start has nothing to do (what was stored here stays either way).
-        _ = try? write("recording the salvage") { state in
-            let meta = try state.connection.statement("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)")
-            meta.bind(Self.salvagedKey, at: 1)
-            meta.bind(aside, at: 2)
-            try meta.step()
-        }
+        _ = try? write("recording the salvage") { state in try Self.setMeta(state.connection, Self.salvagedKey, aside) }
         return result
     }
 }

@@ -313,11 +313,17 @@ public final class Spool: Sendable {
     private func recordQuarantine(_ aside: String) throws {
         try write("recording the quarantine") { state in
             try Self.bump(state.connection, "quarantined", by: 1)
-            let meta = try state.connection.statement(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_quarantine', ?)")
-            meta.bind(aside, at: 1)
-            try meta.step()
+            try Self.setMeta(state.connection, "last_quarantine", aside)
         }
+    }
+
+    /// Sets a fact about this spool (`meta`), in the caller's transaction.
+    static func setMeta(_ connection: SQLiteConnection, _ key: String, _ value: String) throws {
+        let meta = try connection.statement("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)")
+        defer { meta.reset() }
+        meta.bind(key, at: 1)
+        meta.bind(value, at: 2)
+        try meta.step()
     }
 
     /// The totals as stored (migration 0004): one row, kept by every write.

@@ -55,6 +55,16 @@ struct InvocationViewTests {
         try documents().filter { ($0["message"] as? String)?.contains(marker) == true }
     }
 
+    /// The one summary in the spool, which replaced `incomplete` (same id, a new row), and its document.
+    func replacement(of incomplete: StoredRecord) throws -> (StoredRecord, [String: Any]) {
+        let summaries = try spool.peek(limit: 100).filter { $0.index == "inv" }
+        #expect(summaries.count == 1)
+        let summary = try #require(summaries.first)
+        #expect(summary.id == incomplete.id && summary.replaces && summary.seq != incomplete.seq)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(summary.document)) as? [String: Any])
+        return (summary, document)
+    }
+
     func summaries() throws -> [[String: Any]] {
         try documents().filter { $0["type"] as? String == "sluice.invocation" }
     }
@@ -263,11 +273,7 @@ struct InvocationViewTests {
             let settled = try spool.settle(leased.map { ($0.seq, .shipped) })
             #expect(settled.missing == 1)
         }
-        let summaries = try spool.peek(limit: 100).filter { $0.index == "inv" }
-        #expect(summaries.count == 1)
-        let summary = try #require(summaries.first)
-        #expect(summary.id == incomplete.id && summary.replaces && summary.seq != incomplete.seq)
-        let document = try #require(try JSONSerialization.jsonObject(with: Data(summary.document)) as? [String: Any])
+        let (summary, document) = try replacement(of: incomplete)
         #expect(document["status"] as? String == "success")
         #expect(document["durationMs"] as? Double == 2900)
         #expect(document["logLines"] as? Double == 1, "what the incomplete one knew is kept")
@@ -292,17 +298,13 @@ struct InvocationViewTests {
         let done = Self.event(
             3_100, "platform.runtimeDone", #"{"requestId":"req-a","status":"timeout","metrics":{"durationMs":3000}}"#)
         #expect(ingestor.ingest(Self.body(done)) == .accepted)
-        var summaries = try spool.peek(limit: 100).filter { $0.index == "inv" }
-        #expect(summaries.count == 1)
-        let summary = try #require(summaries.first)
-        #expect(summary.id == incomplete.id && summary.replaces && summary.seq != incomplete.seq)
-        let document = try #require(try JSONSerialization.jsonObject(with: Data(summary.document)) as? [String: Any])
+        let (summary, document) = try replacement(of: incomplete)
         #expect(document["status"] as? String == "timeout")
         #expect(document["timedOut"] as? Bool == true)
         #expect(document["logLines"] as? Double == 1)
         #expect(try spool.invocationState().open.map(\.requestId) == ["req-a"], "open for a report")
         #expect(ingestor.ingest(Self.body(Self.line(3_200, "x"), done)) == .accepted)
-        summaries = try spool.peek(limit: 100).filter { $0.index == "inv" }
+        let summaries = try spool.peek(limit: 100).filter { $0.index == "inv" }
         #expect(summaries.map(\.seq) == [summary.seq], "nothing new to say")
     }
 
