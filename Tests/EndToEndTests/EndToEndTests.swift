@@ -143,6 +143,51 @@ import Testing
         }
     }
 
+    /// A damaged spool salvaged after the first INVOKE, with a kill -9 at a random point around it
+    /// (before it starts, while it appends, while its records ship): the next start takes up a
+    /// salvage that did not end, and every record a salvage can read is in OpenSearch, once.
+    @Test(arguments: 1...3)
+    func aSalvageKilledAtARandomPointShipsEveryReadableRecordOnce(seed: UInt64) async throws {
+        try await EndToEndRig.with { rig, simulator in
+            var random = SeededRandom(seed: seed)
+            do {
+                let spool = try Spool.open(SpoolConfiguration(path: rig.spoolPath))
+                for batch in 0..<20 {
+                    try spool.append(makeRecords(200, prefix: "old\(batch)", index: rig.functionIndex, bytes: 400))
+                }
+            }
+            try damageMiddlePage(of: rig.spoolPath)
+            _ = try Spool.open(SpoolConfiguration(path: rig.spoolPath)).verify()
+            // What a salvage can read: the same salvage, of a copy, into a spool of the test's own.
+            let copy = rig.folder.file("copy.sqlite")
+            try FileManager.default.copyItem(atPath: rig.spoolPath, toPath: copy)
+            let reference = try Spool.open(SpoolConfiguration(path: rig.folder.file("reference.sqlite")))
+            #expect(reference.salvage(from: copy).recovered > 3_000)
+            let readable = Set(try reference.peek(limit: 10_000).map(\.id))
+
+            try await simulator.start()
+            try await simulator.invoke(logLines: 5)
+            // Seed 1 kills before the salvage (a second after the first invoke) begins: the quarantine
+            // is done, and only the spool can tell the next start that the salvage is not.
+            let delay = seed == 1 ? 0 : Int.random(in: 0...1_500, using: &random)
+            async let running = try? simulator.invoke(logLines: 5, handlerDuration: .milliseconds(1_500))
+            try await Task.sleep(for: .milliseconds(delay))
+            await simulator.kill9()
+            _ = await running
+            for _ in 0..<4 { try await simulator.invoke(logLines: 5, handlerDuration: .milliseconds(1_000)) }
+            let shutdown = try await simulator.shutdown()
+            #expect(shutdown.exitStatus == .exited(0))
+            let ledger = await simulator.ledger()
+            #expect(ledger.initializations.count >= 2, "killed and initialised again")
+            try await rig.expectEveryAcknowledgedEventIndexedOnce(ledger)
+            let indexed = try await rig.probe.documents(rig.functionIndex).keys.filter { $0.hasPrefix("old") }
+            #expect(indexed.count == Set(indexed).count)
+            #expect(Set(indexed) == readable, "\(readable.subtracting(indexed).count) readable records missing")
+            let after = try rig.statistics()
+            #expect(after.rows == 0)
+        }
+    }
+
     /// Sample failures 2, 3 and 10: 429 and 503 storms, per-item rejections, and documents
     /// OpenSearch refuses for good (a mapping that cannot take them), which end as dead letters
     /// that `sluice spool dead list` shows.
