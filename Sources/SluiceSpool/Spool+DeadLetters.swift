@@ -34,7 +34,7 @@ extension Spool {
             id: row.int64(at: 0), documentID: row.string(at: 1), index: row.string(at: 2),
             eventTime: row.int64(at: 3), receivedAt: row.int64(at: 4), diedAt: row.int64(at: 5),
             attempts: row.int(at: 6), errorType: row.optionalString(at: 7), reason: row.string(at: 8),
-            document: wholeDocument(row.bytes(at: 9), row, echoAt: 10))
+            document: wholeDocument(row, at: 9, echoAt: 10).document)
     }
 
     /// Puts dead letters back in the queue, due now with their attempts reset (all of them when

@@ -97,7 +97,7 @@ extension Spool {
                     eventTime: select.int64(at: 3), receivedAt: select.int64(at: 4), dueAt: select.int64(at: 5),
                     attempts: select.int(at: 6),
                     lastError: select.optionalString(at: 7),
-                    document: Self.wholeDocument(select.bytes(at: 8), select, echoAt: 9),
+                    document: Self.wholeDocument(select, at: 8, echoAt: 9).document,
                     replaces: select.int(at: 11) != 0)
                 guard try body(record) else { break }
             }

@@ -13,23 +13,24 @@ extension Spool {
             var records: [StoredRecord] = []
             var bytes = 0
             // What each record takes in the spool (its totals count stored bytes, echo left out).
-            var storedBytes: [Int64: Int] = [:]
+            var storedBytes: [Int] = []
             var full = false
+            var index = ""
             // Leased records are still in the file: read past them.
             func take(_ row: SQLiteStatement) -> Bool {
                 let seq = row.int64(at: 0)
                 if state.leases[seq] != nil { return false }
-                let stored = row.bytes(at: 7)
-                let document = Self.wholeDocument(stored, row, echoAt: 8)
+                let (document, stored) = Self.wholeDocument(row, at: 7, echoAt: 8)
                 if !records.isEmpty && bytes + document.count > maxBytes {
                     full = true
                     return false
                 }
                 bytes += document.count
-                storedBytes[seq] = stored.count
+                storedBytes.append(stored)
+                index = row.string(at: 2, reusing: index)
                 records.append(
                     StoredRecord(
-                        seq: seq, id: row.string(at: 1), index: row.string(at: 2), eventTime: row.int64(at: 3),
+                        seq: seq, id: row.string(at: 1), index: index, eventTime: row.int64(at: 3),
                         receivedAt: row.int64(at: 4), dueAt: expiry, attempts: row.int(at: 5),
                         lastError: row.optionalString(at: 6), document: document, replaces: row.int(at: 10) != 0))
                 return true
@@ -60,10 +61,8 @@ extension Spool {
                 if take(fresh) { state.freshCursor = records[records.count - 1].seq }
             }
 
-            for record in records {
-                state.leases[record.seq] = Lease(
-                    expiry: expiry, fresh: record.attempts == 0, bytes: storedBytes[record.seq] ?? record.document.count
-                )
+            for (record, stored) in zip(records, storedBytes) {
+                state.leases[record.seq] = Lease(expiry: expiry, fresh: record.attempts == 0, bytes: stored)
             }
             return records
         }
@@ -198,12 +197,18 @@ extension Spool {
         }
     }
 
-    /// The whole document of a row: the stored `document` with the echo in the two columns from
-    /// `echoAt` (key, then where the repeated value begins).
-    static func wholeDocument(_ stored: [UInt8], _ row: SQLiteStatement, echoAt column: Int32) -> [UInt8] {
-        guard !row.isNull(at: column) else { return stored }
-        return SpoolRecord.Echo.whole(
-            stored, SpoolRecord.Echo(key: row.string(at: column), valueStart: row.int(at: column + 1)))
+    /// The whole document of a row: the `document` column with the echo in the two columns from
+    /// `echoAt` (key, then where the repeated value begins), read from the row in place; and the
+    /// stored document's size.
+    static func wholeDocument(
+        _ row: SQLiteStatement, at column: Int32, echoAt: Int32
+    ) -> (
+        document: [UInt8], storedBytes: Int
+    ) {
+        let echo =
+            row.isNull(at: echoAt)
+            ? nil : SpoolRecord.Echo(key: row.string(at: echoAt), valueStart: row.int(at: echoAt + 1))
+        return row.withBytes(at: column) { (SpoolRecord.Echo.whole($0, echo), $0.count) }
     }
 
     private static func documentBytes(_ connection: SQLiteConnection, seq: Int64) throws -> Int {

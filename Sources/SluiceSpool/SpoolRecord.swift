@@ -47,9 +47,15 @@ public struct SpoolRecord: Sendable, Equatable {
         /// `document` with `echo`'s member added before its closing brace; `document` as it is
         /// when there is no echo, or one that does not fit it (a damaged row: nothing made up).
         public static func whole(_ document: [UInt8], _ echo: Echo?) -> [UInt8] {
+            guard echo != nil else { return document }
+            return document.withUnsafeBytes { whole($0, echo) }
+        }
+
+        /// The same, from bytes the caller holds (a row's column, read in place): one copy.
+        package static func whole(_ document: UnsafeRawBufferPointer, _ echo: Echo?) -> [UInt8] {
             guard let echo, echo.valueStart > 0, echo.valueStart < document.count - 1,
                 document.last == UInt8(ascii: "}")
-            else { return document }
+            else { return Array(document) }
             let end = document.count - 1
             let key = echo.key.utf8
             var out: [UInt8] = []

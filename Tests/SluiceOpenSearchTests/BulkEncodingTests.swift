@@ -216,6 +216,27 @@ import Testing
         }
     }
 
+    @Test func aLargeBodyIsOneMemberWhateverTheSizesOfItsWrites() throws {
+        // Past 64,000 bytes, zlib's window starts again (a full flush) where it would slide. The
+        // body must stay one gzip member that inflates whole: OpenSearch reads the first member only.
+        var generator = SeededRandom(seed: 5)
+        let line = #"{"create":{"_index":"lambda-function","_id":"1"}}\n{"type":"function","record":"line"}\n"#
+        let text = Array(String(repeating: line, count: 5_000).utf8)
+        let noise = (0..<300_000).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        for original in [text, noise] {
+            let gzip = Gzip(expectedInput: original.count)
+            var at = 0
+            while at < original.count {
+                let count = min(original.count - at, Int(generator.next() % 90_000) + 1)
+                original[at..<at + count].withUnsafeBufferPointer { gzip.write($0) }
+                at += count
+            }
+            let compressed = try #require(gzip.finish())
+            #expect(try inflate(compressed) == original)
+        }
+        #expect(try #require(Gzip.compress(text)).count < text.count / 8)
+    }
+
     func inflate(_ bytes: [UInt8]) throws -> [UInt8] {
         var stream = z_stream()
         #expect(inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK)
@@ -232,6 +253,7 @@ import Testing
             }
         }
         #expect(status == Z_STREAM_END)
+        #expect(stream.avail_in == 0, "one gzip member, nothing after it")
         return Array(output.prefix(Int(stream.total_out)))
     }
 }

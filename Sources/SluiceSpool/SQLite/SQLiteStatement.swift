@@ -94,11 +94,27 @@ package final class SQLiteStatement {
         return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
     }
 
+    /// The column's text, or `previous` itself when it is the same text: rows that repeat a value
+    /// (a batch's index names) share one string instead of allocating one each.
+    package func string(at column: Int32, reusing previous: String) -> String {
+        guard let text = sqlite3_column_text(handle, column) else { return "" }
+        let bytes = UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, column)))
+        let same = previous.utf8.withContiguousStorageIfAvailable { $0.elementsEqual(bytes) } ?? false
+        return same ? previous : String(decoding: bytes, as: UTF8.self)
+    }
+
     package func optionalString(at column: Int32) -> String? {
         isNull(at: column) ? nil : string(at: column)
     }
 
     /// The column's bytes (TEXT as UTF-8, or BLOB).
+    /// The column's bytes, valid only inside `body` (SQLite's own buffer: no copy).
+    package func withBytes<R>(at column: Int32, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        let pointer = sqlite3_column_blob(handle, column)
+        let count = Int(sqlite3_column_bytes(handle, column))
+        return body(UnsafeRawBufferPointer(start: count > 0 ? pointer : nil, count: count > 0 ? count : 0))
+    }
+
     package func bytes(at column: Int32) -> [UInt8] {
         // SQLite's documented order: the pointer first, then its length.
         let pointer = sqlite3_column_blob(handle, column)
