@@ -193,7 +193,7 @@ public struct ForwarderExtension: Sendable {
     }
 
     /// When an open moved a damaged spool aside (this one, or one killed before its salvage ended):
-    /// what can still be read of it is appended to the new spool, on a thread of its own (it reads
+    /// what can still be read of it (records and dead letters) goes into the new spool, on a thread of its own (it reads
     /// the whole file), `afterMilliseconds` after the first invoke, and shipped with the rest.
     func salvageLater(_ spool: Spool, afterMilliseconds: Int64, loop: ShippingLoop, logger: Logger) {
         guard let aside = spool.pendingSalvage() else { return }
@@ -205,10 +205,10 @@ public struct ForwarderExtension: Sendable {
                 level: salvage.unreadable ? .warning : .notice,
                 salvage.unreadable
                     ? "salvaged what could be read of the damaged spool; the records on its damaged pages are lost"
-                    : "salvaged the damaged spool's records",
+                    : "salvaged the damaged spool's records and dead letters",
                 metadata: [
-                    "spool.salvaged": "\(salvage.recovered)", "spool.salvaged_before": "\(salvage.duplicates)",
-                    "spool.quarantined_to": "\(aside)",
+                    "spool.salvaged": "\(salvage.recovered)", "spool.salvaged_dead_letters": "\(salvage.deadLetters)",
+                    "spool.salvaged_before": "\(salvage.duplicates)", "spool.quarantined_to": "\(aside)",
                 ])
         }
     }

@@ -136,8 +136,9 @@ final class SpoolFileOracle: Sendable {
             } else {
                 problems.append("the fresh spool cannot be read")
             }
-            // What can be read of the damaged file comes back once, as it was written where the
-            // file was only cut short (a flipped bit may change a row that still reads).
+            // What can be read of the damaged file (records and dead letters) comes back once, as it
+            // was written where the file was only cut short (a flipped bit may change a row that
+            // still reads).
             let salvage = spool.salvage(from: aside)
             var seen: Set<String> = []
             try? spool.forEachRecord { record in
@@ -148,10 +149,21 @@ final class SpoolFileOracle: Sendable {
             if seen.count != salvage.recovered {
                 problems.append("salvaged \(salvage.recovered) records, and the spool holds \(seen.count)")
             }
-            if (try? spool.statistics().counters.salvaged) != salvage.recovered {
+            var letters = 0
+            try? spool.forEachDeadLetter { letter in
+                problems += intact(letter.documentID, letter.index, letter.document, pristine, checking: onlyCut)
+                letters += 1
+                return problems.count < 8
+            }
+            if letters != salvage.deadLetters {
+                problems.append("kept \(salvage.deadLetters) dead letters, and the spool holds \(letters)")
+            }
+            let counters = try? spool.statistics().counters
+            if counters?.salvaged != salvage.recovered || counters?.salvagedDeadLetters != salvage.deadLetters {
                 problems.append("the salvage was not counted")
             }
-            if spool.salvage(from: aside).recovered != 0 { problems.append("a second salvage stored records again") }
+            let again = spool.salvage(from: aside)
+            if again.recovered != 0 || again.deadLetters != 0 { problems.append("a second salvage stored rows again") }
             return problems
         }
         let sound = spool.verify() == .sound

@@ -104,7 +104,7 @@ extension Spool {
     }
 
     /// Drops the oldest dead letters, then the oldest records, until the spool is within `cap`.
-    private static func evictOldest(_ state: inout State, toFit cap: Int) throws -> Int {
+    static func evictOldest(_ state: inout State, toFit cap: Int) throws -> Int {
         var dropped = 0
         for table in ["dead_letters", "records"] {
             let key = table == "records" ? "seq" : "id"

@@ -5,7 +5,9 @@ extension Spool {
     public struct Salvage: Sendable, Equatable {
         /// Records read and appended (new to this spool).
         public var recovered = 0
-        /// Records read that this spool already held (a salvage begun by a process that died).
+        /// Dead letters read and kept as dead letters here.
+        public var deadLetters = 0
+        /// Rows read that this spool already held (a salvage begun by a process that died).
         public var duplicates = 0
         /// Rows that read, but not as the JSON object every stored document is (left out).
         public var damaged = 0
@@ -39,57 +41,117 @@ extension Spool {
         return try select.step() ? select.string(at: 0) : nil
     }
 
-    /// Reads the waiting records that can still be read from the damaged file at `aside` (the one
-    /// `open` moved aside) and appends them to this spool, `batch` at a time, so that damage to a
-    /// few pages costs the records on them rather than the whole backlog. Records are read in seq
-    /// order; a part that cannot be read is stepped over, a few seqs at a time and farther as the
-    /// looks fail, until the file's last seq. Their ids make a salvage begun again (a process killed
-    /// during one) store each record once, and OpenSearch index it once. Dead letters and the
-    /// invocation view's state stay in the file. The salvaged records count as `salvaged`; they are
-    /// fresh records here (their age and attempts start again).
+    /// Reads what can still be read of the damaged file at `aside` (the one `open` moved aside) into
+    /// this spool, `batch` rows at a time, so that damage to a few pages costs the rows on them
+    /// rather than the whole backlog: the waiting records (appended, and shipped as fresh records:
+    /// their age and attempts start again), then the dead letters (kept as dead letters, with their
+    /// reason and attempts, under this spool's cap). Rows are read in key order; a part that cannot
+    /// be read is stepped over. A salvage begun again (a process killed during one) stores each row
+    /// once: records by their ids, dead letters by their id and time of death; OpenSearch indexes a
+    /// record once by its id. The invocation view's state stays in the file. Counted as `salvaged`
+    /// and `salvaged_dead_letters`.
     public func salvage(from aside: String, batch: Int = 500) -> Salvage {
         var result = Salvage()
         guard let file = try? SQLiteConnection(path: aside, mode: .readOnly) else {
             result.unreadable = true
             return result
         }
-        // The last seq the file handed out, if that much of it can be read; else far enough.
-        let lastSeq = (try? file.scalar("SELECT value FROM counters WHERE name = 'last_seq'")) ?? nil
-        let end = lastSeq ?? (1 << 40)
+        do {
+            // The last seq the file handed out, if that much of it can be read; else far enough.
+            let lastSeq = (try? file.scalar("SELECT value FROM counters WHERE name = 'last_seq'")) ?? nil
+            let records = try Self.readAround(
+                file,
+                """
+                SELECT seq, doc_id, index_name, event_time, document, echo_key, echo_at, replaces
+                FROM records WHERE seq > ? ORDER BY seq LIMIT ?
+                """, end: lastSeq, batch: batch,
+                row: { select in
+                    SpoolRecord(
+                        id: select.string(at: 1), index: select.string(at: 2), eventTime: select.int64(at: 3),
+                        document: select.bytes(at: 4), echo: Self.echo(select, at: 5), replaces: select.int(at: 7) != 0)
+                },
+                whole: \.wholeDocument,
+                store: { records in
+                    let appended = try append(
+                        records,
+                        also: { connection, appended in
+                            try Self.bump(connection, adding: "salvaged", by: appended.stored)
+                        })
+                    result.recovered += appended.stored
+                    result.duplicates += appended.duplicates
+                })
+            let lastLetter = (try? file.scalar("SELECT max(id) FROM dead_letters")) ?? nil
+            // A dead letter salvaged before (a salvage begun again) is here already.
+            var kept = try read("reading the dead letters") { state in
+                try Self.deadLetterIdentities(state.connection)
+            }
+            let letters = try Self.readAround(
+                file,
+                """
+                SELECT id, doc_id, index_name, event_time, received_at, died_at, attempts, error_type, reason,
+                    document, echo_key, echo_at, replaces
+                FROM dead_letters WHERE id > ? ORDER BY id LIMIT ?
+                """, end: lastLetter, batch: batch, row: SalvagedLetter.init,
+                whole: { SpoolRecord.Echo.whole($0.document, $0.echo) },
+                store: { letters in
+                    let fresh = letters.filter { kept.insert(DeadLetterIdentity($0.documentID, $0.diedAt)).inserted }
+                    result.deadLetters += try keep(fresh)
+                    result.duplicates += letters.count - fresh.count
+                })
+            result.damaged = records.damaged + letters.damaged
+            result.unreadable = records.unreadable || letters.unreadable
+        } catch {
+            // This spool cannot write (a full disk): what is left stays in the file, for the next start.
+            result.unreadable = true
+            return result
+        }
+        // Read to its end: the next start has nothing to do (what was stored here stays either way).
+        _ = try? write("recording the salvage") { state in try Self.setMeta(state.connection, Self.salvagedKey, aside) }
+        return result
+    }
+
+    private static func echo(_ row: SQLiteStatement, at column: Int32) -> SpoolRecord.Echo? {
+        row.isNull(at: column)
+            ? nil : SpoolRecord.Echo(key: row.string(at: column), valueStart: row.int(at: column + 1))
+    }
+
+    /// Reads the rows `select` gives (it takes the key to read after and a limit, and gives the key
+    /// first) in key order, `batch` at a time, and hands each batch to `store`. A part of the file
+    /// that cannot be read is stepped over: a few keys at a time (a page holds a few dozen rows), and
+    /// farther each time a run of looks finds nothing (a damaged interior page hides many), until
+    /// `end` (the file's last key; nil when that cannot be read). A row that reads without an error
+    /// can still be damaged (a page past the end of a cut file reads as zeros): one whose `whole`
+    /// document is not the JSON object every stored document is, is left out and counted.
+    private static func readAround<Row>(
+        _ file: SQLiteConnection, _ select: String, end: Int64?, batch: Int, row make: (SQLiteStatement) -> Row,
+        whole: (Row) -> [UInt8], store: ([Row]) throws -> Void
+    ) throws -> (damaged: Int, unreadable: Bool) {
+        let end = end ?? (1 << 40)
+        var damaged = 0
+        var unreadable = false
         var after: Int64 = 0
         var failedProbes = 0
         while after < end, failedProbes < 1_024 {
-            var records: [SpoolRecord] = []
-            // The last seq read, and how many rows were, damaged ones included.
+            var rows: [Row] = []
+            // The last key read, and how many rows were, damaged ones included.
             var lastRead: Int64?
             var rowsRead = 0
             let failed: Bool
             do {
-                let select = try file.statement(
-                    """
-                    SELECT seq, doc_id, index_name, event_time, document, echo_key, echo_at, replaces
-                    FROM records WHERE seq > ? ORDER BY seq LIMIT ?
-                    """)
-                defer { select.reset() }
-                select.bind(after, at: 1)
-                select.bind(batch, at: 2)
+                let statement = try file.statement(select)
+                defer { statement.reset() }
+                statement.bind(after, at: 1)
+                statement.bind(batch, at: 2)
                 do {
-                    while try select.step() {
-                        lastRead = select.int64(at: 0)
+                    while try statement.step() {
+                        lastRead = statement.int64(at: 0)
                         rowsRead += 1
-                        let echo =
-                            select.isNull(at: 5)
-                            ? nil : SpoolRecord.Echo(key: select.string(at: 5), valueStart: select.int(at: 6))
-                        let record = SpoolRecord(
-                            id: select.string(at: 1), index: select.string(at: 2), eventTime: select.int64(at: 3),
-                            document: select.bytes(at: 4), echo: echo, replaces: select.int(at: 7) != 0)
-                        // A row that reads without an error can still be damaged: a page past the end of
-                        // a cut file reads as zeros. Every stored document is a JSON object.
-                        guard JSONReader.document(record.wholeDocument)?.root.kind == .object else {
-                            result.damaged += 1
+                        let row = make(statement)
+                        guard JSONReader.document(whole(row))?.root.kind == .object else {
+                            damaged += 1
                             continue
                         }
-                        records.append(record)
+                        rows.append(row)
                     }
                     failed = false
                 } catch {
@@ -98,38 +160,120 @@ extension Spool {
             } catch {
                 failed = true
             }
-            if !records.isEmpty {
-                do {
-                    let appended = try append(
-                        records,
-                        also: { connection, appended in
-                            try Self.bump(connection, adding: "salvaged", by: appended.stored)
-                        })
-                    result.recovered += appended.stored
-                    result.duplicates += appended.duplicates
-                } catch {
-                    // This spool cannot write (a full disk): what is left stays in the file.
-                    result.unreadable = true
-                    return result
-                }
-            }
+            if !rows.isEmpty { try store(rows) }
             if let lastRead {
                 after = lastRead
                 failedProbes = 0
             }
             if failed {
-                // A damaged page: step over a few seqs (a page holds a few dozen rows) and look again,
-                // farther each time a run of looks finds nothing (a damaged interior page hides many).
-                result.unreadable = true
+                unreadable = true
                 after += Int64(8) << min(40, failedProbes / 64)
                 failedProbes += 1
             } else if rowsRead < batch {
                 break
             }
         }
-        if failedProbes > 0 || result.damaged > 0 { result.unreadable = true }
-        // Read to its end: the next start has nothing to do (what was stored here stays either way).
-        _ = try? write("recording the salvage") { state in try Self.setMeta(state.connection, Self.salvagedKey, aside) }
-        return result
+        return (damaged, unreadable || damaged > 0)
+    }
+
+    /// A dead letter read from a damaged file, as its row has it (the document without its echo).
+    struct SalvagedLetter {
+        var documentID: String
+        var index: String
+        var eventTime: Int64
+        var receivedAt: Int64
+        var diedAt: Int64
+        var attempts: Int
+        var errorType: String?
+        var reason: String
+        var document: [UInt8]
+        var echo: SpoolRecord.Echo?
+        var replaces: Bool
+
+        init(_ row: SQLiteStatement) {
+            documentID = row.string(at: 1)
+            index = row.string(at: 2)
+            eventTime = row.int64(at: 3)
+            receivedAt = row.int64(at: 4)
+            diedAt = row.int64(at: 5)
+            attempts = row.int(at: 6)
+            errorType = row.optionalString(at: 7)
+            reason = row.string(at: 8)
+            document = row.bytes(at: 9)
+            echo = Spool.echo(row, at: 10)
+            replaces = row.int(at: 12) != 0
+        }
+    }
+
+    /// What tells one dead letter from another: its document's id and when it died.
+    struct DeadLetterIdentity: Hashable {
+        var documentID: String
+        var diedAt: Int64
+
+        init(_ documentID: String, _ diedAt: Int64) {
+            self.documentID = documentID
+            self.diedAt = diedAt
+        }
+    }
+
+    private static func deadLetterIdentities(_ connection: SQLiteConnection) throws -> Set<DeadLetterIdentity> {
+        let select = try connection.statement("SELECT doc_id, died_at FROM dead_letters")
+        defer { select.reset() }
+        var identities: Set<DeadLetterIdentity> = []
+        while try select.step() { identities.insert(DeadLetterIdentity(select.string(at: 0), select.int64(at: 1))) }
+        return identities
+    }
+
+    /// Stores salvaged dead letters as dead letters, in one transaction, under the cap as an append
+    /// is (`reject-new` leaves out what does not fit, `drop-oldest` drops the oldest to fit); returns
+    /// how many were stored.
+    private func keep(_ letters: [SalvagedLetter]) throws -> Int {
+        guard !letters.isEmpty else { return 0 }
+        let cap = configuration.capBytes
+        let policy = configuration.overflowPolicy
+        return try write("keeping \(letters.count) salvaged dead letters") { state in
+            let insert = try state.connection.statement(
+                """
+                INSERT INTO dead_letters
+                    (doc_id, index_name, event_time, received_at, died_at, attempts, error_type, reason, bytes, document,
+                    echo_key, echo_at, replaces)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            defer { insert.reset() }
+            var stored = 0
+            var rejected = 0
+            for letter in letters {
+                let size = letter.document.count
+                if policy == .rejectNew && state.totals.bytes + state.totals.deadBytes + size > cap {
+                    rejected += 1
+                    continue
+                }
+                insert.reset()
+                insert.bind(letter.documentID, at: 1)
+                insert.bind(letter.index, at: 2)
+                insert.bind(letter.eventTime, at: 3)
+                insert.bind(letter.receivedAt, at: 4)
+                insert.bind(letter.diedAt, at: 5)
+                insert.bind(letter.attempts, at: 6)
+                insert.bind(letter.errorType, at: 7)
+                insert.bind(letter.reason, at: 8)
+                insert.bind(size, at: 9)
+                insert.bindText(letter.document, at: 10)
+                insert.bind(letter.echo?.key, at: 11)
+                insert.bind(letter.echo?.valueStart, at: 12)
+                insert.bind(letter.replaces ? 1 : 0, at: 13)
+                try insert.step()
+                stored += 1
+                state.totals.deadRows += 1
+                state.totals.deadBytes += size
+            }
+            var evicted = 0
+            if policy == .dropOldest && state.totals.bytes + state.totals.deadBytes > cap {
+                evicted = try Self.evictOldest(&state, toFit: cap)
+            }
+            try Self.bump(state.connection, adding: "salvaged_dead_letters", by: stored)
+            try Self.bump(state.connection, "dropped", by: rejected + evicted)
+            return stored
+        }
     }
 }

@@ -20,6 +20,8 @@ public struct SpoolCounters: Sendable, Equatable, Codable {
     public var quarantined = 0
     /// Records read back from those files and stored here.
     public var salvaged = 0
+    /// Dead letters read back from those files and kept here.
+    public var salvagedDeadLetters = 0
     /// Dead letters put back in the queue.
     public var requeued = 0
     /// Deliveries refused as malformed (answered 400, nothing stored).
@@ -53,6 +55,7 @@ public struct SpoolCounters: Sendable, Equatable, Codable {
         case "left_at_shutdown": leftAtShutdown = value
         case "quarantined": quarantined = value
         case "salvaged": salvaged = value
+        case "salvaged_dead_letters": salvagedDeadLetters = value
         case "requeued": requeued = value
         case "malformed": malformed = value
         case "failed_requests": failedRequests = value

@@ -145,7 +145,8 @@ import Testing
 
     /// A damaged spool salvaged after the first INVOKE, with a kill -9 at a random point around it
     /// (before it starts, while it appends, while its records ship): the next start takes up a
-    /// salvage that did not end, and every record a salvage can read is in OpenSearch, once.
+    /// salvage that did not end, and every record a salvage can read is in OpenSearch, once; every
+    /// dead letter it can read is a dead letter here, once.
     @Test(arguments: 1...3)
     func aSalvageKilledAtARandomPointShipsEveryReadableRecordOnce(seed: UInt64) async throws {
         try await EndToEndRig.with { rig, simulator in
@@ -155,6 +156,10 @@ import Testing
                 for batch in 0..<20 {
                     try spool.append(makeRecords(200, prefix: "old\(batch)", index: rig.functionIndex, bytes: 400))
                 }
+                // And dead letters: the copy of last resort of what OpenSearch refused.
+                let refused = try spool.lease(maxCount: 300, maxBytes: 1 << 30)
+                try spool.settle(
+                    refused.map { ($0.seq, .deadLetter(reason: "HTTP 400: refused", errorType: "mapper")) })
             }
             try damageMiddlePage(of: rig.spoolPath)
             _ = try Spool.open(SpoolConfiguration(path: rig.spoolPath)).verify()
@@ -164,6 +169,8 @@ import Testing
             let reference = try Spool.open(SpoolConfiguration(path: rig.folder.file("reference.sqlite")))
             #expect(reference.salvage(from: copy).recovered > 3_000)
             let readable = Set(try reference.peek(limit: 10_000).map(\.id))
+            let readableDead = Set(try reference.deadLetters(limit: 10_000).map(\.documentID))
+            #expect(readableDead.count > 200)
 
             try await simulator.start()
             try await simulator.invoke(logLines: 5)
@@ -185,6 +192,11 @@ import Testing
             #expect(Set(indexed) == readable, "\(readable.subtracting(indexed).count) readable records missing")
             let after = try rig.statistics()
             #expect(after.rows == 0)
+            // The dead letters a salvage can read are kept as dead letters, once.
+            let dead = try Spool.open(SpoolConfiguration(path: rig.spoolPath), access: .readOnly)
+                .deadLetters(limit: 10_000).map(\.documentID)
+            #expect(dead.count == Set(dead).count)
+            #expect(Set(dead) == readableDead, "\(readableDead.subtracting(dead).count) readable dead letters missing")
         }
     }
 

@@ -172,6 +172,53 @@ import Testing
         #expect(nothing.unreadable && nothing.recovered == 0)
     }
 
+    /// The dead letters of a damaged spool are kept too, as dead letters (reason, attempts and
+    /// document as they were), once however often the salvage runs, and counted.
+    @Test func aDamagedSpoolsDeadLettersAreKeptOnce() throws {
+        let folder = try TemporaryFolder()
+        let path = folder.file("spool.sqlite")
+        var died: [String: String] = [:]
+        do {
+            let spool = try openSpool(folder)
+            for batch in 0..<20 { try spool.append(makeRecords(200, prefix: "s\(batch)", bytes: 400)) }
+            let leased = try spool.lease(maxCount: 300, maxBytes: 1 << 30)
+            for record in leased { died[record.id] = "mapper_parsing_exception on \(record.id)" }
+            try spool.settle(
+                leased.map { ($0.seq, .deadLetter(reason: died[$0.id]!, errorType: "mapper_parsing_exception")) })
+        }
+        try damageMiddlePage(of: path)
+        _ = try openSpool(folder).verify()
+        let aside = try #require(try openSpool(folder).quarantinedPath)
+        let next = try openSpool(folder)
+        // One dead letter of this spool's own: the salvage adds to it, and does not take it for one of the file's.
+        try next.append(makeRecords(1, prefix: "own", bytes: 400))
+        let own = try next.lease(maxCount: 1, maxBytes: 1 << 20)
+        try next.settle(own.map { ($0.seq, .deadLetter(reason: "own", errorType: nil)) })
+
+        let salvage = next.salvage(from: aside)
+        #expect(salvage.deadLetters > 200 && salvage.deadLetters <= 300, "\(salvage)")
+        let letters = try next.deadLetters(limit: 1_000)
+        #expect(letters.count == salvage.deadLetters + 1)
+        for letter in letters where letter.reason != "own" {
+            #expect(died[letter.documentID] == letter.reason, "nothing made up: \(letter.documentID)")
+            #expect(letter.errorType == "mapper_parsing_exception")
+            #expect(letter.attempts == 1)
+            #expect(letter.document.count == 400)
+        }
+        #expect(Set(letters.map(\.documentID)).count == letters.count)
+        let statistics = try next.statistics()
+        #expect(statistics.deadLetters == letters.count, "the totals follow")
+        #expect(statistics.counters.salvagedDeadLetters == salvage.deadLetters)
+
+        // Again (a process killed during the first): nothing is kept twice.
+        let again = next.salvage(from: aside)
+        #expect(again.deadLetters == 0 && again.duplicates >= salvage.deadLetters)
+        #expect(try next.deadLetters(limit: 1_000).count == letters.count)
+        #expect(try next.check().problems.isEmpty, "the stored totals match the tables")
+        // Requeued, they ship as records again.
+        #expect(try next.requeueDeadLetters() == letters.count)
+    }
+
     @Test func storedTotalsFollowEveryChangeAndVacuumRecountsThem() throws {
         let folder = try TemporaryFolder()
         let path = folder.file("spool.sqlite")

@@ -35,7 +35,7 @@ struct Stats {
             ("malformed", "\(c.malformed)"),
             ("quarantined", "\(c.quarantined)"), ("received", "\(c.received)"), ("requeued", "\(c.requeued)"),
             ("retried", "\(c.retried)"), ("rules", object(rules, indent: 2)), ("salvaged", "\(c.salvaged)"),
-            ("shipped", "\(c.shipped)"),
+            ("salvagedDeadLetters", "\(c.salvagedDeadLetters)"), ("shipped", "\(c.shipped)"),
             ("stored", "\(c.stored)"),
         ]
         var members: [(String, String)] = [
@@ -92,7 +92,7 @@ struct Stats {
             ["Lambda dropped", "\(c.droppedByLambda) records (\(Terminal.bytes(c.droppedByLambdaBytes)))"],
             ["left at shutdown", "\(c.leftAtShutdown)"],
             ["quarantined", "\(c.quarantined)"],
-            ["salvaged", "\(c.salvaged)"],
+            ["salvaged", "\(c.salvaged) records, \(c.salvagedDeadLetters) dead letters"],
             ["malformed", "\(c.malformed)"],
             ["failed requests", "\(c.failedRequests)"],
             // The last `_bulk` request that failed as a whole: `2026-12-06T19:02:11.000Z transport: …`.
