@@ -205,10 +205,14 @@ extension Spool {
     ) -> (
         document: [UInt8], storedBytes: Int
     ) {
-        let echo =
-            row.isNull(at: echoAt)
-            ? nil : SpoolRecord.Echo(key: row.string(at: echoAt), valueStart: row.int(at: echoAt + 1))
+        let echo = Self.echo(row, at: echoAt)
         return row.withBytes(at: column) { (SpoolRecord.Echo.whole($0, echo), $0.count) }
+    }
+
+    /// A row's echo, from its two columns from `column` (key, then where the repeated value begins).
+    static func echo(_ row: SQLiteStatement, at column: Int32) -> SpoolRecord.Echo? {
+        row.isNull(at: column)
+            ? nil : SpoolRecord.Echo(key: row.string(at: column), valueStart: row.int(at: column + 1))
     }
 
     private static func documentBytes(_ connection: SQLiteConnection, seq: Int64) throws -> Int {

@@ -110,11 +110,6 @@ extension Spool {
         return result
     }
 
-    private static func echo(_ row: SQLiteStatement, at column: Int32) -> SpoolRecord.Echo? {
-        row.isNull(at: column)
-            ? nil : SpoolRecord.Echo(key: row.string(at: column), valueStart: row.int(at: column + 1))
-    }
-
     /// Reads the rows `select` gives (it takes the key to read after and a limit, and gives the key
     /// first) in key order, `batch` at a time, and hands each batch to `store`. A part of the file
     /// that cannot be read is stepped over: a few keys at a time (a page holds a few dozen rows), and

@@ -107,14 +107,16 @@ package final class SQLiteStatement {
         isNull(at: column) ? nil : string(at: column)
     }
 
-    /// The column's bytes (TEXT as UTF-8, or BLOB).
-    /// The column's bytes, valid only inside `body` (SQLite's own buffer: no copy).
+    /// The column's bytes (TEXT as UTF-8, or BLOB), valid only inside `body`: SQLite's own buffer,
+    /// no copy.
     package func withBytes<R>(at column: Int32, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        // SQLite's documented order: the pointer first, then its length.
         let pointer = sqlite3_column_blob(handle, column)
         let count = Int(sqlite3_column_bytes(handle, column))
-        return body(UnsafeRawBufferPointer(start: count > 0 ? pointer : nil, count: count > 0 ? count : 0))
+        return body(UnsafeRawBufferPointer(start: count > 0 ? pointer : nil, count: max(0, count)))
     }
 
+    /// The column's bytes (TEXT as UTF-8, or BLOB).
     package func bytes(at column: Int32) -> [UInt8] {
         // SQLite's documented order: the pointer first, then its length.
         let pointer = sqlite3_column_blob(handle, column)
