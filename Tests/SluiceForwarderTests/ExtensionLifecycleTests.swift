@@ -245,6 +245,7 @@ struct ExtensionLifecycleTests {
         let count = salvaged()
         #expect(count > 3_000 && count < 4_000, "\(count)")
         #expect(line.metadata["spool.salvaged"]?.description == "\(count)")
+        #expect(line.metadata["spool.salvaged_dead_letters"]?.description == "0", "this file had none")
         let waiting = try Spool.open(SpoolConfiguration(path: path), access: .readOnly).statistics()
         #expect(waiting.rows >= count, "waiting to ship")
         await platform.send(.shutdown(reason: "spindown", deadline: UTCTime.nowMilliseconds() + 1_000))
