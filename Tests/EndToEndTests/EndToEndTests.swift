@@ -197,6 +197,13 @@ import Testing
                 .deadLetters(limit: 10_000).map(\.documentID)
             #expect(dead.count == Set(dead).count)
             #expect(Set(dead) == readableDead, "\(readableDead.subtracting(dead).count) readable dead letters missing")
+            // Counted once across the runs, and shown by the health document of SHUTDOWN.
+            let reports = try await rig.probe.documents(rig.extensionIndex).values.filter {
+                $0["type"] as? String == "sluice.health" && $0["reason"] as? String == "shutdown"
+            }
+            let spool = try #require(reports.first?["spool"] as? [String: Any])
+            #expect((spool["salvaged"] as? NSNumber)?.intValue == readable.count, "\(spool)")
+            #expect((spool["salvagedDeadLetters"] as? NSNumber)?.intValue == readableDead.count, "\(spool)")
         }
     }
 
