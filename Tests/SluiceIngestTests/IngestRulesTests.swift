@@ -456,7 +456,8 @@ struct RulePatternTests {
         (#"[\b]"#, 1, "does not stand for one character"), (#"[a-\d]"#, 3, "does not stand for one character"),
         ("[z-a]", 1, "out of order"), (#"[a-\]]"#, 1, "out of order"), ("[é]", 1, "beyond ASCII"),
         ("[a-é]", 1, "beyond ASCII"), ("[[:^alpha:]]", 1, "negated classes"), ("[[:foo:]]", 1, "not a class"),
-        (#"a\"#, 1, "lone"), ("(?m)a", 0, "(?m is not supported"), ("(?<=a)b", 0, "(?< is not supported"),
+        (#"a\"#, 1, "lone"), ("(?x)a", 0, "(?x is not supported"), (#"(?m)\Aa"#, 4, "under (?m)"),
+        (#"(?m)a\z"#, 5, "under (?m)"), ("(?<=a)b", 0, "(?< is not supported"),
         ("[^a", 3, "is not closed"), (#"(?i)[\p{L}]"#, 5, "Unicode classes"),
     ])
     func whatRE2RefusesOrGlibcCannotDoIsRefusedWithItsPosition(pattern: String, position: Int, says: String) {
@@ -500,6 +501,12 @@ struct RulePatternTests {
         (#"\Qa.b*\E+"#, "a.b** axb", [0..<5]), (#"\Q(x)"#, "(x)", [0..<3]),
         // `.` is any character but a newline, unless `(?s)`.
         ("a.c", "a\nc abc", [4..<7]), ("(?s)a.c", "a\nc", [0..<3]), ("(?is)A.C", "a\nc", [0..<3]),
+        // `(?m)`: `^` and `$` at each line's start and end; sets and `.` as without it.
+        ("(?m)^b+", "bb\nab\nbb", [0..<2, 6..<8]), ("(?m)a$", "a\nab\na", [0..<1, 5..<6]),
+        ("^b+", "bb\nbb", [0..<2]), ("a$", "a\na", [2..<3]),
+        ("(?m)[^x]+", "a\nb", [0..<3]), (#"(?m)\D+"#, "1\n2", [1..<2]), (#"(?m)\S+"#, "a\nb", [0..<1, 2..<3]),
+        ("(?m).+", "ab\ncd", [0..<2, 3..<5]), ("(?ms).+", "ab\ncd", [0..<5]), ("(?mi)^B", "a\nb", [2..<3]),
+        ("(?m)^[^a]$", "b\na\nc", [0..<1, 4..<5]), (#"(?m)^\d+(?P<x>[^0-9])"#, "12a\n34\n", [0..<3, 4..<7]),
         // A `-` that cannot make a range is itself; a range may end in `-` or an escape.
         (#"[\w-.]+"#, "a-b.c d", [0..<5, 6..<7]), ("[0-9-.]+", "1-2.3", [0..<5]), ("[a-c-0]+", "b-0x", [0..<3]),
         ("[!--]+", "!,-.", [0..<3]), (#"[\]-a]+"#, "]^_`a\\", [0..<5]), (#"[\d-z]+"#, "1-zy", [0..<3]),
@@ -611,6 +618,10 @@ struct RulePatternTests {
         let pattern = try RulePattern(#"(?P<key>\w+)=(?:x)?(?<value>\d+)"#)
         #expect(pattern.capturingGroups == [1, 3])
         #expect(matches(pattern, "a=1") == [0..<3])
+        // Under `(?m)`, a set that takes a newline beside it is a group of glibc's own.
+        let lines = try RulePattern(#"(?m)^[^=]+=(?P<value>\D)"#)
+        #expect(lines.capturingGroups == [2])
+        #expect(matches(lines, "a=b\nc=\n") == [0..<3, 4..<7])
     }
 
     @Test func escapesThatTakeSeveralCharactersAreOneAtomForRepetition() throws {

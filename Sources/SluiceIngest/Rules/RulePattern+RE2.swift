@@ -6,19 +6,35 @@
 /// The process runs in the C locale, so glibc matches bytes: a bracket expression is written out as
 /// the ASCII bytes it holds, and a bracket with a character outside ASCII is refused.
 extension RulePattern {
-    /// RE2's spelling to POSIX extended syntax; whether the pattern asked for `(?i)`; the POSIX
-    /// number of each capturing group; how many groups the POSIX pattern has.
-    static func translate(_ source: String) throws(RuleError) -> (String, Bool, [Int], Int) {
+    /// What `translate` made of a pattern.
+    struct Translation {
+        /// The POSIX extended pattern.
+        var pattern: String
+        /// `(?i)`: glibc's REG_ICASE.
+        var caseInsensitive: Bool
+        /// `(?m)`: glibc's REG_NEWLINE (`^` and `$` at each line's start and end).
+        var multiline: Bool
+        /// The POSIX number of each capturing group, in RE2's order.
+        var capturing: [Int]
+        /// How many groups the POSIX pattern has.
+        var groups: Int
+    }
+
+    /// RE2's spelling to POSIX extended syntax.
+    static func translate(_ source: String) throws(RuleError) -> Translation {
         var characters = Array(source)
-        // Leading flags: `(?i)` ignores case, `(?s)` lets `.` match a newline.
+        // Leading flags: `(?i)` ignores case, `(?s)` lets `.` match a newline, `(?m)` makes `^` and
+        // `$` match at each line's start and end.
         var caseInsensitive = false
         var dotMatchesNewline = false
+        var multiline = false
         var offset = 0
         if characters.starts(with: ["(", "?"]), let close = characters.firstIndex(of: ")"), close > 2,
-            characters[2..<close].allSatisfy({ $0 == "i" || $0 == "s" })
+            characters[2..<close].allSatisfy({ $0 == "i" || $0 == "s" || $0 == "m" })
         {
             caseInsensitive = characters[2..<close].contains("i")
             dotMatchesNewline = characters[2..<close].contains("s")
+            multiline = characters[2..<close].contains("m")
             offset = close + 1
             characters.removeFirst(offset)
         }
@@ -27,6 +43,18 @@ extension RulePattern {
         var groups = 0
         var capturing: [Int] = []
         var index = 0
+        /// A set as glibc reads it. Under `(?m)` glibc (REG_NEWLINE) keeps a newline out of every
+        /// `[^…]` and `.`, where RE2 keeps it out only of a set that holds it: such a set is written
+        /// with a newline beside it.
+        func set(_ set: ASCIISet, negated: Bool) {
+            let written = set.posix(negated: negated)
+            if multiline && negated && !set.contains(UInt8(ascii: "\n")) {
+                out += "(\(written)|\n)"
+                groups += 1
+            } else {
+                out += written
+            }
+        }
         /// One character as itself. A character of several bytes is grouped when a quantifier
         /// follows it: glibc would repeat its last byte alone.
         func literal(_ character: Character, position: Int, next: Int) throws(RuleError) {
@@ -53,12 +81,18 @@ extension RulePattern {
                 let next = characters[index + 1]
                 switch next {
                 case "d", "s", "w", "D", "S", "W":
-                    out += ASCIISet.perl(next).posix(negated: next.isUppercase)
+                    set(ASCIISet.perl(next), negated: next.isUppercase)
                     index += 2
                 case "b", "B":
                     // ASCII word boundaries in both.
                     out += "\\\(next)"
                     index += 2
+                case "A" where multiline, "z" where multiline:
+                    throw RuleError(
+                        "\\\(next) (the text's \(next == "A" ? "start" : "end")) cannot be told from a line's "
+                            + "\(next == "A" ? "start (^)" : "end ($)") under (?m); leave out (?m) or write "
+                            + "\(next == "A" ? "^" : "$")",
+                        position: position)
                 case "A":
                     out += "^"
                     index += 2
@@ -83,12 +117,20 @@ extension RulePattern {
                     try literal(Character(scalar), position: position, next: index)
                 }
             case "[":
-                let (set, negated, end) = try bracket(characters, from: index, offset: offset)
-                out += set.posix(negated: negated)
+                let (members, negated, end) = try bracket(characters, from: index, offset: offset)
+                set(members, negated: negated)
                 index = end
             case ".":
-                // RE2's `.` matches any character but a newline unless `(?s)`; glibc's any.
-                out += dotMatchesNewline ? "." : "[^\n]"
+                // RE2's `.` matches any character but a newline unless `(?s)`; glibc's any (but a
+                // newline under REG_NEWLINE).
+                if !dotMatchesNewline {
+                    out += "[^\n]"
+                } else if multiline {
+                    out += "(.|\n)"
+                    groups += 1
+                } else {
+                    out += "."
+                }
                 index += 1
             case "(":
                 index += 1
@@ -122,8 +164,8 @@ extension RulePattern {
                 }
                 let what = index + 1 < characters.count ? String(characters[index + 1]) : ""
                 throw RuleError(
-                    "(?\(what) is not supported; only (?:...), named groups (?P<name>...) and leading flags (?i) "
-                        + "and (?s) are",
+                    "(?\(what) is not supported; only (?:...), named groups (?P<name>...) and leading flags (?i), "
+                        + "(?s) and (?m) are",
                     position: position)
             case "*", "+", "?", "}":
                 if index + 1 < characters.count, characters[index + 1] == "?" {
@@ -146,7 +188,8 @@ extension RulePattern {
                 try literal(character, position: position, next: index)
             }
         }
-        return (out, caseInsensitive, capturing, groups)
+        return Translation(
+            pattern: out, caseInsensitive: caseInsensitive, multiline: multiline, capturing: capturing, groups: groups)
     }
 
     /// Whether the `{` at `index` begins a count as RE2 reads one: `{n}`, `{n,}` or `{n,m}`.

@@ -45,12 +45,14 @@ public final class RulePattern: @unchecked Sendable {
     /// `scanningShapes: false` leaves a fixed shape to glibc too (for measuring the two).
     package init(_ source: String, scanningShapes: Bool) throws(RuleError) {
         self.source = source
-        let (translated, caseInsensitive, capturing, groups) = try Self.translate(source)
-        capturingGroups = capturing
-        posixGroups = groups
+        let translation = try Self.translate(source)
+        let (translated, caseInsensitive) = (translation.pattern, translation.caseInsensitive)
+        capturingGroups = translation.capturing
+        posixGroups = translation.groups
         (requiredLiteral, isLiteral) = caseInsensitive ? ([], false) : Self.requiredLiteral(translated)
-        shape = caseInsensitive || isLiteral || !scanningShapes ? nil : Shape(translated)
-        let flags = REG_EXTENDED | (caseInsensitive ? REG_ICASE : 0)
+        // The byte scan knows nothing of lines: a `(?m)` pattern is glibc's.
+        shape = caseInsensitive || isLiteral || !scanningShapes || translation.multiline ? nil : Shape(translated)
+        let flags = REG_EXTENDED | (caseInsensitive ? REG_ICASE : 0) | (translation.multiline ? REG_NEWLINE : 0)
         let status = regcomp(&compiled, translated, flags)
         guard status == 0 else {
             var message = [CChar](repeating: 0, count: 256)
