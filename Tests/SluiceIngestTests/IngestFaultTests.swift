@@ -87,18 +87,19 @@ struct IngestFaultTests {
             let spool = try openSpool(folder)
             let ingestor = try Self.ingestor(spool)
             sluice_faults_arm(folder.path, SLUICE_FAULT_SYNC_ERROR, 0, -1)
-            // Enough pages (about 6 MB) for SQLite's automatic checkpoints to run, and fail.
-            for number in 0..<40 {
+            // Enough pages (about 24 MB of WAL, past the 16 MiB at which the spool checkpoints) for
+            // SQLite's automatic checkpoints to run, and fail.
+            for number in 0..<100 {
                 #expect(ingestor.ingest(Self.delivery("d\(number)")).status == 200)
             }
             #expect(sluice_faults_injected(folder.path) > 0, "a checkpoint tried to fsync")
             sluice_faults_disarm(folder.path)
             #expect(ingestor.ingest(Self.delivery("after")).status == 200)
-            #expect(try spool.statistics().rows == 41 * 300)
+            #expect(try spool.statistics().rows == 101 * 300)
         }
         let reopened = try openSpool(folder)
         #expect(reopened.quarantinedPath == nil)
-        #expect(try reopened.statistics().rows == 41 * 300)
+        #expect(try reopened.statistics().rows == 101 * 300)
         #expect(try reopened.check().problems.isEmpty)
     }
 }
