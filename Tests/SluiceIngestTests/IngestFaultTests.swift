@@ -93,9 +93,14 @@ struct IngestFaultTests {
                 #expect(ingestor.ingest(Self.delivery("d\(number)")).status == 200)
             }
             #expect(sluice_faults_injected(folder.path) > 0, "a checkpoint tried to fsync")
+            // A checkpoint syncs the WAL before it copies a page: none reached the main file.
+            let mainFile = folder.file("spool.sqlite")
+            #expect(fileSize(mainFile) < 1 << 20, "no checkpoint copied pages while fsync failed")
             sluice_faults_disarm(folder.path)
             #expect(ingestor.ingest(Self.delivery("after")).status == 200)
             #expect(try spool.statistics().rows == 101 * 300)
+            // The next commit's checkpoint copies the whole WAL: the main file holds every record.
+            #expect(fileSize(mainFile) > 16 << 20, "a checkpoint ran once fsync worked again")
         }
         let reopened = try openSpool(folder)
         #expect(reopened.quarantinedPath == nil)
