@@ -32,6 +32,31 @@ struct TelemetryListenerTests {
         #expect(received.withLock { $0.first } == Array("delivery 0".utf8))
     }
 
+    /// A connection keeps its body buffer from one delivery to the next (up to 1 MiB): each
+    /// delivery is still exactly its own bytes, longer or shorter than the one before, and one past
+    /// the kept size too.
+    @Test func eachDeliveryIsItsOwnBytesWhateverCameBeforeOnTheConnection() async throws {
+        let received = Locked<[[UInt8]]>([])
+        let sizes = [200_000, 12, 300_000, 70_000, 2_000_000, 40, 150_000]
+        let bodies = sizes.enumerated().map { round, size in
+            String((0..<size).map { Character(Unicode.Scalar(UInt8(97 + ($0 + round) % 26))) })
+        }
+        try await withListener(maxBodyBytes: 4 << 20) { body in
+            received.withLock { $0.append(body) }
+            return .accepted
+        } _: { url, client in
+            for body in bodies {
+                let (status, _) = try await post(client, url, body)
+                #expect(status == 200)
+            }
+        }
+        let got = received.withLock { $0 }
+        #expect(got.count == bodies.count)
+        for (index, body) in zip(got, bodies).enumerated() {
+            #expect(body.0 == Array(body.1.utf8), "delivery \(index) (\(sizes[index]) bytes)")
+        }
+    }
+
     @Test func oversizedBodiesAndOtherMethodsAreRefused() async throws {
         let calls = Locked(0)
         try await withListener(maxBodyBytes: 100) { _ in
