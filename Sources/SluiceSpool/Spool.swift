@@ -195,24 +195,23 @@ public final class Spool: Sendable {
                 // once and deleted once, whole pages at a time, and with 4 KiB pages every settled batch
                 // rebalanced the table's pages and wrote them again. The extension's CPU per 1,000 events
                 // fell from 34-38 to 25-29 ms with them and a checkpoint every 4 MiB of WAL (BENCHMARKS.md).
-                // A checkpoint every 16 MiB: a record's page is written to the WAL when it comes and again
-                // when it goes (SQLite writes every page a delete touched, freed or not), and a checkpoint
-                // copies the last version of each page once. With 16 MiB most pages come and go inside
-                // one checkpoint's span, so 29 % fewer pages reach the main file and a third of the syncs
-                // are left; the WAL is then cut back to 24 MiB, above the largest it reaches between two.
+                // Not every 16 MiB: that copied 29 % fewer pages into the main file, but a checkpoint runs in
+                // the commit that crosses the threshold, on the extension's one thread, and one of 16 MiB
+                // took 12-17 ms of CPU: an invocation that ended meanwhile waited that long for `/next`
+                // (more than a 128 MB function's CPU quota per period), where 4 MiB ones stay under 2 ms.
                 try connection.execute(
                     """
                     PRAGMA page_size = 16384;
                     PRAGMA journal_mode = WAL;
                     PRAGMA synchronous = NORMAL;
-                    PRAGMA journal_size_limit = 25165824;
+                    PRAGMA journal_size_limit = 8388608;
                     PRAGMA temp_store = MEMORY;
                     PRAGMA cache_size = -1024;
                     PRAGMA secure_delete = FAST;
                     """)
                 try migrator.migrate(connection, now: configuration.clock.now())
                 let pageSize = try connection.scalar("PRAGMA page_size") ?? 4096
-                try connection.execute("PRAGMA wal_autocheckpoint = \(max(1, Int64(16 << 20) / pageSize))")
+                try connection.execute("PRAGMA wal_autocheckpoint = \(max(1, Int64(4 << 20) / pageSize))")
                 if let maxFileBytes = configuration.maxFileBytes {
                     try connection.execute("PRAGMA max_page_count = \(max(1, Int64(maxFileBytes) / pageSize))")
                 }

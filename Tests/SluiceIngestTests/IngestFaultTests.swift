@@ -87,8 +87,8 @@ struct IngestFaultTests {
             let spool = try openSpool(folder)
             let ingestor = try Self.ingestor(spool)
             sluice_faults_arm(folder.path, SLUICE_FAULT_SYNC_ERROR, 0, -1)
-            // Enough pages (about 24 MB of WAL, past the 16 MiB at which the spool checkpoints) for
-            // SQLite's automatic checkpoints to run, and fail.
+            // Enough pages (about 24 MB of WAL, several times the 4 MiB at which the spool
+            // checkpoints) for SQLite's automatic checkpoints to run, and fail.
             for number in 0..<100 {
                 #expect(ingestor.ingest(Self.delivery("d\(number)")).status == 200)
             }
