@@ -144,8 +144,10 @@ public final class TelemetryListener: Sendable {
         }
     }
 
-    /// The largest body buffer a connection keeps between deliveries: the platform's deliveries of a
-    /// busy function are about 250 KB (`maxBytes` 256 KiB of records, with their JSON around them).
+    /// The largest body buffer a connection keeps between deliveries: a busy function's deliveries
+    /// are about 250 KB (`SLUICE_BUFFER_MAX_BYTES`, 256 KiB of records by default, with their JSON
+    /// around them). Past it (a larger setting), a body is again mapped for itself, and none of it
+    /// stays resident while the environment is idle.
     static let keptBodyBytes = 1 << 20
 
     private static func write(

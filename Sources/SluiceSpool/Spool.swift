@@ -198,7 +198,8 @@ public final class Spool: Sendable {
                 // Not every 16 MiB: that copied 29 % fewer pages into the main file, but a checkpoint runs in
                 // the commit that crosses the threshold, on the extension's one thread, and one of 16 MiB
                 // took 12-17 ms of CPU: an invocation that ended meanwhile waited that long for `/next`
-                // (more than a 128 MB function's CPU quota per period), where 4 MiB ones stay under 2 ms.
+                // (more than a 128 MB function's CPU quota per period); with 4 MiB ones the slowest stayed
+                // under 5 ms.
                 try connection.execute(
                     """
                     PRAGMA page_size = 16384;
