@@ -1,8 +1,7 @@
 extension Spool {
     static let insertRecord = """
-        INSERT OR IGNORE INTO records
-            (seq, doc_id, index_name, event_time, received_at, due_at, bytes, document, echo_key, echo_at, replaces)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        INSERT OR IGNORE INTO records (seq, doc_id, index_name, event_time, received_at, due_at, bytes, replaces)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
         """
 
     /// Stores a whole delivery in one transaction. A record whose id is already in the spool is a
@@ -28,7 +27,13 @@ extension Spool {
             result.received = records.count
             let insert = try state.connection.statement(Self.insertRecord)
             var seq = try Self.lastSeq(state.connection)
-            for record in records {
+            let slot = try Self.segmentForAppend(&state, nextSeq: seq + 1)
+            // The stored records, by position, in seq order from `firstStored`: their documents go
+            // in after the rows, several to a statement.
+            var stored: [Int] = []
+            stored.reserveCapacity(records.count)
+            let firstStored = seq + 1
+            for (position, record) in records.enumerated() {
                 let size = record.document.count
                 if policy == .rejectNew && state.totals.bytes + state.totals.deadBytes + size > cap {
                     result.rejected += 1
@@ -43,12 +48,10 @@ extension Spool {
                 insert.bind(now, at: 5)
                 insert.bind(now, at: 6)
                 insert.bind(size, at: 7)
-                insert.bindText(record.document, at: 8)
-                insert.bind(record.echo?.key, at: 9)
-                insert.bind(record.echo?.valueStart, at: 10)
-                insert.bind(record.replaces ? 1 : 0, at: 11)
+                insert.bind(record.replaces ? 1 : 0, at: 8)
                 try insert.step()
                 if state.connection.changes == 1 {
+                    stored.append(position)
                     seq += 1
                     result.stored += 1
                     state.totals.rows += 1
@@ -58,10 +61,13 @@ extension Spool {
                 }
             }
             insert.reset()
+            try Self.insertDocuments(state.connection, slot: slot, records, stored, from: firstStored)
             try Self.setLastSeq(state.connection, seq)
             if policy == .dropOldest && state.totals.bytes + state.totals.deadBytes > cap {
                 result.evicted = try Self.evictOldest(&state, toFit: cap)
             }
+            // A replaced record's document may have been the last its segment waited for.
+            if records.contains(where: \.replaces) { try Self.clearSettledSegments(&state) }
             let connection = state.connection
             try Self.bump(connection, "received", by: result.received)
             try Self.bump(connection, "stored", by: result.stored)
@@ -135,6 +141,7 @@ extension Spool {
                 state.totals.deadBytes -= freedBytes
             }
             dropped += freedRows
+            if table == "records" { try clearSettledSegments(&state) }
         }
         return dropped
     }

@@ -56,11 +56,14 @@ extension Spool {
             guard !ids.isEmpty else { return 0 }
             let copy = try connection.statement(
                 """
-                INSERT OR IGNORE INTO records
-                    (seq, doc_id, index_name, event_time, received_at, due_at, bytes, document, echo_key, echo_at,
-                    replaces)
-                SELECT ?, doc_id, index_name, event_time, received_at, ?, bytes, document, echo_key, echo_at, replaces
-                FROM dead_letters WHERE id = ?
+                INSERT OR IGNORE INTO records (seq, doc_id, index_name, event_time, received_at, due_at, bytes, replaces)
+                SELECT ?, doc_id, index_name, event_time, received_at, ?, bytes, replaces FROM dead_letters WHERE id = ?
+                """)
+            let slot = try Self.segmentForAppend(&state, nextSeq: seq + 1)
+            let copyDocument = try connection.statement(
+                """
+                INSERT INTO documents_\(slot) (seq, document, echo_key, echo_at)
+                SELECT ?, document, echo_key, echo_at FROM dead_letters WHERE id = ?
                 """)
             for letter in ids {
                 copy.reset()
@@ -69,10 +72,16 @@ extension Spool {
                 copy.bind(letter, at: 3)
                 try copy.step()
                 if connection.changes == 1 {
+                    copyDocument.reset()
+                    copyDocument.bind(seq + 1, at: 1)
+                    copyDocument.bind(letter, at: 2)
+                    try copyDocument.step()
                     seq += 1
                     inserted += 1
                 }
             }
+            copy.reset()
+            copyDocument.reset()
             try Self.setLastSeq(connection, seq)
             let delete = try connection.statement("DELETE FROM dead_letters \(filter)")
             if let id { delete.bind(id, at: 1) }

@@ -80,10 +80,10 @@ extension Spool {
     public func forEachRecord(index: String? = nil, _ body: (StoredRecord) throws -> Bool) throws {
         let now = clock.now()
         try read("reading records") { state in
+            try Self.catchUp(&state)
             let select = try state.connection.statement(
                 """
-                SELECT seq, doc_id, index_name, event_time, received_at, due_at, attempts, last_error, document,
-                    echo_key, echo_at, replaces
+                SELECT seq, doc_id, index_name, event_time, received_at, due_at, attempts, last_error, replaces
                 FROM records \(index == nil ? "" : "WHERE index_name = ?2")
                 ORDER BY CASE WHEN attempts = 0 THEN 1 WHEN due_at <= ?1 THEN 0 ELSE 2 END,
                     CASE WHEN attempts = 0 THEN 0 ELSE due_at END, seq
@@ -92,13 +92,18 @@ extension Spool {
             select.bind(now, at: 1)
             if let index { select.bind(index, at: 2) }
             while try select.step() {
+                let seq = select.int64(at: 0)
+                // A record without its document would be a damaged file: `check` says so.
+                guard let (document, _) = try Self.document(state.connection, state.segments, seq: seq) else {
+                    continue
+                }
                 let record = StoredRecord(
-                    seq: select.int64(at: 0), id: select.string(at: 1), index: select.string(at: 2),
+                    seq: seq, id: select.string(at: 1), index: select.string(at: 2),
                     eventTime: select.int64(at: 3), receivedAt: select.int64(at: 4), dueAt: select.int64(at: 5),
                     attempts: select.int(at: 6),
                     lastError: select.optionalString(at: 7),
-                    document: Self.wholeDocument(select, at: 8, echoAt: 9).document,
-                    replaces: select.int(at: 11) != 0)
+                    document: document,
+                    replaces: select.int(at: 8) != 0)
                 guard try body(record) else { break }
             }
         }
@@ -142,6 +147,12 @@ extension Spool {
                     "the stored totals (\(stored.rows) records, \(stored.deadRows) dead letters) differ from the "
                         + "tables (\(counted.rows), \(counted.deadRows)); `sluice spool vacuum` recounts them")
             }
+            let withoutDocument = try Self.recordsWithoutDocument(state.connection, Self.loadSegments(state.connection))
+            if withoutDocument > 0 {
+                problems.append(
+                    "\(withoutDocument) record\(withoutDocument == 1 ? " has" : "s have") no document in the "
+                        + "segment tables: the shipper cannot send \(withoutDocument == 1 ? "it" : "them")")
+            }
             let migrator = Migrator()
             let version = try migrator.applied(in: state.connection).last?.id ?? 0
             if version != migrator.latestID {
@@ -149,6 +160,22 @@ extension Spool {
             }
             return CheckReport(problems: problems, schemaVersion: version, expectedSchemaVersion: migrator.latestID)
         }
+    }
+
+    /// Records whose document no segment's table holds (reads every record).
+    static func recordsWithoutDocument(_ connection: SQLiteConnection, _ segments: [Segment]) throws -> Int {
+        var missing = Int(
+            try connection.scalar("SELECT count(*) FROM records WHERE seq < ?", segments.first?.first ?? Int64.max) ?? 0
+        )
+        for (index, segment) in segments.enumerated() {
+            missing += Int(
+                try connection.scalar(
+                    """
+                    SELECT count(*) FROM records r WHERE r.seq >= ? AND r.seq < ?
+                        AND NOT EXISTS (SELECT 1 FROM documents_\(segment.slot) d WHERE d.seq = r.seq)
+                    """, segment.first, end(ofSegment: index, in: segments)) ?? 0)
+        }
+        return missing
     }
 
     /// Recounts the stored totals, checkpoints the WAL and rebuilds the file to give free pages back

@@ -9,6 +9,7 @@ extension Spool {
         let now = clock.now()
         let expiry = now + configuration.leaseMilliseconds
         return try read("leasing records") { state in
+            try Self.catchUp(&state)
             Self.forgetExpiredLeases(&state, now: now)
             var records: [StoredRecord] = []
             var bytes = 0
@@ -16,11 +17,9 @@ extension Spool {
             var storedBytes: [Int] = []
             var full = false
             var index = ""
-            // Leased records are still in the file: read past them.
-            func take(_ row: SQLiteStatement) -> Bool {
-                let seq = row.int64(at: 0)
-                if state.leases[seq] != nil { return false }
-                let (document, stored) = Self.wholeDocument(row, at: 7, echoAt: 8)
+            // Leased records are still in the file: read past them. The row's columns are those of
+            // `leaseColumns`; its document is `document`.
+            func take(_ row: SQLiteStatement, _ document: [UInt8], stored: Int) -> Bool {
                 if !records.isEmpty && bytes + document.count > maxBytes {
                     full = true
                     return false
@@ -30,35 +29,43 @@ extension Spool {
                 index = row.string(at: 2, reusing: index)
                 records.append(
                     StoredRecord(
-                        seq: seq, id: row.string(at: 1), index: index, eventTime: row.int64(at: 3),
+                        seq: row.int64(at: 0), id: row.string(at: 1), index: index, eventTime: row.int64(at: 3),
                         receivedAt: row.int64(at: 4), dueAt: expiry, attempts: row.int(at: 5),
-                        lastError: row.optionalString(at: 6), document: document, replaces: row.int(at: 10) != 0))
+                        lastError: row.optionalString(at: 6), document: document, replaces: row.int(at: 7) != 0))
                 return true
             }
 
             let retries = try state.connection.statement(
                 """
-                SELECT seq, doc_id, index_name, event_time, received_at, attempts, last_error, document,
-                    echo_key, echo_at, replaces
-                FROM records WHERE attempts > 0 AND due_at <= ? ORDER BY due_at, seq LIMIT ?
+                SELECT \(Self.leaseColumns) FROM records WHERE attempts > 0 AND due_at <= ? ORDER BY due_at, seq LIMIT ?
                 """)
             defer { retries.reset() }
             retries.bind(now, at: 1)
             retries.bind(maxCount + state.leases.count, at: 2)
-            while records.count < maxCount, !full, try retries.step() { _ = take(retries) }
+            while records.count < maxCount, !full, try retries.step() {
+                let seq = retries.int64(at: 0)
+                guard state.leases[seq] == nil,
+                    let (document, stored) = try Self.document(state.connection, state.segments, seq: seq)
+                else { continue }
+                _ = take(retries, document, stored: stored)
+            }
 
             // Every fresh record at or below the cursor has been handed out; seqs are never reused.
-            let fresh = try state.connection.statement(
-                """
-                SELECT seq, doc_id, index_name, event_time, received_at, attempts, last_error, document,
-                    echo_key, echo_at, replaces
-                FROM records WHERE seq > ? AND attempts = 0 ORDER BY seq LIMIT ?
-                """)
-            defer { fresh.reset() }
-            fresh.bind(state.freshCursor, at: 1)
-            fresh.bind(maxCount - records.count + state.leases.count, at: 2)
-            while records.count < maxCount, !full, try fresh.step() {
-                if take(fresh) { state.freshCursor = records[records.count - 1].seq }
+            // Segment by segment, each record joined to its document in the segment's table.
+            for (position, segment) in state.segments.enumerated() {
+                let end = Self.end(ofSegment: position, in: state.segments)
+                guard records.count < maxCount, !full else { break }
+                guard end - 1 > state.freshCursor else { continue }
+                let fresh = try state.connection.statement(Self.freshSQL[segment.slot])
+                defer { fresh.reset() }
+                fresh.bind(state.freshCursor, at: 1)
+                fresh.bind(end, at: 2)
+                fresh.bind(maxCount - records.count + state.leases.count, at: 3)
+                while records.count < maxCount, !full, try fresh.step() {
+                    guard state.leases[fresh.int64(at: 0)] == nil else { continue }
+                    let (document, stored) = Self.wholeDocument(fresh, at: 8, echoAt: 9)
+                    if take(fresh, document, stored: stored) { state.freshCursor = records[records.count - 1].seq }
+                }
             }
 
             for (record, stored) in zip(records, storedBytes) {
@@ -66,6 +73,31 @@ extension Spool {
             }
             return records
         }
+    }
+
+    /// What `lease` reads of a record, before its document.
+    static let leaseColumns = "seq, doc_id, index_name, event_time, received_at, attempts, last_error, replaces"
+
+    /// Fresh records after a seq and before another, with their documents, from each segment's table.
+    static let freshSQL = (0..<documentSlots).map {
+        """
+        SELECT r.seq, r.doc_id, r.index_name, r.event_time, r.received_at, r.attempts, r.last_error, r.replaces,
+            d.document, d.echo_key, d.echo_at
+        FROM records r CROSS JOIN documents_\($0) d ON d.seq = r.seq
+        WHERE r.seq > ?1 AND r.seq < ?2 AND r.attempts = 0 ORDER BY r.seq LIMIT ?3
+        """
+    }
+
+    /// Moves a record with its document from each segment's table into the dead letters.
+    static let burySQL = (0..<documentSlots).map {
+        """
+        INSERT INTO dead_letters
+            (doc_id, index_name, event_time, received_at, died_at, attempts, error_type, reason, bytes, document,
+            echo_key, echo_at, replaces)
+        SELECT r.doc_id, r.index_name, r.event_time, r.received_at, ?, r.attempts + 1, ?, ?, r.bytes, d.document,
+            d.echo_key, d.echo_at, r.replaces
+        FROM records r CROSS JOIN documents_\($0) d ON d.seq = r.seq WHERE r.seq = ?
+        """
     }
 
     /// Drops leases past their expiry; a fresh record's must then be found by the cursor again.
@@ -90,21 +122,17 @@ extension Spool {
             shipped.reserveCapacity(outcomes.count)
             let retry = try connection.statement(
                 "UPDATE records SET due_at = ?, attempts = attempts + 1, last_error = ? WHERE seq = ?")
-            let bury = try connection.statement(
-                """
-                INSERT INTO dead_letters
-                    (doc_id, index_name, event_time, received_at, died_at, attempts, error_type, reason, bytes, document,
-                    echo_key, echo_at, replaces)
-                SELECT doc_id, index_name, event_time, received_at, ?, attempts + 1, ?, ?, bytes, document,
-                    echo_key, echo_at, replaces
-                FROM records WHERE seq = ?
-                """)
             for (seq, settlement) in outcomes {
                 switch settlement {
                 case .shipped:
                     shipped.append(seq)
                 case .deadLetter(let reason, let errorType):
-                    bury.reset()
+                    guard let segment = Self.segmentIndex(of: seq, in: state.segments) else {
+                        result.missing += 1
+                        continue
+                    }
+                    let bury = try connection.statement(Self.burySQL[state.segments[segment].slot])
+                    defer { bury.reset() }
                     bury.bind(now, at: 1)
                     bury.bind(errorType, at: 2)
                     bury.bind(reason, at: 3)
@@ -137,6 +165,7 @@ extension Spool {
                 }
             }
             try Self.deleteShipped(shipped, &state, &result)
+            if result.shipped + result.deadLettered > 0 { try Self.clearSettledSegments(&state) }
             try Self.bump(connection, "shipped", by: result.shipped)
             try Self.bump(connection, "retried", by: result.retried)
             try Self.bump(connection, "dead_lettered", by: result.deadLettered)

@@ -59,27 +59,29 @@ extension Spool {
         do {
             // The last seq the file handed out, if that much of it can be read; else far enough.
             let lastSeq = (try? file.scalar("SELECT value FROM counters WHERE name = 'last_seq'")) ?? nil
-            let records = try Self.readAround(
-                file,
-                """
-                SELECT seq, doc_id, index_name, event_time, document, echo_key, echo_at, replaces
-                FROM records WHERE seq > ? ORDER BY seq LIMIT ?
-                """, end: lastSeq, batch: batch,
-                row: { select in
-                    SpoolRecord(
-                        id: select.string(at: 1), index: select.string(at: 2), eventTime: select.int64(at: 3),
-                        document: select.bytes(at: 4), echo: Self.echo(select, at: 5), replaces: select.int(at: 7) != 0)
-                },
-                whole: \.wholeDocument,
-                store: { records in
-                    let appended = try append(
-                        records,
-                        also: { connection, appended in
-                            try Self.bump(connection, adding: "salvaged", by: appended.stored)
-                        })
-                    result.recovered += appended.stored
-                    result.duplicates += appended.duplicates
-                })
+            var records = (damaged: 0, unreadable: false)
+            for select in Self.salvageRecordQueries(file) {
+                let read = try Self.readAround(
+                    file, select, end: lastSeq, batch: batch,
+                    row: { select in
+                        SpoolRecord(
+                            id: select.string(at: 1), index: select.string(at: 2), eventTime: select.int64(at: 3),
+                            document: select.bytes(at: 4), echo: Self.echo(select, at: 5),
+                            replaces: select.int(at: 7) != 0)
+                    },
+                    whole: \.wholeDocument,
+                    store: { records in
+                        let appended = try append(
+                            records,
+                            also: { connection, appended in
+                                try Self.bump(connection, adding: "salvaged", by: appended.stored)
+                            })
+                        result.recovered += appended.stored
+                        result.duplicates += appended.duplicates
+                    })
+                records.damaged += read.damaged
+                records.unreadable = records.unreadable || read.unreadable
+            }
             let lastLetter = (try? file.scalar("SELECT max(id) FROM dead_letters")) ?? nil
             // A dead letter salvaged before (a salvage begun again) is here already.
             var kept = try read("reading the dead letters") { state in
@@ -108,6 +110,27 @@ extension Spool {
         // Read to its end: the next start has nothing to do (what was stored here stays either way).
         _ = try? write("recording the salvage") { state in try Self.setMeta(state.connection, Self.salvagedKey, aside) }
         return result
+    }
+
+    /// What reads a damaged file's records with their documents, by seq: a file of schema 8 and
+    /// later keeps the documents in the segment tables (read each, joined to the records still
+    /// waiting); an older one keeps them in `records`.
+    private static func salvageRecordQueries(_ file: SQLiteConnection) -> [String] {
+        let segmented = (try? file.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'documents_0'")) ?? nil
+        guard segmented == 1 else {
+            return [
+                """
+                SELECT seq, doc_id, index_name, event_time, document, echo_key, echo_at, replaces
+                FROM records WHERE seq > ? ORDER BY seq LIMIT ?
+                """
+            ]
+        }
+        return (0..<documentSlots).map {
+            """
+            SELECT d.seq, r.doc_id, r.index_name, r.event_time, d.document, d.echo_key, d.echo_at, r.replaces
+            FROM documents_\($0) d CROSS JOIN records r ON r.seq = d.seq WHERE d.seq > ? ORDER BY d.seq LIMIT ?
+            """
+        }
     }
 
     /// Reads the rows `select` gives (it takes the key to read after and a limit, and gives the key

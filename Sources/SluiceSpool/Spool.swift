@@ -38,6 +38,8 @@ public final class Spool: Sendable {
         var freshCursor: Int64 = 0
         /// SQLite's `data_version` at our last write; a change means another process wrote.
         var dataVersion: Int64
+        /// The tables that hold the documents, oldest first (as `segments` stores them).
+        var segments: [Segment]
     }
 
     struct Totals: Sendable, Equatable {
@@ -74,7 +76,8 @@ public final class Spool: Sendable {
         self.state = Locked(
             State(
                 connection: connection, totals: try Self.totals(connection),
-                dataVersion: try connection.scalar("PRAGMA data_version") ?? 0))
+                dataVersion: try connection.scalar("PRAGMA data_version") ?? 0,
+                segments: try Self.loadSegments(connection)))
         self.configuration = configuration
         self.access = access
         self.quarantinedPath = quarantinedPath
@@ -374,24 +377,29 @@ public final class Spool: Sendable {
         }
         return try state.withLock { state in
             // What the body changes in memory follows its transaction: restored when it rolls back.
-            let (totals, dataVersion) = (state.totals, state.dataVersion)
+            let (totals, dataVersion, segments) = (state.totals, state.dataVersion, state.segments)
             do {
                 return try state.connection.transaction {
-                    // Another process (the CLI requeueing or purging) changed the file: recount.
-                    let version = try state.connection.scalar("PRAGMA data_version") ?? 0
-                    if version != state.dataVersion {
-                        state.totals = try Self.totals(state.connection)
-                        state.dataVersion = version
-                    }
+                    try Self.catchUp(&state)
                     let result = try body(&state)
                     if state.totals != totals { try Self.storeTotals(state.connection, state.totals) }
                     return result
                 }
             } catch {
-                (state.totals, state.dataVersion) = (totals, dataVersion)
+                (state.totals, state.dataVersion, state.segments) = (totals, dataVersion, segments)
                 throw SpoolError.wrapping(error, doing: action, path: path)
             }
         }
+    }
+
+    /// Another process (the CLI requeueing or purging) changed the file: recount, and read the
+    /// segments again.
+    static func catchUp(_ state: inout State) throws {
+        let version = try state.connection.scalar("PRAGMA data_version") ?? 0
+        guard version != state.dataVersion else { return }
+        state.totals = try totals(state.connection)
+        state.segments = try loadSegments(state.connection)
+        state.dataVersion = version
     }
 
     /// Runs `body` with the connection, for reads (and, for `lease`, the in-memory leases).
