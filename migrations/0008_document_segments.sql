@@ -1,4 +1,4 @@
--- Documents apart from their records, in 16 tables that are cleared whole. A shipped record's row
+-- Documents apart from their records, in 8 tables that are cleared whole. A shipped record's row
 -- goes at its settle; its document stays in its table until every record of that table's seqs is
 -- settled, and the table is then emptied with one `DELETE` without `WHERE`, which frees its pages
 -- without writing them. Deleting the rows of 2,800 documents of 1 KB wrote about 200 pages of the
@@ -13,19 +13,11 @@ CREATE TABLE documents_4 (seq INTEGER PRIMARY KEY, document TEXT NOT NULL, echo_
 CREATE TABLE documents_5 (seq INTEGER PRIMARY KEY, document TEXT NOT NULL, echo_key TEXT, echo_at INTEGER);
 CREATE TABLE documents_6 (seq INTEGER PRIMARY KEY, document TEXT NOT NULL, echo_key TEXT, echo_at INTEGER);
 CREATE TABLE documents_7 (seq INTEGER PRIMARY KEY, document TEXT NOT NULL, echo_key TEXT, echo_at INTEGER);
-CREATE TABLE documents_8 (seq INTEGER PRIMARY KEY, document TEXT NOT NULL, echo_key TEXT, echo_at INTEGER);
-CREATE TABLE documents_9 (seq INTEGER PRIMARY KEY, document TEXT NOT NULL, echo_key TEXT, echo_at INTEGER);
-CREATE TABLE documents_10 (seq INTEGER PRIMARY KEY, document TEXT NOT NULL, echo_key TEXT, echo_at INTEGER);
-CREATE TABLE documents_11 (seq INTEGER PRIMARY KEY, document TEXT NOT NULL, echo_key TEXT, echo_at INTEGER);
-CREATE TABLE documents_12 (seq INTEGER PRIMARY KEY, document TEXT NOT NULL, echo_key TEXT, echo_at INTEGER);
-CREATE TABLE documents_13 (seq INTEGER PRIMARY KEY, document TEXT NOT NULL, echo_key TEXT, echo_at INTEGER);
-CREATE TABLE documents_14 (seq INTEGER PRIMARY KEY, document TEXT NOT NULL, echo_key TEXT, echo_at INTEGER);
-CREATE TABLE documents_15 (seq INTEGER PRIMARY KEY, document TEXT NOT NULL, echo_key TEXT, echo_at INTEGER);
 
 -- Which table holds which seqs: each from its first_seq up to the next one's, the newest from its
 -- first_seq on. A table not named here is empty.
 CREATE TABLE segments (
-    slot      INTEGER PRIMARY KEY CHECK (slot BETWEEN 0 AND 15),
+    slot      INTEGER PRIMARY KEY CHECK (slot BETWEEN 0 AND 7),
     first_seq INTEGER NOT NULL UNIQUE
 );
 

@@ -213,7 +213,11 @@ public final class Spool: Sendable {
                     PRAGMA cache_size = -1024;
                     PRAGMA secure_delete = FAST;
                     """)
-                try migrator.migrate(connection, now: configuration.clock.now())
+                // A new file's migrations touch about 40 pages (the 8 document tables among them):
+                // not the pages the spool works with after, so they leave the cache.
+                if !(try migrator.migrate(connection, now: configuration.clock.now())).isEmpty {
+                    connection.releaseMemory()
+                }
                 let pageSize = try connection.scalar("PRAGMA page_size") ?? 4096
                 try connection.execute("PRAGMA wal_autocheckpoint = \(max(1, Int64(4 << 20) / pageSize))")
                 if let maxFileBytes = configuration.maxFileBytes {

@@ -111,6 +111,12 @@ package final class SQLiteConnection: @unchecked Sendable {
         }
     }
 
+    /// Gives back the page cache's memory that no transaction holds (SQLite's
+    /// `sqlite3_db_release_memory`).
+    package func releaseMemory() {
+        sqlite3_db_release_memory(handle)
+    }
+
     /// Rows changed by the last INSERT, UPDATE or DELETE.
     package var changes: Int { Int(sqlite3_changes64(handle)) }
 

@@ -66,25 +66,18 @@ package final class SQLiteStatement {
         }
     }
 
-    /// Binds each of `texts` as TEXT at `indexes` without SQLite copying them, and runs one step
-    /// (a write): the bytes stay valid while it runs, and no later step can read them, since every
-    /// caller binds all its parameters before a step.
-    package func step(bindingTexts texts: [[UInt8]], at indexes: [Int32]) throws {
-        func bind(_ position: Int) throws {
-            guard position < texts.count else {
-                try step()
-                return
-            }
-            try texts[position].withUnsafeBufferPointer { buffer in
-                _ = sqlite3_bind_text(
-                    handle, indexes[position],
-                    UnsafeRawPointer(buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!)
-                        .assumingMemoryBound(to: CChar.self),
-                    Int32(buffer.count), nil)
-                try bind(position + 1)
-            }
+    /// Binds `bytes` as TEXT at `index` without SQLite copying them, and runs one step (a write):
+    /// the bytes stay valid while it runs, and no later step reads them, since every caller binds
+    /// all its parameters before a step.
+    package func step(bindingText bytes: [UInt8], at index: Int32) throws {
+        try bytes.withUnsafeBufferPointer { buffer in
+            _ = sqlite3_bind_text(
+                handle, index,
+                UnsafeRawPointer(buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!)
+                    .assumingMemoryBound(to: CChar.self),
+                Int32(buffer.count), nil)
+            try step()
         }
-        try bind(0)
     }
 
     /// Runs one step: true when a row is ready to read, false when the statement is done.
