@@ -33,6 +33,32 @@ extension Spool {
     }
 
     static let salvagedKey = "salvaged_quarantine"
+    /// How far the records of a salvage that has not ended were read (`SalvageProgress`), kept
+    /// with each batch it stores, in that batch's transaction.
+    static let salvageProgressKey = "salvage_progress"
+
+    /// Which of `salvageRecordQueries` a salvage was reading, and the last key it stored a batch up
+    /// to; stored as "query after path".
+    struct SalvageProgress {
+        var query = 0
+        var after: Int64 = 0
+
+        init(query: Int, after: Int64) {
+            self.query = query
+            self.after = after
+        }
+
+        /// The progress stored for the file at `aside`; from the start for another file or none.
+        init(_ text: String?, aside: String) {
+            let parts = text?.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false) ?? []
+            guard parts.count == 3, parts[2] == aside, let query = Int(parts[0]), let after = Int64(parts[1]) else {
+                return
+            }
+            (self.query, self.after) = (query, after)
+        }
+
+        func text(aside: String) -> String { "\(query) \(after) \(aside)" }
+    }
 
     private static func meta(_ connection: SQLiteConnection, _ key: String) throws -> String? {
         let select = try connection.statement("SELECT value FROM meta WHERE key = ?")
@@ -60,9 +86,14 @@ extension Spool {
             // The last seq the file handed out, if that much of it can be read; else far enough.
             let lastSeq = (try? file.scalar("SELECT value FROM counters WHERE name = 'last_seq'")) ?? nil
             var records = (damaged: 0, unreadable: false)
-            for select in Self.salvageRecordQueries(file) {
+            // Where a salvage of this file that did not end got to: it goes on from there, so that
+            // records it stored and that shipped since are not stored (and counted) again.
+            let resume = try read("reading the salvage's progress") { state in
+                Self.SalvageProgress(try Self.meta(state.connection, Self.salvageProgressKey), aside: aside)
+            }
+            for (query, select) in Self.salvageRecordQueries(file).enumerated() where query >= resume.query {
                 let read = try Self.readAround(
-                    file, select, end: lastSeq, batch: batch,
+                    file, select, from: query == resume.query ? resume.after : 0, end: lastSeq, batch: batch,
                     row: { select in
                         SpoolRecord(
                             id: select.string(at: 1), index: select.string(at: 2), eventTime: select.int64(at: 3),
@@ -70,11 +101,13 @@ extension Spool {
                             replaces: select.int(at: 7) != 0)
                     },
                     whole: \.wholeDocument,
-                    store: { records in
+                    store: { records, after in
+                        let progress = SalvageProgress(query: query, after: after).text(aside: aside)
                         let appended = try append(
                             records,
                             also: { connection, appended in
                                 try Self.bump(connection, adding: "salvaged", by: appended.stored)
+                                try Self.setMeta(connection, Self.salvageProgressKey, progress)
                             })
                         result.recovered += appended.stored
                         result.duplicates += appended.duplicates
@@ -93,9 +126,9 @@ extension Spool {
                 SELECT id, doc_id, index_name, event_time, received_at, died_at, attempts, error_type, reason,
                     document, echo_key, echo_at, replaces
                 FROM dead_letters WHERE id > ? ORDER BY id LIMIT ?
-                """, end: lastLetter, batch: batch, row: SalvagedLetter.init,
+                """, from: 0, end: lastLetter, batch: batch, row: SalvagedLetter.init,
                 whole: { SpoolRecord.Echo.whole($0.document, $0.echo) },
-                store: { letters in
+                store: { letters, _ in
                     let fresh = letters.filter { kept.insert(DeadLetterIdentity($0.documentID, $0.diedAt)).inserted }
                     result.deadLetters += try keep(fresh)
                     result.duplicates += letters.count - fresh.count
@@ -108,7 +141,13 @@ extension Spool {
             return result
         }
         // Read to its end: the next start has nothing to do (what was stored here stays either way).
-        _ = try? write("recording the salvage") { state in try Self.setMeta(state.connection, Self.salvagedKey, aside) }
+        _ = try? write("recording the salvage") { state in
+            try Self.setMeta(state.connection, Self.salvagedKey, aside)
+            let forget = try state.connection.statement("DELETE FROM meta WHERE key = ?")
+            defer { forget.reset() }
+            forget.bind(Self.salvageProgressKey, at: 1)
+            try forget.step()
+        }
         return result
     }
 
@@ -141,13 +180,13 @@ extension Spool {
     /// can still be damaged (a page past the end of a cut file reads as zeros): one whose `whole`
     /// document is not the JSON object every stored document is, is left out and counted.
     private static func readAround<Row>(
-        _ file: SQLiteConnection, _ select: String, end: Int64?, batch: Int, row make: (SQLiteStatement) -> Row,
-        whole: (Row) -> [UInt8], store: ([Row]) throws -> Void
+        _ file: SQLiteConnection, _ select: String, from start: Int64, end: Int64?, batch: Int,
+        row make: (SQLiteStatement) -> Row, whole: (Row) -> [UInt8], store: ([Row], Int64) throws -> Void
     ) throws -> (damaged: Int, unreadable: Bool) {
         let end = end ?? (1 << 40)
         var damaged = 0
         var unreadable = false
-        var after: Int64 = 0
+        var after = start
         var failedProbes = 0
         while after < end, failedProbes < 1_024 {
             var rows: [Row] = []
@@ -178,7 +217,7 @@ extension Spool {
             } catch {
                 failed = true
             }
-            if !rows.isEmpty { try store(rows) }
+            if !rows.isEmpty { try store(rows, lastRead ?? after) }
             if let lastRead {
                 after = lastRead
                 failedProbes = 0

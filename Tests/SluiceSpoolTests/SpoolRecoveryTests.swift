@@ -257,4 +257,39 @@ import Testing
         #expect(try cli.check().problems.isEmpty)
         #expect(cli.state.withLock { $0.totals.rows } == rows.count)
     }
+
+    /// A salvage killed part-way goes on where it stopped: what it stored and what shipped since is
+    /// neither stored nor counted again (the shipper runs during a salvage).
+    @Test func aSalvageBegunAgainGoesOnWhereItStopped() throws {
+        let folder = try TemporaryFolder()
+        let aside = folder.file("aside.sqlite")
+        let written = makeRecords(1_000, prefix: "old", bytes: 300)
+        do {
+            let old = try Spool.open(SpoolConfiguration(path: aside))
+            try old.append(written)
+        }
+        // The first salvage stored the first 400 (seqs 1 to 400 of the file's first table) and was
+        // killed; they shipped meanwhile.
+        let spool = try openSpool(folder)
+        try spool.append(
+            Array(written.prefix(400)),
+            also: { connection, appended in
+                try Spool.bump(connection, adding: "salvaged", by: appended.stored)
+                try Spool.setMeta(
+                    connection, Spool.salvageProgressKey,
+                    Spool.SalvageProgress(query: 0, after: 400).text(aside: aside))
+            })
+        let shipped = try spool.lease(maxCount: 1_000, maxBytes: 1 << 30)
+        try spool.settle(shipped.map { ($0.seq, .shipped) })
+
+        let salvage = spool.salvage(from: aside, batch: 250)
+        #expect(salvage.recovered == 600 && salvage.duplicates == 0 && !salvage.unreadable, "\(salvage)")
+        #expect(try spool.peek(limit: 2_000).map(\.id) == written.suffix(600).map(\.id))
+        #expect(try spool.statistics().counters.salvaged == 1_000)
+        let meta = try SQLiteConnection(path: folder.file("spool.sqlite"), mode: .readOnly)
+        #expect(try meta.scalar("SELECT count(*) FROM meta WHERE key = 'salvage_progress'") == 0, "read to its end")
+        // Progress of another file is not this one's: a salvage of it reads it from its start.
+        let other = Spool.SalvageProgress("0 400 \(folder.file("other.sqlite"))", aside: aside)
+        #expect(other.query == 0 && other.after == 0)
+    }
 }
