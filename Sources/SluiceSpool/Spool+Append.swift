@@ -29,7 +29,7 @@ extension Spool {
             var seq = try Self.lastSeq(state.connection)
             let slot = try Self.segmentForAppend(&state, nextSeq: seq + 1)
             // The stored records, by position, in seq order from `firstStored`: their documents go
-            // in after the rows, several to a statement.
+            // into the segment's table after the rows.
             var stored: [Int] = []
             stored.reserveCapacity(records.count)
             let firstStored = seq + 1
