@@ -55,8 +55,8 @@ let package = Package(
         ),
         // SHA-256 in C, on the x86 SHA extensions where the CPU has them, and HMAC-SHA256: document
         // ids, SigV4, migration checksums. (swift-crypto carried a second BoringSSL for these two.)
-        .target(name: "CSHA256"),
-        .target(name: "SluiceDigest", dependencies: ["CSHA256"], swiftSettings: strict),
+        .target(name: "CDigest"),
+        .target(name: "SluiceDigest", dependencies: ["CDigest"], swiftSettings: strict),
         // The HTTP/1.1 client of the shipped modules: keep-alive connections per origin, TLS with
         // verification, a deadline per request, a bound on the answer, errors that say what happened.
         .target(
@@ -85,7 +85,7 @@ let package = Package(
         .target(
             name: "SluiceOpenSearch",
             dependencies: [
-                "SluiceAWS", "SluiceTime", "SluiceJSON", "SluiceHTTP", "CZlib",
+                "SluiceAWS", "SluiceTime", "SluiceJSON", "SluiceHTTP", "SluiceDigest", "CZlib",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,4 +1,4 @@
-import CSHA256
+import CDigest
 
 /// SHA-256, on the CPU's SHA extensions where it has them. A value type: copy it to hash a common
 /// prefix once.

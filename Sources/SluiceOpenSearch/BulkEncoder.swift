@@ -54,20 +54,26 @@ public struct BulkEncoder: Sendable {
         return gzip.finish()
     }
 
+    // The fixed parts of an action line, made once rather than for every document.
+    private static let indexAction = Array(#"{"index":{"_index":"#.utf8)
+    private static let createAction = Array(#"{"create":{"_index":"#.utf8)
+    private static let idMember = Array(#","_id":"#.utf8)
+    private static let actionEnd = Array("}}\n".utf8)
+
     /// Appends the action line and the document line of `document`.
     private func append(_ document: BulkDocument, to out: inout [UInt8]) {
         // A replacement is sent as `index`; a document with no client id cannot be one.
         let overwrite = document.replaces && replaces && idPlacement == .documentID
-        out += Array((overwrite ? #"{"index":{"_index":"# : #"{"create":{"_index":"#).utf8)
+        out += overwrite ? Self.indexAction : Self.createAction
         JSONText.appendString(document.index, to: &out)
         switch idPlacement {
         case .documentID:
-            out += Array(#","_id":"#.utf8)
+            out += Self.idMember
             JSONText.appendString(document.id, to: &out)
-            out += Array("}}\n".utf8)
+            out += Self.actionEnd
             out += document.body
         case .field(let name):
-            out += Array("}}\n".utf8)
+            out += Self.actionEnd
             out += Self.inserting(field: name, value: document.id, into: document.body)
         }
         out.append(UInt8(ascii: "\n"))

@@ -1,7 +1,7 @@
 // SHA-256 as FIPS 180-4 defines it. The SHA-NI block function follows the structure of Intel's
 // published reference (four rounds per sha256rnds2 pair, message schedule with sha256msg1/msg2).
 
-#include "CSHA256.h"
+#include "CDigest.h"
 
 #include <string.h>
 
