@@ -5,6 +5,8 @@
 // CRC-32 (gzip's, ISO 3309): a table-driven implementation, and one folding 64 bytes at a time with
 // carry-less multiplication (PCLMULQDQ, every x86-64 CPU Lambda runs on) where the CPU has it.
 // What Sluice checks with it: the `_bulk` bodies it compresses.
+//
+// A 64-bit hash (wyhash's construction), not cryptographic: what tells a delivery from another.
 
 #ifndef CDIGEST_H
 #define CDIGEST_H
@@ -34,5 +36,8 @@ uint32_t ccrc32_update(uint32_t crc, const void *bytes, size_t count);
 int ccrc32_uses_extensions(void);
 /// For tests: 1 forces the table (both must give the same CRCs), 0 undoes it.
 void ccrc32_force_portable(int portable);
+
+/// A 64-bit hash of `count` bytes (the same on every run and machine for the same `seed`).
+uint64_t chash64(const void *bytes, size_t count, uint64_t seed);
 
 #endif
