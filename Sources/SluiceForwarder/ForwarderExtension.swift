@@ -51,6 +51,26 @@ public struct ForwarderExtension: Sendable {
         configuration.spool.clock = clock
         let logger = makeLogger(Logger.Level(rawValue: configuration.logLevel) ?? .info)
         var phases = InitPhases()
+        // Configuration that stops init opens no spool; it is said once registered.
+        let fatal = configuration.failMode == .closed ? problems + configuration.warnings : problems
+        // The spool opens, and the listener's host name is resolved, on a thread of its own while the
+        // platform answers the registration: the three were 1.2, about 1 (a name that does not
+        // resolve asks the DNS servers) and 1.7 ms of a 9 ms cold start one after the other
+        // (`tools/bench lifecycle`). Nothing else touches the spool until it is handed over here.
+        let spoolConfiguration = configuration.spool
+        let host = listenerHost
+        let opening =
+            fatal.isEmpty
+            ? Task {
+                await onThreadOfItsOwn {
+                    let address = Result { try ListenerAddress.resolve(host) }
+                    let spool = Result { () throws -> OpenedSpool in
+                        let spool = try Spool.open(spoolConfiguration, access: .owner, logger: logger)
+                        return OpenedSpool(spool: spool, environmentID: try spool.environmentID())
+                    }
+                    return (spool, address)
+                }
+            } : nil
         let registration: Registration
         do {
             registration = try await api.register()
@@ -70,8 +90,7 @@ public struct ForwarderExtension: Sendable {
         for warning in configuration.warnings {
             say(warning, at: configuration.failMode == .closed ? .error : .warning)
         }
-        let fatal = configuration.failMode == .closed ? problems + configuration.warnings : problems
-        guard fatal.isEmpty else {
+        guard let opening, fatal.isEmpty else {
             return await failInit(
                 configuration, ForwarderError(.configuration, fatal.map(\.message).joined(separator: "; ")),
                 logger: logger)
@@ -79,9 +98,10 @@ public struct ForwarderExtension: Sendable {
 
         let spool: Spool
         let environmentID: String
+        let (opened, address) = await opening.value
         do {
-            spool = try Spool.open(configuration.spool, access: .owner, logger: logger)
-            environmentID = try spool.environmentID()
+            // The step's time is what is left of the open once registered.
+            (spool, environmentID) = try opened.get().pair
             phases.end("spool")
         } catch {
             logger.error("the spool cannot be opened: \(error)")
@@ -91,7 +111,7 @@ public struct ForwarderExtension: Sendable {
         let httpClient = OpenSearchClient.makeHTTPClient(configuration.openSearch)
         let status = await serve(
             configuration, registration: registration, spool: spool, environmentID: environmentID,
-            httpClient: httpClient, phases: phases, logger: logger)
+            listenerAddress: address, httpClient: httpClient, phases: phases, logger: logger)
         // A request still in flight is abandoned; its records stay in the spool. Not waited for: a
         // connection attempt to a host that refuses can hold shutdown() until its timeout, past the
         // SHUTDOWN deadline. The task keeps the client alive until it has shut down (or the process
@@ -103,7 +123,8 @@ public struct ForwarderExtension: Sendable {
     /// Everything after the spool is open: listen, subscribe, loop on `/next`.
     private func serve(
         _ configuration: ForwarderConfiguration, registration: Registration, spool: Spool, environmentID: String,
-        httpClient: HTTP1Client, phases: InitPhases, logger: Logger
+        listenerAddress: Result<ListenerAddress, any Error>, httpClient: HTTP1Client, phases: InitPhases,
+        logger: Logger
     ) async -> Int32 {
         var phases = phases
         // One account of the process's CPU time by stage, for health documents and the shutdown line.
@@ -139,7 +160,7 @@ public struct ForwarderExtension: Sendable {
 
         let listener: TelemetryListener
         do {
-            listener = try await listen(configuration, ingestor: ingestor, logger: logger)
+            listener = try await listen(configuration, at: listenerAddress, ingestor: ingestor, logger: logger)
         } catch {
             logger.error("the telemetry listener cannot start: \(error)")
             return await failInit(configuration, ForwarderError(.listener, "\(error)"), logger: logger)
@@ -230,19 +251,22 @@ public struct ForwarderExtension: Sendable {
         }
     }
 
-    /// Binds the listener on the sandbox address, or on 127.0.0.1 where that name does not resolve.
+    /// Binds the listener on the sandbox address (`address`, resolved from `listenerHost`), or on
+    /// 127.0.0.1 where that name does not resolve.
     private func listen(
-        _ configuration: ForwarderConfiguration, ingestor: Ingestor, logger: Logger
+        _ configuration: ForwarderConfiguration, at address: Result<ListenerAddress, any Error>, ingestor: Ingestor,
+        logger: Logger
     ) async throws -> TelemetryListener {
         // The platform sends up to about twice maxBytes; leave room above that.
         let maxBody = max(4 * configuration.bufferMaxBytes, 4 << 20)
+        let limits = ListenerLimits(maxBodyBytes: maxBody)
         let deliver: TelemetryListener.Deliver = { body in ingestor.ingest(body) }
         do {
-            return try await TelemetryListener.bind(host: listenerHost, maxBodyBytes: maxBody, deliver: deliver)
+            return try await TelemetryListener.bind(try address.get(), limits: limits, deliver: deliver)
         } catch {
             logger.notice(
                 "\(listenerHost) does not resolve here; listening on 127.0.0.1", metadata: ["error": "\(error)"])
-            return try await TelemetryListener.bind(host: "127.0.0.1", maxBodyBytes: maxBody, deliver: deliver)
+            return try await TelemetryListener.bind(host: "127.0.0.1", limits: limits, deliver: deliver)
         }
     }
 
@@ -264,4 +288,12 @@ public struct ForwarderExtension: Sendable {
             }
         }
     }
+}
+
+/// A spool opened during init, with the environment id it keeps.
+private struct OpenedSpool: Sendable {
+    let spool: Spool
+    let environmentID: String
+
+    var pair: (Spool, String) { (spool, environmentID) }
 }

@@ -16,6 +16,19 @@ public struct DeliveryAnswer: Sendable, Equatable {
     public static let accepted = DeliveryAnswer(status: 200)
 }
 
+/// A host and port for a listener, resolved: name resolution blocks (a name that does not resolve
+/// asks the DNS servers), so it can be done off the event loop, ahead of the bind.
+public struct ListenerAddress: Sendable {
+    let address: SocketAddress
+    /// The host as given.
+    public let host: String
+
+    /// Resolves `host` (port 0: a free one when bound); throws when it does not resolve.
+    public static func resolve(_ host: String, port: Int = 0) throws -> ListenerAddress {
+        ListenerAddress(address: try SocketAddress.makeAddressResolvingHost(host, port: port), host: host)
+    }
+}
+
 /// The HTTP endpoint the Telemetry API delivers to: every POST body is handed to `deliver`, and
 /// its answer goes back only once `deliver` returns, so an acknowledgement can wait for a commit.
 ///
@@ -63,6 +76,14 @@ public final class TelemetryListener: Sendable {
     public static func bind(
         host: String, port: Int = 0, limits: ListenerLimits, deliver: @escaping Deliver
     ) async throws -> TelemetryListener {
+        try await bind(ListenerAddress.resolve(host, port: port), limits: limits, deliver: deliver)
+    }
+
+    /// Binds an address resolved beforehand. Call `run()` to serve.
+    public static func bind(
+        _ address: ListenerAddress, limits: ListenerLimits, deliver: @escaping Deliver
+    ) async throws -> TelemetryListener {
+        let host = address.host
         let registry = ConnectionRegistry(limits: limits)
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()
         decoderLimits.maxHeaderFieldCount = limits.maxHeaderCount
@@ -71,7 +92,7 @@ public final class TelemetryListener: Sendable {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .bind(host: host, port: port) { channel in
+            .bind(to: address.address) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     // The guard answers protocol errors itself (431 for headers over the limits).
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
