@@ -226,6 +226,7 @@ public final class Ingestor: Sendable {
         var run: (requestId: String, lines: Int, bytes: Int, errors: Int)?
         var ruleCounts = RuleCounts()
         var budget = RuleBudget()
+        var indexNames = IndexPattern.Names()
         let hasRules = !rules.isEmpty
         for (position, event) in delivery.events.enumerated() {
             var lineTokens: TelemetryDocument.ContextTokens?
@@ -300,7 +301,8 @@ public final class Ingestor: Sendable {
             records.append(
                 SpoolRecord(
                     id: ids.id(eventTime: event.time, position: position),
-                    index: indices.pattern(for: event.type).name(eventTime: event.time), eventTime: event.time,
+                    index: indexNames.name(indices.pattern(for: event.type), eventTime: event.time),
+                    eventTime: event.time,
                     document: body, echo: echo))
         }
         if let run { tracker.countLines(run) }

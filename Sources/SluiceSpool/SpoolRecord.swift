@@ -61,9 +61,11 @@ public struct SpoolRecord: Sendable, Equatable {
             var out: [UInt8] = []
             out.reserveCapacity(document.count + key.count + 4 + end - echo.valueStart)
             out += document[..<end]
-            out += [UInt8(ascii: ","), UInt8(ascii: "\"")]
+            out.append(UInt8(ascii: ","))
+            out.append(UInt8(ascii: "\""))
             out += key
-            out += [UInt8(ascii: "\""), UInt8(ascii: ":")]
+            out.append(UInt8(ascii: "\""))
+            out.append(UInt8(ascii: ":"))
             out += document[echo.valueStart..<end]
             out.append(UInt8(ascii: "}"))
             return out

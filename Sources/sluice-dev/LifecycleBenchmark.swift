@@ -36,6 +36,8 @@ struct LifecycleBenchmark: AsyncParsableCommand {
         help: "Memory sizes (MB) on whose CPU share SHUTDOWN is measured again, as Lambda gives it.")
     var shutdownShares = [128, 512, 1_769]
     @Flag(help: "Only the CPU figure (for comparing builds: run two binaries alternately).") var cpuOnly = false
+    @Flag(help: "Daily indices (`…-%Y.%m.%d`), as many users name theirs, instead of plain names.")
+    var datedIndices = false
 
     func run() async throws {
         print("| figure | value | target |")
@@ -93,9 +95,10 @@ struct LifecycleBenchmark: AsyncParsableCommand {
     static func ms(_ value: Double) -> String { Measure.fixed(value, places: 1) + " ms" }
 
     private func environment(_ tmp: String, url: String, prefix: String) -> [String: String] {
-        [
-            "URL": url, "PLATFORM_INDEX": "\(prefix)-platform", "FUNCTION_INDEX": "\(prefix)-function",
-            "EXTENSION_INDEX": "\(prefix)-extension", "SLUICE_SPOOL_PATH": tmp + "/sluice/spool.sqlite",
+        let day = datedIndices ? "-%Y.%m.%d" : ""
+        return [
+            "URL": url, "PLATFORM_INDEX": "\(prefix)-platform\(day)", "FUNCTION_INDEX": "\(prefix)-function\(day)",
+            "EXTENSION_INDEX": "\(prefix)-extension\(day)", "SLUICE_SPOOL_PATH": tmp + "/sluice/spool.sqlite",
         ]
     }
 
