@@ -10,15 +10,16 @@ import Testing
     static let allowed: [String: Set<String>] = [
         "SluiceTime": [],
         "SluiceJSON": [],
-        // SHA-256 and HMAC: a leaf every module that hashes may use.
+        // SHA-256, HMAC, CRC-32 and a 64-bit hash: a leaf every module that hashes may use.
         "SluiceDigest": [],
         // JSON to check that a row salvaged from a damaged file still reads as a document.
         "SluiceSpool": ["SluiceTime", "SluiceDigest", "SluiceJSON"],
         // The HTTP/1.1 client every module that talks to a server shares; it knows none of them.
         "SluiceHTTP": ["SluiceTime"],
         "SluiceAWS": ["SluiceTime", "SluiceJSON", "SluiceHTTP", "SluiceDigest"],
-        // The OpenSearch client signs with SigV4 and reads secrets: it may use the AWS leaf.
-        "SluiceOpenSearch": ["SluiceTime", "SluiceJSON", "SluiceAWS", "SluiceHTTP"],
+        // The OpenSearch client signs with SigV4 and reads secrets: it may use the AWS leaf; its
+        // gzip bodies carry the digest leaf's CRC-32.
+        "SluiceOpenSearch": ["SluiceTime", "SluiceJSON", "SluiceAWS", "SluiceHTTP", "SluiceDigest"],
         "SluiceLambda": ["SluiceTime", "SluiceJSON", "SluiceHTTP"],
         "SluiceIngest": ["SluiceTime", "SluiceJSON", "SluiceLambda", "SluiceSpool", "SluiceDigest"],
         "SluiceShipping": ["SluiceTime", "SluiceSpool", "SluiceOpenSearch"],
