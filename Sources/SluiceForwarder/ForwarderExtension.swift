@@ -101,7 +101,8 @@ public struct ForwarderExtension: Sendable {
         let (opened, address) = await opening.value
         do {
             // The step's time is what is left of the open once registered.
-            (spool, environmentID) = try opened.get().pair
+            let open = try opened.get()
+            (spool, environmentID) = (open.spool, open.environmentID)
             phases.end("spool")
         } catch {
             logger.error("the spool cannot be opened: \(error)")
@@ -294,6 +295,4 @@ public struct ForwarderExtension: Sendable {
 private struct OpenedSpool: Sendable {
     let spool: Spool
     let environmentID: String
-
-    var pair: (Spool, String) { (spool, environmentID) }
 }

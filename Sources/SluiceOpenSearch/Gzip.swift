@@ -6,7 +6,7 @@ import SluiceDigest
 /// batch size) at its peak of memory.
 ///
 /// zlib deflates (raw); the member's header and trailer are written here, with the CRC-32 of
-/// `SluiceDigest` (zlib's own was 2 % of the extension's CPU, four times this one).
+/// `SluiceDigest` (zlib's own was 2.1 % of the extension's CPU by `perf`, this one 0.7 %).
 final class Gzip {
     /// zlib's state points back at its stream, which therefore must not move: it lives on the heap.
     private let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
@@ -20,7 +20,7 @@ final class Gzip {
     private var crc: UInt32 = 0
     private var length: UInt32 = 0
 
-    /// A gzip member's header: deflate, no name, no time, no extra flags, OS unknown-to-Unix (3).
+    /// A gzip member's header: deflate, no name, no time, no extra flags, made on Unix (3).
     private static let header: [UInt8] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]
 
     /// A compressor at zlib `level` (1: fastest); `expectedInput` sizes the output, zlib's state and
