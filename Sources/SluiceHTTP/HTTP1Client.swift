@@ -90,7 +90,15 @@ public final class HTTP1Client: Sendable {
     }
 
     public let settings: Settings
-    private let group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    private let group: any EventLoopGroup = HTTP1Client.callersEventLoops
+
+    /// Where a client (or the telemetry listener) made now runs its connections: on the event loop
+    /// the caller runs on, if it runs on one, else on NIO's shared group. The extension runs all of
+    /// its work on its main thread's event loop, and a thread of NIO's group would be one more that
+    /// Lambda stops and wakes at every freeze and thaw.
+    public static var callersEventLoops: any EventLoopGroup {
+        MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton
+    }
 
     private struct Idle {
         let connection: Connection

@@ -1,6 +1,7 @@
 public import NIOCore
 import NIOHTTP1
 import NIOPosix
+import SluiceHTTP
 
 /// How the listener answers one delivery.
 public struct DeliveryAnswer: Sendable, Equatable {
@@ -89,7 +90,7 @@ public final class TelemetryListener: Sendable {
         decoderLimits.maxHeaderFieldCount = limits.maxHeaderCount
         decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
         decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let channel = try await ServerBootstrap(group: HTTP1Client.callersEventLoops)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(to: address.address) { channel in

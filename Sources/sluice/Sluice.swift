@@ -15,24 +15,23 @@ import SluiceLambda
 /// extension; its subcommands inspect and repair a spool.
 @main
 enum Main {
-    /// Not `async`: the work runs in a task, and the main thread only waits for the exit (both
-    /// paths end in `exit`). An `async` main hands the main thread to libdispatch, which ends it
-    /// with `pthread_exit`: an unwind of its stack that read the binary's unwind tables, which
-    /// then stayed resident for the extension's whole life (0.7 MB of its 12 idle).
+    /// Not `async`: the extension's main thread is its event loop (`OneThread`), and a command's
+    /// work runs in a task while the main thread waits for the exit (both paths end in `exit`).
+    /// An `async` main hands the main thread to libdispatch, which ends it with `pthread_exit`: an
+    /// unwind of its stack that read the binary's unwind tables, which then stayed resident for
+    /// the extension's whole life (0.7 MB of its 12 idle).
     static func main() {
         // The extension's path parses no command line: with no argument there is nothing to parse.
         if CommandLine.arguments.count == 1 {
             // Here, on the main thread, before any other thread starts: malloc gives each thread
             // that allocates before the setting an arena of its own.
             MallocTuning.apply()
-            // One thread for all of the extension's work and I/O (see OneThread).
-            NIOSingletons.groupLoopCountSuggestion = 1
-            OneThread.install()
-            Task.detached { await Sluice.runExtension() }
-        } else {
-            Task.detached {
-                await Sluice.command.main(Array(CommandLine.arguments.dropFirst()), version: ForwarderExtension.version)
-            }
+            // One thread for all of the extension's work and I/O: this one (see OneThread).
+            OneThread.run { await Sluice.runExtension() }
+            Glibc.exit(70)
+        }
+        Task.detached {
+            await Sluice.command.main(Array(CommandLine.arguments.dropFirst()), version: ForwarderExtension.version)
         }
         while true { pause() }
     }
