@@ -59,29 +59,28 @@ extension Spool {
                 INSERT OR IGNORE INTO records (seq, doc_id, index_name, event_time, received_at, due_at, bytes, replaces)
                 SELECT ?, doc_id, index_name, event_time, received_at, ?, bytes, replaces FROM dead_letters WHERE id = ?
                 """)
+            defer { copy.reset() }
             let slot = try Self.segmentForAppend(&state, nextSeq: seq + 1)
-            let copyDocument = try connection.statement(
-                """
-                INSERT INTO documents_\(slot) (seq, document, echo_key, echo_at)
-                SELECT ?, document, echo_key, echo_at FROM dead_letters WHERE id = ?
-                """)
+            let document = try connection.statement("SELECT document, echo_key, echo_at FROM dead_letters WHERE id = ?")
+            defer { document.reset() }
+            // The requeued documents, in runs from the first new seq on.
+            var runs = RunAppender(connection, slot: slot, first: seq + 1)
             for letter in ids {
+                document.reset()
+                document.bind(letter, at: 1)
+                guard try document.step() else { continue }
                 copy.reset()
                 copy.bind(seq + 1, at: 1)
                 copy.bind(now, at: 2)
                 copy.bind(letter, at: 3)
                 try copy.step()
                 if connection.changes == 1 {
-                    copyDocument.reset()
-                    copyDocument.bind(seq + 1, at: 1)
-                    copyDocument.bind(letter, at: 2)
-                    try copyDocument.step()
+                    try runs.append(document.bytes(at: 0), echo: Self.echo(document, at: 1))
                     seq += 1
                     inserted += 1
                 }
             }
-            copy.reset()
-            copyDocument.reset()
+            try runs.finish()
             try Self.setLastSeq(connection, seq)
             let delete = try connection.statement("DELETE FROM dead_letters \(filter)")
             if let id { delete.bind(id, at: 1) }

@@ -91,12 +91,11 @@ extension Spool {
             defer { select.reset() }
             select.bind(now, at: 1)
             if let index { select.bind(index, at: 2) }
+            var documents = DocumentReader(state.connection, state.segments)
             while try select.step() {
                 let seq = select.int64(at: 0)
                 // A record without its document would be a damaged file: `check` says so.
-                guard let (document, _) = try Self.document(state.connection, state.segments, seq: seq) else {
-                    continue
-                }
+                guard let (document, _) = try documents.document(seq: seq) else { continue }
                 let record = StoredRecord(
                     seq: seq, id: select.string(at: 1), index: select.string(at: 2),
                     eventTime: select.int64(at: 3), receivedAt: select.int64(at: 4), dueAt: select.int64(at: 5),
@@ -162,18 +161,15 @@ extension Spool {
         }
     }
 
-    /// Records whose document no segment's table holds (reads every record).
+    /// Records whose document no run in the segments' tables holds whole (reads every record, and
+    /// every run that holds one).
     static func recordsWithoutDocument(_ connection: SQLiteConnection, _ segments: [Segment]) throws -> Int {
-        var missing = Int(
-            try connection.scalar("SELECT count(*) FROM records WHERE seq < ?", segments.first?.first ?? Int64.max) ?? 0
-        )
-        for (index, segment) in segments.enumerated() {
-            missing += Int(
-                try connection.scalar(
-                    """
-                    SELECT count(*) FROM records r WHERE r.seq >= ? AND r.seq < ?
-                        AND NOT EXISTS (SELECT 1 FROM documents_\(segment.slot) d WHERE d.seq = r.seq)
-                    """, segment.first, end(ofSegment: index, in: segments)) ?? 0)
+        let select = try connection.statement("SELECT seq FROM records ORDER BY seq")
+        defer { select.reset() }
+        var documents = DocumentReader(connection, segments)
+        var missing = 0
+        while try select.step() {
+            if try !documents.has(seq: select.int64(at: 0)) { missing += 1 }
         }
         return missing
     }

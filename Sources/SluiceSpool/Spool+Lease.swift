@@ -35,6 +35,8 @@ extension Spool {
                 return true
             }
 
+            // Documents come from their runs, each read once while its seqs are leased.
+            var documents = DocumentReader(state.connection, state.segments)
             let retries = try state.connection.statement(
                 """
                 SELECT \(Self.leaseColumns) FROM records WHERE attempts > 0 AND due_at <= ? ORDER BY due_at, seq LIMIT ?
@@ -44,27 +46,25 @@ extension Spool {
             retries.bind(maxCount + state.leases.count, at: 2)
             while records.count < maxCount, !full, try retries.step() {
                 let seq = retries.int64(at: 0)
-                guard state.leases[seq] == nil,
-                    let (document, stored) = try Self.document(state.connection, state.segments, seq: seq)
-                else { continue }
+                guard state.leases[seq] == nil, let (document, stored) = try documents.document(seq: seq) else {
+                    continue
+                }
                 _ = take(retries, document, stored: stored)
             }
 
             // Every fresh record at or below the cursor has been handed out; seqs are never reused.
-            // Segment by segment, each record joined to its document in the segment's table.
-            for (position, segment) in state.segments.enumerated() {
-                let end = Self.end(ofSegment: position, in: state.segments)
-                guard records.count < maxCount, !full else { break }
-                guard end - 1 > state.freshCursor else { continue }
-                let fresh = try state.connection.statement(Self.freshSQL[segment.slot])
+            // A record without its document (a damaged file; `check` says so) is stepped over.
+            if records.count < maxCount, !full {
+                let fresh = try state.connection.statement(Self.freshSQL)
                 defer { fresh.reset() }
                 fresh.bind(state.freshCursor, at: 1)
-                fresh.bind(end, at: 2)
-                fresh.bind(maxCount - records.count + state.leases.count, at: 3)
+                fresh.bind(maxCount - records.count + state.leases.count, at: 2)
                 while records.count < maxCount, !full, try fresh.step() {
-                    guard state.leases[fresh.int64(at: 0)] == nil else { continue }
-                    let (document, stored) = Self.wholeDocument(fresh, at: 8, echoAt: 9)
-                    if take(fresh, document, stored: stored) { state.freshCursor = records[records.count - 1].seq }
+                    let seq = fresh.int64(at: 0)
+                    guard state.leases[seq] == nil, let (document, stored) = try documents.document(seq: seq) else {
+                        continue
+                    }
+                    if take(fresh, document, stored: stored) { state.freshCursor = seq }
                 }
             }
 
@@ -78,27 +78,19 @@ extension Spool {
     /// What `lease` reads of a record, before its document.
     static let leaseColumns = "seq, doc_id, index_name, event_time, received_at, attempts, last_error, replaces"
 
-    /// Fresh records after a seq and before another, with their documents, from each segment's table.
-    static let freshSQL = (0..<documentSlots).map {
+    /// Fresh records after a seq, in seq order.
+    static let freshSQL = """
+        SELECT \(leaseColumns) FROM records WHERE seq > ?1 AND attempts = 0 ORDER BY seq LIMIT ?2
         """
-        SELECT r.seq, r.doc_id, r.index_name, r.event_time, r.received_at, r.attempts, r.last_error, r.replaces,
-            d.document, d.echo_key, d.echo_at
-        FROM records r CROSS JOIN documents_\($0) d ON d.seq = r.seq
-        WHERE r.seq > ?1 AND r.seq < ?2 AND r.attempts = 0 ORDER BY r.seq LIMIT ?3
-        """
-    }
 
-    /// Moves a record with its document from each segment's table into the dead letters.
-    static let burySQL = (0..<documentSlots).map {
-        """
+    /// Moves a record into the dead letters, with its document (bound: the stored bytes and echo).
+    static let burySQL = """
         INSERT INTO dead_letters
             (doc_id, index_name, event_time, received_at, died_at, attempts, error_type, reason, bytes, document,
             echo_key, echo_at, replaces)
-        SELECT r.doc_id, r.index_name, r.event_time, r.received_at, ?, r.attempts + 1, ?, ?, r.bytes, d.document,
-            d.echo_key, d.echo_at, r.replaces
-        FROM records r CROSS JOIN documents_\($0) d ON d.seq = r.seq WHERE r.seq = ?
+        SELECT doc_id, index_name, event_time, received_at, ?1, attempts + 1, ?2, ?3, bytes, ?5, ?6, ?7, replaces
+        FROM records WHERE seq = ?4
         """
-    }
 
     /// Drops leases past their expiry; a fresh record's must then be found by the cursor again.
     private static func forgetExpiredLeases(_ state: inout State, now: Int64) {
@@ -122,22 +114,25 @@ extension Spool {
             shipped.reserveCapacity(outcomes.count)
             let retry = try connection.statement(
                 "UPDATE records SET due_at = ?, attempts = attempts + 1, last_error = ? WHERE seq = ?")
+            var documents = DocumentReader(connection, state.segments)
             for (seq, settlement) in outcomes {
                 switch settlement {
                 case .shipped:
                     shipped.append(seq)
                 case .deadLetter(let reason, let errorType):
-                    guard let segment = Self.segmentIndex(of: seq, in: state.segments) else {
+                    guard let (document, echo) = try documents.stored(seq: seq) else {
                         result.missing += 1
                         continue
                     }
-                    let bury = try connection.statement(Self.burySQL[state.segments[segment].slot])
+                    let bury = try connection.statement(Self.burySQL)
                     defer { bury.reset() }
                     bury.bind(now, at: 1)
                     bury.bind(errorType, at: 2)
                     bury.bind(reason, at: 3)
                     bury.bind(seq, at: 4)
-                    try bury.step()
+                    bury.bind(echo?.key, at: 6)
+                    bury.bind(echo?.valueStart, at: 7)
+                    try bury.step(bindingText: document, at: 5)
                     guard connection.changes == 1 else {
                         result.missing += 1
                         continue

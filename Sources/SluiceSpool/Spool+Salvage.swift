@@ -91,16 +91,11 @@ extension Spool {
             let resume = try read("reading the salvage's progress") { state in
                 Self.SalvageProgress(try Self.meta(state.connection, Self.salvageProgressKey), aside: aside)
             }
-            for (query, select) in Self.salvageRecordQueries(file).enumerated() where query >= resume.query {
+            for (query, source) in Self.salvageRecordSources(file, batch: batch).enumerated()
+            where query >= resume.query {
                 let read = try Self.readAround(
-                    file, select, from: query == resume.query ? resume.after : 0, end: lastSeq, batch: batch,
-                    row: { select in
-                        SpoolRecord(
-                            id: select.string(at: 1), index: select.string(at: 2), eventTime: select.int64(at: 3),
-                            document: select.bytes(at: 4), echo: Self.echo(select, at: 5),
-                            replaces: select.int(at: 7) != 0)
-                    },
-                    whole: \.wholeDocument,
+                    file, source.select, from: query == resume.query ? resume.after : 0, end: lastSeq,
+                    batch: source.batch, rows: source.rows, whole: \.wholeDocument,
                     store: { records, after in
                         let progress = SalvageProgress(query: query, after: after).text(aside: aside)
                         let appended = try append(
@@ -126,7 +121,7 @@ extension Spool {
                 SELECT id, doc_id, index_name, event_time, received_at, died_at, attempts, error_type, reason,
                     document, echo_key, echo_at, replaces
                 FROM dead_letters WHERE id > ? ORDER BY id LIMIT ?
-                """, from: 0, end: lastLetter, batch: batch, row: SalvagedLetter.init,
+                """, from: 0, end: lastLetter, batch: batch, rows: { ([SalvagedLetter($0)], 0) },
                 whole: { SpoolRecord.Echo.whole($0.document, $0.echo) },
                 store: { letters, _ in
                     let fresh = letters.filter { kept.insert(DeadLetterIdentity($0.documentID, $0.diedAt)).inserted }
@@ -151,25 +146,87 @@ extension Spool {
         return result
     }
 
-    /// What reads a damaged file's records with their documents, by seq: a file of schema 8 and
-    /// later keeps the documents in the segment tables (read each, joined to the records still
-    /// waiting); an older one keeps them in `records`.
-    private static func salvageRecordQueries(_ file: SQLiteConnection) -> [String] {
+    /// What reads a damaged file's records with their documents: a query that takes the key to read
+    /// after and a limit and gives the key first, how many rows a step reads, and the records a row
+    /// gives (with how many of its documents did not read).
+    private struct RecordSource {
+        var select: String
+        var batch: Int
+        var rows: (SQLiteStatement) -> (rows: [SpoolRecord], damaged: Int)
+    }
+
+    /// The sources of a damaged file's records, by its layout. A file of schema 9 and later keeps a
+    /// delivery's documents in one row of a segment table (a run), read a run at a time, each
+    /// document joined to its record if it still waits; one of schema 8 keeps a row per document in
+    /// the segment tables; an older one keeps the documents in `records`.
+    private static func salvageRecordSources(_ file: SQLiteConnection, batch: Int) -> [RecordSource] {
+        let single: (SQLiteStatement) -> (rows: [SpoolRecord], damaged: Int) = { select in
+            (
+                [
+                    SpoolRecord(
+                        id: select.string(at: 1), index: select.string(at: 2), eventTime: select.int64(at: 3),
+                        document: select.bytes(at: 4), echo: Self.echo(select, at: 5),
+                        replaces: select.int(at: 7) != 0)
+                ], 0
+            )
+        }
+        let runs =
+            (try? file.scalar("SELECT count(*) FROM pragma_table_info('documents_0') WHERE name = 'first_seq'")) ?? nil
+        if runs == 1 {
+            return (0..<documentSlots).map { slot in
+                RecordSource(
+                    select:
+                        "SELECT first_seq, count, body FROM documents_\(slot) WHERE first_seq > ? ORDER BY first_seq LIMIT ?",
+                    batch: 1, rows: { select in Self.salvagedRun(file, select) })
+            }
+        }
         let segmented = (try? file.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'documents_0'")) ?? nil
         guard segmented == 1 else {
             return [
-                """
-                SELECT seq, doc_id, index_name, event_time, document, echo_key, echo_at, replaces
-                FROM records WHERE seq > ? ORDER BY seq LIMIT ?
-                """
+                RecordSource(
+                    select: """
+                        SELECT seq, doc_id, index_name, event_time, document, echo_key, echo_at, replaces
+                        FROM records WHERE seq > ? ORDER BY seq LIMIT ?
+                        """, batch: batch, rows: single)
             ]
         }
         return (0..<documentSlots).map {
-            """
-            SELECT d.seq, r.doc_id, r.index_name, r.event_time, d.document, d.echo_key, d.echo_at, r.replaces
-            FROM documents_\($0) d CROSS JOIN records r ON r.seq = d.seq WHERE d.seq > ? ORDER BY d.seq LIMIT ?
-            """
+            RecordSource(
+                select: """
+                    SELECT d.seq, r.doc_id, r.index_name, r.event_time, d.document, d.echo_key, d.echo_at, r.replaces
+                    FROM documents_\($0) d CROSS JOIN records r ON r.seq = d.seq WHERE d.seq > ? ORDER BY d.seq LIMIT ?
+                    """, batch: batch, rows: single)
         }
+    }
+
+    /// The records of a run's row whose record rows still wait (settled ones are gone), and how
+    /// many documents of it did not read: the run's bytes cut short, or their record's row.
+    private static func salvagedRun(
+        _ file: SQLiteConnection, _ select: SQLiteStatement
+    ) -> (rows: [SpoolRecord], damaged: Int) {
+        let run = DocumentRun(first: select.int64(at: 0), count: select.int(at: 1), body: select.bytes(at: 2))
+        var damaged = run.count - run.entries.count
+        var records: [SpoolRecord] = []
+        guard
+            let record = try? file.statement(
+                "SELECT doc_id, index_name, event_time, replaces FROM records WHERE seq = ?")
+        else { return ([], run.count) }
+        defer { record.reset() }
+        for (offset, entry) in run.entries.enumerated() {
+            record.reset()
+            record.bind(run.first + Int64(offset), at: 1)
+            do {
+                guard try record.step() else { continue }
+            } catch {
+                damaged += 1
+                continue
+            }
+            records.append(
+                SpoolRecord(
+                    id: record.string(at: 0), index: record.string(at: 1), eventTime: record.int64(at: 2),
+                    document: Array(run.body[entry.document]), echo: run.echo(entry), replaces: record.int(at: 3) != 0))
+        }
+        return (records, damaged)
     }
 
     /// Reads the rows `select` gives (it takes the key to read after and a limit, and gives the key
@@ -181,7 +238,8 @@ extension Spool {
     /// document is not the JSON object every stored document is, is left out and counted.
     private static func readAround<Row>(
         _ file: SQLiteConnection, _ select: String, from start: Int64, end: Int64?, batch: Int,
-        row make: (SQLiteStatement) -> Row, whole: (Row) -> [UInt8], store: ([Row], Int64) throws -> Void
+        rows make: (SQLiteStatement) -> (rows: [Row], damaged: Int), whole: (Row) -> [UInt8],
+        store: ([Row], Int64) throws -> Void
     ) throws -> (damaged: Int, unreadable: Bool) {
         let end = end ?? (1 << 40)
         var damaged = 0
@@ -203,12 +261,15 @@ extension Spool {
                     while try statement.step() {
                         lastRead = statement.int64(at: 0)
                         rowsRead += 1
-                        let row = make(statement)
-                        guard JSONReader.document(whole(row))?.root.kind == .object else {
-                            damaged += 1
-                            continue
+                        let made = make(statement)
+                        damaged += made.damaged
+                        for row in made.rows {
+                            guard JSONReader.document(whole(row))?.root.kind == .object else {
+                                damaged += 1
+                                continue
+                            }
+                            rows.append(row)
                         }
-                        rows.append(row)
                     }
                     failed = false
                 } catch {

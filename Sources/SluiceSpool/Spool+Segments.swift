@@ -18,11 +18,14 @@ extension Spool {
     /// whole segments. With no table empty (a backlog of 8 segments) the newest grows.
     static let segmentSeqs: Int64 = 1_024
 
-    static let insertDocumentSQL = (0..<documentSlots).map {
-        "INSERT INTO documents_\($0) (seq, document, echo_key, echo_at) VALUES (?, ?, ?, ?)"
+    /// A run: the documents of consecutive seqs from `first_seq` on, `count` of them, in one row
+    /// (migration 0009): an append's, or a requeue's.
+    static let insertRunSQL = (0..<documentSlots).map {
+        "INSERT INTO documents_\($0) (first_seq, count, body) VALUES (?, ?, ?)"
     }
-    static let selectDocumentSQL = (0..<documentSlots).map {
-        "SELECT document, echo_key, echo_at FROM documents_\($0) WHERE seq = ?"
+    /// The run that holds a seq's document, if any does: the last that begins at or before it.
+    static let selectRunSQL = (0..<documentSlots).map {
+        "SELECT first_seq, count, body FROM documents_\($0) WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1"
     }
     static let clearSegmentSQL = (0..<documentSlots).map { "DELETE FROM documents_\($0)" }
 
@@ -72,35 +75,96 @@ extension Spool {
     }
 
     /// Stores the documents of `records` at `positions` in `slot`, with seqs from `first` on, in the
-    /// caller's transaction. The bytes are bound where they are, not copied. (One statement a row:
-    /// sixteen rows a statement measured no faster in the extension, and each slot's statement
-    /// took 8 KB more memory.)
+    /// caller's transaction.
     static func insertDocuments(
         _ connection: SQLiteConnection, slot: Int, _ records: [SpoolRecord], _ positions: [Int], from first: Int64
     ) throws {
-        let insert = try connection.statement(insertDocumentSQL[slot])
-        defer { insert.reset() }
-        for (offset, position) in positions.enumerated() {
-            let record = records[position]
-            insert.reset()
-            insert.bind(first + Int64(offset), at: 1)
-            insert.bind(record.echo?.key, at: 3)
-            insert.bind(record.echo?.valueStart, at: 4)
-            try insert.step(bindingText: record.document, at: 2)
+        var runs = RunAppender(connection, slot: slot, first: first)
+        for position in positions { try runs.append(records[position].document, echo: records[position].echo) }
+        try runs.finish()
+    }
+
+    /// The most stored bytes a run holds (a larger document has a run of its own). Under glibc's
+    /// mmap threshold as the extension sets it (64 KiB), so that a run's bytes, SQLite's record of
+    /// them and a reader's copy come from the heap: a whole delivery's documents in one run (200 KB)
+    /// were each a fresh mapping, faulted in and zeroed page by page, and cost more CPU than the
+    /// rows they saved (BENCHMARKS.md, 2026-12-07 (fourth)).
+    static let runBytes = 32 << 10
+
+    /// Writes documents of consecutive seqs into `slot` as runs of up to `runBytes`.
+    struct RunAppender {
+        let connection: SQLiteConnection
+        let slot: Int
+        private var first: Int64
+        private var run = DocumentRun.Writer(capacity: Spool.runBytes + 1_024)
+
+        init(_ connection: SQLiteConnection, slot: Int, first: Int64) {
+            self.connection = connection
+            self.slot = slot
+            self.first = first
+        }
+
+        /// Adds the document of the next seq.
+        mutating func append(_ document: [UInt8], echo: SpoolRecord.Echo?) throws {
+            if run.count > 0 && run.bytes.count + document.count > Spool.runBytes { try finish() }
+            run.append(document, echo: echo)
+        }
+
+        /// Stores what is not stored yet.
+        mutating func finish() throws {
+            guard run.count > 0 else { return }
+            let insert = try connection.statement(Spool.insertRunSQL[slot])
+            defer { insert.reset() }
+            insert.bind(first, at: 1)
+            insert.bind(run.count, at: 2)
+            try insert.step(bindingBlob: run.bytes, at: 3)
+            first += Int64(run.count)
+            run.removeAll()
         }
     }
 
-    /// The whole document of `seq` (echo put back) and its size as stored; nil when no segment
-    /// holds it.
-    static func document(
-        _ connection: SQLiteConnection, _ segments: [Segment], seq: Int64
-    ) throws -> (document: [UInt8], storedBytes: Int)? {
-        guard let index = segmentIndex(of: seq, in: segments) else { return nil }
-        let select = try connection.statement(selectDocumentSQL[segments[index].slot])
-        defer { select.reset() }
-        select.bind(seq, at: 1)
-        guard try select.step() else { return nil }
-        return wholeDocument(select, at: 0, echoAt: 1)
+    /// Reads documents by seq, whole (echo put back), from the runs of the segment tables: a run is
+    /// read once and kept while the seqs asked for are its own, as a lease's are (in seq order).
+    struct DocumentReader {
+        let connection: SQLiteConnection
+        let segments: [Segment]
+        private var run: DocumentRun?
+
+        init(_ connection: SQLiteConnection, _ segments: [Segment]) {
+            self.connection = connection
+            self.segments = segments
+        }
+
+        /// The whole document of `seq` and its size as stored; nil when no run holds it (or the
+        /// run's bytes end before it: a damaged file).
+        mutating func document(seq: Int64) throws -> (document: [UInt8], storedBytes: Int)? {
+            guard let run = try self.run(holding: seq) else { return nil }
+            return run.document(seq: seq)
+        }
+
+        /// Whether a run holds `seq`'s document, readable.
+        mutating func has(seq: Int64) throws -> Bool {
+            try run(holding: seq)?.entry(seq: seq) != nil
+        }
+
+        /// The stored bytes and the echo of `seq`'s document, as a dead letter keeps them.
+        mutating func stored(seq: Int64) throws -> (document: [UInt8], echo: SpoolRecord.Echo?)? {
+            guard let run = try self.run(holding: seq), let entry = run.entry(seq: seq) else { return nil }
+            return (Array(run.body[entry.document]), run.echo(entry))
+        }
+
+        private mutating func run(holding seq: Int64) throws -> DocumentRun? {
+            if let run, run.holds(seq) { return run }
+            guard let index = Spool.segmentIndex(of: seq, in: segments) else { return nil }
+            let select = try connection.statement(Spool.selectRunSQL[segments[index].slot])
+            defer { select.reset() }
+            select.bind(seq, at: 1)
+            guard try select.step() else { return nil }
+            let found = DocumentRun(first: select.int64(at: 0), count: select.int(at: 1), body: select.bytes(at: 2))
+            guard found.holds(seq) else { return nil }
+            run = found
+            return found
+        }
     }
 
     /// Empties every segment with no record left (all settled, dropped or replaced), in the caller's
@@ -151,5 +215,133 @@ extension Spool {
         }
         state.segments = kept
         return cleared
+    }
+}
+
+/// A run as stored (migration 0009): the documents of consecutive seqs from `first` on, `count` of
+/// them, each an entry of `body`: `<stored length> <echo_at, 0 for none> <echo_key>\n<document>`
+/// (decimal numbers; an echo's key has nothing to escape in JSON, so no newline).
+struct DocumentRun {
+    let first: Int64
+    let count: Int
+    let body: [UInt8]
+    /// The entries that read, in order: fewer than `count` when the bytes are damaged (a cut file).
+    let entries: [Entry]
+
+    struct Entry {
+        /// The stored document's bytes in `body`.
+        var document: Range<Int>
+        /// Where the echoed value begins in the document; 0 for no echo.
+        var echoAt: Int
+        /// The echo's key in `body`.
+        var key: Range<Int>
+    }
+
+    init(first: Int64, count: Int, body: [UInt8]) {
+        self.first = first
+        self.count = max(0, count)
+        self.body = body
+        self.entries = Self.entries(of: body, upTo: self.count)
+    }
+
+    func holds(_ seq: Int64) -> Bool { seq >= first && seq - first < Int64(count) }
+
+    /// The entry of `seq`, if its bytes read.
+    func entry(seq: Int64) -> Entry? {
+        guard seq >= first, seq - first < Int64(entries.count) else { return nil }
+        return entries[Int(seq - first)]
+    }
+
+    func echo(_ entry: Entry) -> SpoolRecord.Echo? {
+        guard entry.echoAt > 0 else { return nil }
+        return SpoolRecord.Echo(key: String(decoding: body[entry.key], as: UTF8.self), valueStart: entry.echoAt)
+    }
+
+    /// The whole document of `seq` (echo put back) and its size as stored.
+    func document(seq: Int64) -> (document: [UInt8], storedBytes: Int)? {
+        guard let entry = entry(seq: seq) else { return nil }
+        let echo = echo(entry)
+        return body.withUnsafeBytes { raw in
+            (SpoolRecord.Echo.whole(UnsafeRawBufferPointer(rebasing: raw[entry.document]), echo), entry.document.count)
+        }
+    }
+
+    private static let space = UInt8(ascii: " ")
+    private static let newline = UInt8(ascii: "\n")
+
+    /// Reads up to `count` entries; stops at the first that does not read whole.
+    static func entries(of body: [UInt8], upTo count: Int) -> [Entry] {
+        body.withUnsafeBufferPointer { bytes in
+            var entries: [Entry] = []
+            // A count read from a damaged row may be anything: an entry takes at least 5 bytes.
+            entries.reserveCapacity(min(count, bytes.count / 5))
+            var at = 0
+            while entries.count < count {
+                guard let (length, afterLength) = number(bytes, at), afterLength < bytes.count,
+                    bytes[afterLength] == space,
+                    let (echoAt, afterEcho) = number(bytes, afterLength + 1), afterEcho < bytes.count,
+                    bytes[afterEcho] == space
+                else { break }
+                var keyEnd = afterEcho + 1
+                while keyEnd < bytes.count, bytes[keyEnd] != newline { keyEnd += 1 }
+                let start = keyEnd + 1
+                guard start <= bytes.count, length <= bytes.count - start else { break }
+                entries.append(Entry(document: start..<start + length, echoAt: echoAt, key: afterEcho + 1..<keyEnd))
+                at = start + length
+            }
+            return entries
+        }
+    }
+
+    /// A decimal number of 1 to 15 digits at `at`, and where it ends.
+    private static func number(_ bytes: UnsafeBufferPointer<UInt8>, _ at: Int) -> (Int, Int)? {
+        var value = 0
+        var end = at
+        while end < bytes.count, end - at < 15, bytes[end] &- UInt8(ascii: "0") < 10 {
+            value = value * 10 + Int(bytes[end] &- UInt8(ascii: "0"))
+            end += 1
+        }
+        return end > at ? (value, end) : nil
+    }
+
+    /// Makes a run's bytes, an entry at a time.
+    struct Writer {
+        private(set) var bytes: [UInt8] = []
+        private(set) var count = 0
+
+        init(capacity: Int) { bytes.reserveCapacity(capacity) }
+
+        /// Empty again, keeping the bytes' capacity.
+        mutating func removeAll() {
+            bytes.removeAll(keepingCapacity: true)
+            count = 0
+        }
+
+        mutating func append(_ document: [UInt8], echo: SpoolRecord.Echo?) {
+            appendDecimal(document.count)
+            bytes.append(DocumentRun.space)
+            appendDecimal(echo.map { max(0, $0.valueStart) } ?? 0)
+            bytes.append(DocumentRun.space)
+            if let echo, echo.valueStart > 0 { bytes += echo.key.utf8 }
+            bytes.append(DocumentRun.newline)
+            bytes += document
+            count += 1
+        }
+
+        private mutating func appendDecimal(_ value: Int) {
+            var digits = 1
+            var rest = value / 10
+            while rest > 0 {
+                digits += 1
+                rest /= 10
+            }
+            let end = bytes.count + digits
+            bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digits))
+            var left = value
+            for place in stride(from: end - 1, through: end - digits, by: -1) {
+                bytes[place] = UInt8(ascii: "0") + UInt8(left % 10)
+                left /= 10
+            }
+        }
     }
 }

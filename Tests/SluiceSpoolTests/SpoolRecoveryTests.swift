@@ -266,10 +266,11 @@ import Testing
         let written = makeRecords(1_000, prefix: "old", bytes: 300)
         do {
             let old = try Spool.open(SpoolConfiguration(path: aside))
-            try old.append(written)
+            for start in stride(from: 0, to: 1_000, by: 100) { try old.append(Array(written[start..<start + 100])) }
         }
-        // The first salvage stored the first 400 (seqs 1 to 400 of the file's first table) and was
-        // killed; they shipped meanwhile.
+        // The first salvage stored the first 400 (the runs of seqs 1 to 400 of the file's first
+        // table, the last from seq 301: a run is read and stored whole) and was killed; they
+        // shipped meanwhile.
         let spool = try openSpool(folder)
         try spool.append(
             Array(written.prefix(400)),
@@ -277,7 +278,7 @@ import Testing
                 try Spool.bump(connection, adding: "salvaged", by: appended.stored)
                 try Spool.setMeta(
                     connection, Spool.salvageProgressKey,
-                    Spool.SalvageProgress(query: 0, after: 400).text(aside: aside))
+                    Spool.SalvageProgress(query: 0, after: 301).text(aside: aside))
             })
         let shipped = try spool.lease(maxCount: 1_000, maxBytes: 1 << 30)
         try spool.settle(shipped.map { ($0.seq, .shipped) })

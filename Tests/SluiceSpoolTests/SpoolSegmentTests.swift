@@ -10,7 +10,7 @@ import Testing
     private func layout(_ path: String) throws -> (documents: [Int], segments: [Int64]) {
         let connection = try SQLiteConnection(path: path, mode: .readOnly)
         let documents = try (0..<Spool.documentSlots).map {
-            Int(try connection.scalar("SELECT count(*) FROM documents_\($0)") ?? -1)
+            Int(try connection.scalar("SELECT coalesce(sum(count), 0) FROM documents_\($0)") ?? -1)
         }
         let segments = try Spool.loadSegments(connection).map(\.first)
         return (documents, segments)
@@ -40,6 +40,7 @@ import Testing
         let path = folder.file("spool.sqlite")
         let spool = try openSpool(folder)
         var sizes: [Int] = []
+        var wal: [Int] = []
         for round in 0..<6 {
             let records = makeRecords(3_000, prefix: "r\(round)", bytes: 1_000)
             _ = try appendInDeliveries(spool, records)
@@ -52,10 +53,13 @@ import Testing
             #expect(after.documents.allSatisfy { $0 == 0 }, "every table emptied: \(after.documents)")
             #expect(after.segments.count == 1, "the newest starts again from the next seq")
             #expect(try spool.statistics().rows == 0)
-            sizes.append(FileSystem.size(path)! + (FileSystem.size(path + "-wal") ?? 0))
+            sizes.append(FileSystem.size(path)!)
+            wal.append(FileSystem.size(path + "-wal") ?? 0)
         }
-        // The emptied tables' pages are reused: after the first rounds the file holds its size.
-        #expect(sizes[5] <= sizes[2], "file and WAL sizes by round: \(sizes)")
+        // The emptied tables' pages are reused: after the first rounds the file holds its size. The
+        // WAL is reused from its start at each checkpoint (every 4 MiB): it ends a transaction past.
+        #expect(sizes[5] <= sizes[2], "file sizes by round: \(sizes)")
+        #expect(wal.allSatisfy { $0 <= 5 << 20 }, "WAL sizes by round: \(wal)")
         #expect(try spool.check().problems.isEmpty)
     }
 
@@ -145,9 +149,18 @@ import Testing
         let spool = try openSpool(folder)
         try spool.append(makeRecords(3))
         let connection = try SQLiteConnection(path: path, mode: .readWrite)
-        try connection.execute("DELETE FROM documents_0 WHERE seq = 2")
-        let problems = try spool.check().problems
-        #expect(problems == ["1 record has no document in the segment tables: the shipper cannot send it"])
+        // The run's bytes cut inside its last document: that record's is gone, the others read.
+        try connection.execute("UPDATE documents_0 SET body = substr(body, 1, length(body) - 10)")
+        #expect(
+            try spool.check().problems == ["1 record has no document in the segment tables: the shipper cannot send it"]
+        )
+        #expect(try spool.peek(limit: 5).map(\.seq) == [1, 2])
+        // And with the run gone, all three.
+        try connection.execute("DELETE FROM documents_0")
+        #expect(
+            try spool.check().problems == [
+                "3 records have no document in the segment tables: the shipper cannot send them"
+            ])
     }
 
     @Test func aSpoolOfSchemaSevenKeepsItsRecordsAndSalvagesAsOne() throws {
@@ -182,5 +195,78 @@ import Testing
         #expect(try shipAll(spool).map(\.document) == [text, text, text])
         #expect(try layout(old).documents.allSatisfy { $0 == 0 })
         #expect(try spool.check().problems.isEmpty)
+    }
+
+    /// Schema 8 kept a row per document in the segment tables: a salvage reads that layout, and
+    /// migration 0009 makes each of its documents a run of one (an echo kept, or none).
+    @Test func aSpoolOfSchemaEightKeepsItsRecordsAndSalvagesAsOne() throws {
+        let folder = try TemporaryFolder()
+        let old = folder.file("old.sqlite")
+        let text = Array(#"{"type":"function","message":"hé","record":"hé"}"#.utf8)
+        let stored = Array(#"{"type":"function","message":"hé"}"#.utf8)
+        do {
+            let connection = try SQLiteConnection(path: old, mode: .readWriteCreate)
+            try Migrator(migrations: Array(Migration.embedded.prefix(8))).migrate(connection, now: 1)
+            for seq in 1...3 {
+                // The third is stored whole, without an echo.
+                let document = seq == 3 ? text : stored
+                let echo = seq == 3 ? "NULL, NULL" : "'record', \(stored.count - 6)"
+                try connection.execute(
+                    """
+                    INSERT INTO records (seq, doc_id, index_name, event_time, received_at, due_at, bytes, replaces)
+                    VALUES (\(seq), 'old-\(seq)', 'logs', \(seq), 1, 1, \(document.count), 0);
+                    INSERT INTO documents_0 (seq, document, echo_key, echo_at)
+                    VALUES (\(seq), '\(String(decoding: document, as: UTF8.self))', \(echo));
+                    """)
+            }
+            try connection.execute("UPDATE counters SET value = 3 WHERE name = 'last_seq'")
+            try connection.execute("UPDATE totals SET rows = 3, bytes = \(2 * stored.count + text.count)")
+        }
+        let fresh = try openSpool(folder)
+        let salvage = fresh.salvage(from: old)
+        #expect(salvage.recovered == 3 && !salvage.unreadable, "\(salvage)")
+        #expect(try fresh.peek(limit: 5).map(\.document) == [text, text, text])
+
+        let spool = try Spool.open(SpoolConfiguration(path: old))
+        let connection = try SQLiteConnection(path: old, mode: .readOnly)
+        #expect(try connection.scalar("SELECT count(*) FROM documents_0 WHERE count = 1") == 3, "a run of one each")
+        #expect(try spool.check().problems.isEmpty)
+        #expect(try spool.peek(limit: 5).map(\.document) == [text, text, text])
+        #expect(try shipAll(spool).map(\.document) == [text, text, text])
+        #expect(try layout(old).documents.allSatisfy { $0 == 0 })
+    }
+
+    /// A run's bytes read back as written: documents of every length class, with and without an
+    /// echo; damaged bytes end the entries that read, and nothing past them is made up.
+    @Test func aRunReadsBackWhatWasWrittenAndStopsAtDamage() throws {
+        let documents: [(document: [UInt8], echo: SpoolRecord.Echo?)] = [
+            (Array(#"{"a":1}"#.utf8), nil),
+            (Array(#"{"message":"x y"}"#.utf8), SpoolRecord.Echo(key: "record", valueStart: 11)),
+            (Array(repeating: UInt8(ascii: "7"), count: 12_345), nil),
+            (Array(#"{"n":"\n"}"#.utf8), SpoolRecord.Echo(key: "fields", valueStart: 5)),
+        ]
+        var writer = DocumentRun.Writer(capacity: 0)
+        for (document, echo) in documents { writer.append(document, echo: echo) }
+        let run = DocumentRun(first: 10, count: writer.count, body: writer.bytes)
+        #expect(run.entries.count == 4)
+        for (offset, (document, echo)) in documents.enumerated() {
+            let entry = try #require(run.entry(seq: 10 + Int64(offset)))
+            #expect(Array(run.body[entry.document]) == document)
+            #expect(run.echo(entry) == echo)
+        }
+        #expect(run.entry(seq: 9) == nil && run.entry(seq: 14) == nil)
+        // Cut anywhere: the entries before the cut read, none after it.
+        for cut in stride(from: 0, to: writer.bytes.count, by: 97) {
+            let damaged = DocumentRun(first: 10, count: 4, body: Array(writer.bytes.prefix(cut)))
+            let whole = damaged.entries.count
+            #expect(whole < 4)
+            for offset in 0..<whole {
+                #expect(Array(damaged.body[damaged.entries[offset].document]) == documents[offset].document)
+            }
+        }
+        // A count larger than the entries, or garbage, reads what is there and no more.
+        #expect(DocumentRun(first: 1, count: 1_000_000, body: writer.bytes).entries.count == 4)
+        #expect(DocumentRun(first: 1, count: 3, body: Array("99999999 0 \n{}".utf8)).entries.isEmpty)
+        #expect(DocumentRun(first: 1, count: -5, body: writer.bytes).entries.isEmpty)
     }
 }

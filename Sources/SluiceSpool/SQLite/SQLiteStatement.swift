@@ -80,6 +80,17 @@ package final class SQLiteStatement {
         }
     }
 
+    /// Binds `bytes` as a BLOB at `index` without SQLite copying them, and runs one step (a write),
+    /// as `step(bindingText:at:)` does.
+    package func step(bindingBlob bytes: [UInt8], at index: Int32) throws {
+        try bytes.withUnsafeBufferPointer { buffer in
+            _ = sqlite3_bind_blob(
+                handle, index, UnsafeRawPointer(buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!),
+                Int32(buffer.count), nil)
+            try step()
+        }
+    }
+
     /// Runs one step: true when a row is ready to read, false when the statement is done.
     @discardableResult
     package func step() throws -> Bool {
