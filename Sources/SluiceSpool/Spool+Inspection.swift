@@ -146,6 +146,12 @@ extension Spool {
                     "the stored totals (\(stored.rows) records, \(stored.deadRows) dead letters) differ from the "
                         + "tables (\(counted.rows), \(counted.deadRows)); `sluice spool vacuum` recounts them")
             }
+            let damagedRuns = try Self.damagedRuns(state.connection)
+            if damagedRuns > 0 {
+                problems.append(
+                    "\(damagedRuns) run\(damagedRuns == 1 ? "" : "s") of documents in the segment tables "
+                        + "\(damagedRuns == 1 ? "is" : "are") not the bytes written (their checksum differs)")
+            }
             let withoutDocument = try Self.recordsWithoutDocument(state.connection, Self.loadSegments(state.connection))
             if withoutDocument > 0 {
                 problems.append(

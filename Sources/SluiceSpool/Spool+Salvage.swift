@@ -176,7 +176,7 @@ extension Spool {
             return (0..<documentSlots).map { slot in
                 RecordSource(
                     select:
-                        "SELECT first_seq, count, body FROM documents_\(slot) WHERE first_seq > ? ORDER BY first_seq LIMIT ?",
+                        "SELECT first_seq, count, body, crc FROM documents_\(slot) WHERE first_seq > ? ORDER BY first_seq LIMIT ?",
                     batch: 1, rows: { select in Self.salvagedRun(file, select) })
             }
         }
@@ -200,11 +200,12 @@ extension Spool {
     }
 
     /// The records of a run's row whose record rows still wait (settled ones are gone), and how
-    /// many documents of it did not read: the run's bytes cut short, or their record's row.
+    /// many documents of it did not read: the run's bytes cut short or not those written (all of
+    /// its documents then), or their record's row.
     private static func salvagedRun(
         _ file: SQLiteConnection, _ select: SQLiteStatement
     ) -> (rows: [SpoolRecord], damaged: Int) {
-        let run = DocumentRun(first: select.int64(at: 0), count: select.int(at: 1), body: select.bytes(at: 2))
+        let run = DocumentRun(select)
         var damaged = run.count - run.entries.count
         var records: [SpoolRecord] = []
         guard

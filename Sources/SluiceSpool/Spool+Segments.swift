@@ -1,3 +1,5 @@
+import SluiceDigest
+
 extension Spool {
     /// One of the tables that hold documents (migration 0008), and the first seq it holds: it holds
     /// the documents of the seqs from there up to the next segment's first, the newest from there on.
@@ -21,11 +23,11 @@ extension Spool {
     /// A run: the documents of consecutive seqs from `first_seq` on, `count` of them, in one row
     /// (migration 0009): an append's, or a requeue's.
     static let insertRunSQL = (0..<documentSlots).map {
-        "INSERT INTO documents_\($0) (first_seq, count, body) VALUES (?, ?, ?)"
+        "INSERT INTO documents_\($0) (first_seq, count, crc, body) VALUES (?, ?, ?, ?)"
     }
     /// The run that holds a seq's document, if any does: the last that begins at or before it.
     static let selectRunSQL = (0..<documentSlots).map {
-        "SELECT first_seq, count, body FROM documents_\($0) WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1"
+        "SELECT first_seq, count, body, crc FROM documents_\($0) WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1"
     }
     static let clearSegmentSQL = (0..<documentSlots).map { "DELETE FROM documents_\($0)" }
 
@@ -117,10 +119,28 @@ extension Spool {
             defer { insert.reset() }
             insert.bind(first, at: 1)
             insert.bind(run.count, at: 2)
-            try insert.step(bindingBlob: run.bytes, at: 3)
+            insert.bind(Int64(CRC32.checksum(run.bytes)), at: 3)
+            try insert.step(bindingBlob: run.bytes, at: 4)
             first += Int64(run.count)
             run.removeAll()
         }
+    }
+
+    /// How many runs' bytes are not those written (their CRC-32 differs): reads every run. A spool
+    /// of schema 8 or older has none.
+    static func damagedRuns(_ connection: SQLiteConnection) throws -> Int {
+        let runs = try connection.scalar(
+            "SELECT count(*) FROM pragma_table_info('documents_0') WHERE name = 'first_seq'")
+        guard runs == 1 else { return 0 }
+        var damaged = 0
+        for slot in 0..<documentSlots {
+            let select = try connection.statement("SELECT first_seq, count, body, crc FROM documents_\(slot)")
+            defer { select.reset() }
+            while try select.step() {
+                if !DocumentRun(select).intact { damaged += 1 }
+            }
+        }
+        return damaged
     }
 
     /// Reads documents by seq, whole (echo put back), from the runs of the segment tables: a run is
@@ -136,21 +156,34 @@ extension Spool {
         }
 
         /// The whole document of `seq` and its size as stored; nil when no run holds it (or the
-        /// run's bytes end before it: a damaged file).
+        /// run's bytes end before it: a damaged file). Throws `.corrupt` for a run whose bytes
+        /// are not those written, as SQLite does for a damaged page.
         mutating func document(seq: Int64) throws -> (document: [UInt8], storedBytes: Int)? {
-            guard let run = try self.run(holding: seq) else { return nil }
+            guard let run = try intactRun(holding: seq) else { return nil }
             return run.document(seq: seq)
         }
 
-        /// Whether a run holds `seq`'s document, readable.
+        /// Whether a run holds `seq`'s document, readable and intact.
         mutating func has(seq: Int64) throws -> Bool {
-            try run(holding: seq)?.entry(seq: seq) != nil
+            guard let run = try run(holding: seq), run.intact else { return false }
+            return run.entry(seq: seq) != nil
         }
 
         /// The stored bytes and the echo of `seq`'s document, as a dead letter keeps them.
         mutating func stored(seq: Int64) throws -> (document: [UInt8], echo: SpoolRecord.Echo?)? {
-            guard let run = try self.run(holding: seq), let entry = run.entry(seq: seq) else { return nil }
+            guard let run = try intactRun(holding: seq), let entry = run.entry(seq: seq) else { return nil }
             return (Array(run.body[entry.document]), run.echo(entry))
+        }
+
+        private mutating func intactRun(holding seq: Int64) throws -> DocumentRun? {
+            guard let run = try run(holding: seq) else { return nil }
+            guard run.intact else {
+                throw SpoolError(
+                    .corrupt,
+                    "the spool at \(connection.path) is damaged: the documents of seqs \(run.first) to "
+                        + "\(run.first + Int64(run.count) - 1) are not the bytes written (their checksum differs)")
+            }
+            return run
         }
 
         private mutating func run(holding seq: Int64) throws -> DocumentRun? {
@@ -160,7 +193,7 @@ extension Spool {
             defer { select.reset() }
             select.bind(seq, at: 1)
             guard try select.step() else { return nil }
-            let found = DocumentRun(first: select.int64(at: 0), count: select.int(at: 1), body: select.bytes(at: 2))
+            let found = DocumentRun(select)
             guard found.holds(seq) else { return nil }
             run = found
             return found
@@ -225,8 +258,12 @@ struct DocumentRun {
     let first: Int64
     let count: Int
     let body: [UInt8]
-    /// The entries that read, in order: fewer than `count` when the bytes are damaged (a cut file).
+    /// The entries that read, in order: fewer than `count` when the bytes are damaged (a cut file),
+    /// none when they are not the bytes written.
     let entries: [Entry]
+    /// The bytes are those written: their CRC-32 is the one stored with them (a run made by
+    /// migration 0009 has none, and counts as intact).
+    let intact: Bool
 
     struct Entry {
         /// The stored document's bytes in `body`.
@@ -237,11 +274,19 @@ struct DocumentRun {
         var key: Range<Int>
     }
 
-    init(first: Int64, count: Int, body: [UInt8]) {
+    init(first: Int64, count: Int, body: [UInt8], crc: UInt32? = nil) {
         self.first = first
         self.count = max(0, count)
         self.body = body
-        self.entries = Self.entries(of: body, upTo: self.count)
+        self.intact = crc.map { $0 == CRC32.checksum(body) } ?? true
+        self.entries = intact ? Self.entries(of: body, upTo: self.count) : []
+    }
+
+    /// A run from a row of `first_seq, count, body, crc`.
+    init(_ row: SQLiteStatement) {
+        self.init(
+            first: row.int64(at: 0), count: row.int(at: 1), body: row.bytes(at: 2),
+            crc: row.isNull(at: 3) ? nil : UInt32(truncatingIfNeeded: row.int64(at: 3)))
     }
 
     func holds(_ seq: Int64) -> Bool { seq >= first && seq - first < Int64(count) }

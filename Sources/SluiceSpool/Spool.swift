@@ -309,6 +309,13 @@ public final class Spool: Sendable {
             try connection.execute("PRAGMA busy_timeout = \(configuration.busyTimeoutMilliseconds)")
             do {
                 try Self.quickCheck(connection)
+                let damaged = try Self.damagedRuns(connection)
+                if damaged > 0 {
+                    throw SpoolError(
+                        .corrupt,
+                        "the spool at \(path) is damaged: \(damaged) run\(damaged == 1 ? "" : "s") of documents "
+                            + "\(damaged == 1 ? "is" : "are") not the bytes written (their checksum differs)")
+                }
             } catch {
                 let wrapped = SpoolError.wrapping(error, doing: "checking the spool", path: path)
                 guard wrapped.code == .corrupt else { throw wrapped }

@@ -149,8 +149,9 @@ import Testing
         let spool = try openSpool(folder)
         try spool.append(makeRecords(3))
         let connection = try SQLiteConnection(path: path, mode: .readWrite)
-        // The run's bytes cut inside its last document: that record's is gone, the others read.
-        try connection.execute("UPDATE documents_0 SET body = substr(body, 1, length(body) - 10)")
+        // The run's bytes cut inside its last document (with no checksum, as a run of migration
+        // 0009 has none): that record's is gone, the others read.
+        try connection.execute("UPDATE documents_0 SET body = substr(body, 1, length(body) - 10), crc = NULL")
         #expect(
             try spool.check().problems == ["1 record has no document in the segment tables: the shipper cannot send it"]
         )
@@ -268,5 +269,43 @@ import Testing
         #expect(DocumentRun(first: 1, count: 1_000_000, body: writer.bytes).entries.count == 4)
         #expect(DocumentRun(first: 1, count: 3, body: Array("99999999 0 \n{}".utf8)).entries.isEmpty)
         #expect(DocumentRun(first: 1, count: -5, body: writer.bytes).entries.isEmpty)
+    }
+
+    /// SQLite checks its pages' structure, not their bytes, and a run's bytes are mostly in overflow
+    /// pages: each run keeps its CRC-32, and a run whose bytes changed is damage, as SQLite's own
+    /// is. Nothing of it is shipped or salvaged as documents.
+    @Test func aRunWhoseBytesAreNotThoseWrittenIsDamageNotDocuments() throws {
+        let folder = try TemporaryFolder()
+        let path = folder.file("spool.sqlite")
+        do {
+            let spool = try openSpool(folder)
+            try spool.append(makeRecords(3))
+            #expect(spool.verify() == .sound)
+        }
+        let connection = try SQLiteConnection(path: path, mode: .readWrite)
+        // One byte of a document changed, its run's checksum not.
+        try connection.execute(
+            "UPDATE documents_0 SET body = CAST(replace(CAST(body AS TEXT), '\"time\"', '\"tima\"') AS BLOB)")
+        let spool = try openSpool(folder)
+        #expect(throws: SpoolError.self) { try spool.lease(maxCount: 10, maxBytes: 1 << 20) }
+        do {
+            _ = try spool.lease(maxCount: 10, maxBytes: 1 << 20)
+        } catch let error as SpoolError {
+            #expect(error.code == .corrupt && error.message.contains("seqs 1 to 3"), "\(error)")
+        }
+        #expect(
+            try spool.check().problems == [
+                "1 run of documents in the segment tables is not the bytes written (their checksum differs)",
+                "3 records have no document in the segment tables: the shipper cannot send them",
+            ])
+        guard case .damaged(let reason) = spool.verify() else {
+            Issue.record("verify found the damage")
+            return
+        }
+        #expect(reason.contains("1 run of documents is not the bytes written"))
+        let other = try TemporaryFolder()
+        let fresh = try openSpool(other)
+        let salvage = fresh.salvage(from: path)
+        #expect(salvage.recovered == 0 && salvage.damaged == 3 && salvage.unreadable, "\(salvage)")
     }
 }
