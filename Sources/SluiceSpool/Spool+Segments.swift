@@ -363,30 +363,15 @@ struct DocumentRun {
         }
 
         mutating func append(_ document: [UInt8], echo: SpoolRecord.Echo?) {
-            appendDecimal(document.count)
+            // Numbers this short are Strings held inline: no allocation.
+            bytes += String(document.count).utf8
             bytes.append(DocumentRun.space)
-            appendDecimal(echo.map { max(0, $0.valueStart) } ?? 0)
+            bytes += String(echo.map { max(0, $0.valueStart) } ?? 0).utf8
             bytes.append(DocumentRun.space)
             if let echo, echo.valueStart > 0 { bytes += echo.key.utf8 }
             bytes.append(DocumentRun.newline)
             bytes += document
             count += 1
-        }
-
-        private mutating func appendDecimal(_ value: Int) {
-            var digits = 1
-            var rest = value / 10
-            while rest > 0 {
-                digits += 1
-                rest /= 10
-            }
-            let end = bytes.count + digits
-            bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digits))
-            var left = value
-            for place in stride(from: end - 1, through: end - digits, by: -1) {
-                bytes[place] = UInt8(ascii: "0") + UInt8(left % 10)
-                left /= 10
-            }
         }
     }
 }
