@@ -173,16 +173,7 @@ public struct JSONScanner: ~Copyable {
     /// character or not ASCII; false only when none is.
     @inlinable
     static func needsALook(_ word: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let high: UInt64 = 0x8080_8080_8080_8080
-        // A byte of `x` is zero exactly when `(x - ones) & ~x` has its high bit; a byte below 0x20
-        // likewise for `(word - 0x20 * ones) & ~word`, among the bytes below 0x80.
-        let quotes = word ^ (ones &* 0x22)
-        let backslashes = word ^ (ones &* 0x5C)
-        let found =
-            ((quotes &- ones) & ~quotes) | ((backslashes &- ones) & ~backslashes) | ((word &- ones &* 0x20) & ~word)
-            | word
-        return found & high != 0
+        (JSONText.escapeMarks(word) | word) & 0x8080_8080_8080_8080 != 0
     }
 
     /// Validates one multi-byte UTF-8 sequence (no overlongs, no surrogates, at most U+10FFFF).

@@ -4,27 +4,84 @@ public enum JSONText {
     /// Appends `text` as a JSON string literal, quotes included, to `out`.
     @inlinable
     public static func appendString(_ text: String, to out: inout [UInt8]) {
-        appendString(utf8: text.utf8, to: &out)
+        var text = text
+        text.withUTF8 { appendString(bytes: $0, to: &out) }
     }
 
     /// Appends UTF-8 text as a JSON string literal, quotes included, to `out`.
     @inlinable
     public static func appendString(utf8 text: some Sequence<UInt8>, to out: inout [UInt8]) {
+        let done: Void? = text.withContiguousStorageIfAvailable { appendString(bytes: $0, to: &out) }
+        if done == nil { Array(text).withUnsafeBufferPointer { appendString(bytes: $0, to: &out) } }
+    }
+
+    /// Appends UTF-8 bytes as a JSON string literal: the spans that need no escape are copied whole,
+    /// found eight bytes at a time. A `_bulk` action's index and id went through a byte at a time
+    /// before, at 2,400 instructions a call (callgrind); names and messages are mostly plain ASCII.
+    @usableFromInline
+    static func appendString(bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        out.reserveCapacity(out.count + bytes.count + 2)
         out.append(UInt8(ascii: "\""))
-        for byte in text {
-            switch byte {
-            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
-            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
-            case UInt8(ascii: "\n"): out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
-            case UInt8(ascii: "\r"): out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
-            case UInt8(ascii: "\t"): out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
-            case 0..<0x20:
-                out += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")]
-                out += [Hex.digit(byte >> 4), Hex.digit(byte & 0xF)]
-            default: out.append(byte)
-            }
+        guard let base = bytes.baseAddress else {
+            out.append(UInt8(ascii: "\""))
+            return
         }
+        let count = bytes.count
+        var start = 0
+        var position = 0
+        while position < count {
+            while position + 8 <= count,
+                !needsEscaping(UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self))
+            {
+                position += 8
+            }
+            while position < count, !needsEscaping(base[position]) { position += 1 }
+            guard position < count else { break }
+            out.append(contentsOf: UnsafeBufferPointer(start: base + start, count: position - start))
+            appendEscape(of: base[position], to: &out)
+            position += 1
+            start = position
+        }
+        out.append(contentsOf: UnsafeBufferPointer(start: base + start, count: count - start))
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// Whether a byte must be escaped in a JSON string: a quote, a backslash or a control character.
+    @inlinable
+    static func needsEscaping(_ byte: UInt8) -> Bool {
+        byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
+    }
+
+    /// Whether at least one of the eight bytes of `word` must be escaped; false only when none is.
+    @inlinable
+    static func needsEscaping(_ word: UInt64) -> Bool {
+        escapeMarks(word) & 0x8080_8080_8080_8080 != 0
+    }
+
+    /// `word` with the high bit of each byte that must be escaped set (and perhaps of a byte above
+    /// one that must: a borrow only reaches past a byte that matched). A byte of `x` is zero exactly
+    /// when `(x - ones) & ~x` has its high bit, and below 0x20 likewise for `(x - 0x20 * ones) & ~x`.
+    @inlinable
+    static func escapeMarks(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let quotes = word ^ (ones &* 0x22)
+        let backslashes = word ^ (ones &* 0x5C)
+        return ((quotes &- ones) & ~quotes) | ((backslashes &- ones) & ~backslashes) | ((word &- ones &* 0x20) & ~word)
+    }
+
+    /// Appends the escape of one byte that `needsEscaping`.
+    @usableFromInline
+    static func appendEscape(of byte: UInt8, to out: inout [UInt8]) {
+        switch byte {
+        case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+        case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+        case UInt8(ascii: "\n"): out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+        case UInt8(ascii: "\r"): out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+        case UInt8(ascii: "\t"): out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+        default:
+            out += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")]
+            out += [Hex.digit(byte >> 4), Hex.digit(byte & 0xF)]
+        }
     }
 
     /// `text` as a JSON string token, quotes included.

@@ -10,6 +10,49 @@ import Testing
         #expect(JSONText.quoted("é ✓ 😀") == "\"é ✓ 😀\"", "UTF-8 passes through")
     }
 
+    /// The escaper copies plain spans whole, found eight bytes at a time: every byte value at
+    /// every offset of a long string (so at every place within a word of eight, and in the tail
+    /// shorter than one) is escaped as a byte-at-a-time escaper does, from a `String`, from an
+    /// array and from a sequence with no contiguous storage, and reads back as the same text.
+    @Test func everyByteAtEveryOffsetIsEscapedAsOneByteAtATime() throws {
+        func reference(_ bytes: [UInt8]) -> [UInt8] {
+            var out: [UInt8] = [UInt8(ascii: "\"")]
+            for byte in bytes {
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), byte]
+                case UInt8(ascii: "\n"): out += Array(#"\n"#.utf8)
+                case UInt8(ascii: "\r"): out += Array(#"\r"#.utf8)
+                case UInt8(ascii: "\t"): out += Array(#"\t"#.utf8)
+                case 0..<0x20: out += Array(#"\u00"#.utf8) + [Hex.digit(byte >> 4), Hex.digit(byte & 0xF)]
+                default: out.append(byte)
+                }
+            }
+            return out + [UInt8(ascii: "\"")]
+        }
+        for byte in UInt8.min...0x7f {
+            for length in [1, 7, 8, 9, 23] {
+                for offset in 0..<length {
+                    var bytes = Array("abcdefghijklmnopqrstuvwxyz".utf8.prefix(length))
+                    bytes[offset] = byte
+                    let expected = reference(bytes)
+                    var fromArray: [UInt8] = [0x2a]
+                    JSONText.appendString(utf8: bytes, to: &fromArray)
+                    #expect(fromArray == [0x2a] + expected, "byte \(byte) at \(offset) of \(length)")
+                    var fromSequence: [UInt8] = []
+                    JSONText.appendString(utf8: bytes.lazy.map { $0 }, to: &fromSequence)
+                    #expect(fromSequence == expected, "byte \(byte) at \(offset) of \(length)")
+                    let text = String(decoding: bytes, as: UTF8.self)
+                    #expect(JSONText.stringToken(text) == expected, "byte \(byte) at \(offset) of \(length)")
+                    let (reader, root) = try #require(JSONReader.document(expected))
+                    #expect(reader.string(root) == text, "byte \(byte) at \(offset) of \(length)")
+                }
+            }
+        }
+        let multiByte = "é ✓ 😀 \"quoted\" and a long tail past eight bytes\u{1}"
+        #expect(JSONText.stringToken(multiByte) == reference(Array(multiByte.utf8)))
+        #expect(JSONText.stringToken("") == Array(#""""#.utf8))
+    }
+
     @Test func everyEscapedStringScansBackAsOneStringToken() throws {
         for text in ["", "x", "\"", "\\", "\u{0}\u{7f}", "mixed \"quotes\" and \\ and \n"] {
             let token = JSONText.stringToken(text)
