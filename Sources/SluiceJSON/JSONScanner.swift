@@ -58,9 +58,9 @@ public struct JSONScanner: ~Copyable {
 
     /// Skips whitespace and consumes `byte`, or throws `expected`.
     @inlinable
-    public mutating func expect(_ byte: UInt8, _ expected: String) throws(JSONSyntaxError) {
+    public mutating func expect(_ byte: UInt8, _ expected: @autoclosure () -> String) throws(JSONSyntaxError) {
         skipWhitespace()
-        guard position < bytes.count, bytes[position] == byte else { throw failure("expected \(expected)") }
+        guard position < bytes.count, bytes[position] == byte else { throw failure("expected \(expected())") }
         position += 1
     }
 

@@ -99,9 +99,9 @@ public struct TelemetryDelivery: Sendable {
         guard let type else { throw JSONSyntaxError(message: "event \(number) has no type", offset: start) }
         guard let record else { throw JSONSyntaxError(message: "event \(number) has no record", offset: start) }
         let buffer = scanner.bytes
-        let timeText = String(
-            decoding: UnsafeBufferPointer(rebasing: buffer[time.dropFirst().dropLast()]), as: UTF8.self)
-        guard let milliseconds = UTCTime.parseISO8601(timeText) else {
+        let timeBytes = UnsafeBufferPointer(rebasing: buffer[time.dropFirst().dropLast()])
+        guard let milliseconds = UTCTime.parseISO8601(utf8: timeBytes) else {
+            let timeText = String(decoding: timeBytes, as: UTF8.self)
             throw JSONSyntaxError(
                 message: "event \(number): time \"\(timeText)\" is not an ISO 8601 time", offset: time.lowerBound)
         }

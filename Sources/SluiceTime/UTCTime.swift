@@ -48,18 +48,25 @@ public enum UTCTime {
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)`, the form Lambda's telemetry uses, into
     /// milliseconds since the epoch; nil for anything else.
     public static func parseISO8601(_ text: String) -> Int64? {
-        let bytes = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { parseISO8601(utf8: $0) }
+    }
+
+    /// `parseISO8601(_:)` of UTF-8 bytes: a delivery's `time` token is read where it lies, with no
+    /// `String` made of it (that and comparing `Character`s took 3,300 instructions a timestamp).
+    public static func parseISO8601(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
         func number(_ from: Int, _ count: Int) -> Int64? {
             guard from + count <= bytes.count else { return nil }
             var value: Int64 = 0
-            for byte in bytes[from..<from + count] {
+            for index in from..<from + count {
+                let byte = bytes[index]
                 guard byte >= 48 && byte <= 57 else { return nil }
                 value = value * 10 + Int64(byte - 48)
             }
             return value
         }
-        func at(_ index: Int, _ character: Character) -> Bool {
-            index < bytes.count && bytes[index] == character.asciiValue!
+        func at(_ index: Int, _ character: Unicode.Scalar) -> Bool {
+            index < bytes.count && bytes[index] == UInt8(ascii: character)
         }
         guard let year = number(0, 4), at(4, "-"), let month = number(5, 2), at(7, "-"), let day = number(8, 2),
             at(10, "T") || at(10, " "), let hour = number(11, 2), at(13, ":"), let minute = number(14, 2),

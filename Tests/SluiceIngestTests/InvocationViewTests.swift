@@ -413,6 +413,22 @@ struct InvocationViewTests {
         #expect(summary["status"] as? String == "success")
     }
 
+    @Test func aLevelIsKnownByItsNameInAnyCase() {
+        let names: [(String, LogLevel?)] = [
+            ("TRACE", .trace), ("debug", .debug), ("Info", .info), ("WARN", .warn), ("warning", .warn),
+            ("ERROR", .error), ("fatal", .fatal), ("CRITICAL", .fatal), ("INF", nil), ("INFOS", nil),
+            ("WARNINGS", nil), ("CRITICALS", nil), ("ERR", nil), ("E RROR", nil), ("ÉRROR", nil), ("", nil),
+            ("\u{0}INFO", nil), ("NOTICE", nil),
+        ]
+        for (name, level) in names {
+            #expect(LogLevel(name: Array(name.utf8)) == level, "\(name)")
+        }
+        for level in LogLevel.allCases {
+            #expect(LogLevel(name: Array(level.name.utf8)) == level)
+            #expect(LogLevel(name: Array(level.name.lowercased().utf8)) == level)
+        }
+    }
+
     @Test func theRequestIdInARuntimesTextLine() {
         let id = "913fdbb1-0044-423e-9cc1-bc93c781f847"
         // The JSON string token as sent: a tab is the two bytes `\t`.

@@ -161,6 +161,23 @@ import Testing
         #expect(reader.string("b", of: reader.member("a", of: root)) == nil, "a string has no members")
     }
 
+    /// A member is found by its name as written or escaped, the first of two with one name, and
+    /// a name is compared whole (not as a prefix, not with its quotes).
+    @Test func aMemberIsFoundByItsNameHoweverItIsWritten() throws {
+        let text = #"{"ab":1, "a\u0062c":2, "a":3, "\"q\"":4, "a":5, "é":6, "":7}"#
+        let (reader, root) = try #require(JSONReader.document(Array(text.utf8)))
+        #expect(reader.number(reader.member("ab", of: root)) == 1)
+        #expect(reader.number(reader.member("abc", of: root)) == 2, "an escaped name")
+        #expect(reader.number(reader.member("a", of: root)) == 3, "the first of two")
+        #expect(reader.number(reader.member("\"q\"", of: root)) == 4)
+        #expect(reader.number(reader.member("é", of: root)) == 6)
+        #expect(reader.number(reader.member("", of: root)) == 7)
+        #expect(reader.member("b", of: root) == nil)
+        #expect(reader.member("ab\"", of: root) == nil)
+        let (array, list) = try #require(JSONReader.document(Array(#"[{"a":1}]"#.utf8)))
+        #expect(array.member("a", of: list) == nil, "an array has no members")
+    }
+
     @Test func anythingButOneValidValueIsRefused() {
         for text in ["", "   ", #"{"a":1"#, #"{"a":1} {"#, #"{"a":1}x"#, "{'a':1}", #"{"a":01}"#] {
             #expect(JSONReader.document(Array(text.utf8)) == nil, "\(text)")
