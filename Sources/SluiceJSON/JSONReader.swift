@@ -48,56 +48,55 @@ public struct JSONReader {
 
     /// The members of the object at `range`, in order. Empty when `range` is not an object.
     public func members(of range: Range<Int>) -> [(key: String, value: Value)] {
-        guard range.count >= 2, bytes[range.lowerBound] == UInt8(ascii: "{") else { return [] }
-        return bytes.withUnsafeBufferPointer { buffer in
-            var scanner = JSONScanner(buffer)
-            scanner.position = range.lowerBound + 1
+        bytes.withUnsafeBufferPointer { buffer in
             var out: [(key: String, value: Value)] = []
-            guard !scanner.take(UInt8(ascii: "}")) else { return out }
-            do {
-                repeat {
-                    scanner.skipWhitespace()
-                    let keyStart = scanner.position
-                    try scanner.string()
-                    let key = keyStart..<scanner.position
-                    try scanner.expect(UInt8(ascii: ":"), "':'")
-                    let value = try scanner.value(depth: 1)
-                    out.append((Self.decodeString(buffer, key) ?? "", Value(kind: value.kind, range: value.range)))
-                } while scanner.take(UInt8(ascii: ","))
-            } catch {
-                return out
+            Self.walkMembers(buffer, of: range) { name, value in
+                out.append((Self.decodeString(buffer, name) ?? "", value))
+                return false
             }
             return out
         }
     }
 
-    /// The value of member `key` of the object at `range`.
-    /// The walk stops at the first member of that name, comparing each name where it lies (decoded
-    /// only when it holds an escape): a platform report's few lookups decoded every name of the
-    /// record into a `String` each, 9,000 instructions a lookup.
+    /// The value of member `key` of the object at `range`: the first of that name, each name
+    /// compared where it lies (decoded only when it holds an escape). A platform report's few
+    /// lookups used to decode every name of the record into a `String`, 9,000 instructions each.
     public func member(_ key: String, of range: Range<Int>) -> Value? {
-        guard range.count >= 2, bytes[range.lowerBound] == UInt8(ascii: "{") else { return nil }
         var key = key
         return key.withUTF8 { wanted in
-            bytes.withUnsafeBufferPointer { buffer -> Value? in
-                var scanner = JSONScanner(buffer)
-                scanner.position = range.lowerBound + 1
-                guard !scanner.take(UInt8(ascii: "}")) else { return nil }
-                do {
-                    repeat {
-                        scanner.skipWhitespace()
-                        let keyStart = scanner.position
-                        try scanner.string()
-                        let name = keyStart..<scanner.position
-                        try scanner.expect(UInt8(ascii: ":"), "':'")
-                        let value = try scanner.value(depth: 1)
-                        if Self.token(buffer, name, is: wanted) { return Value(kind: value.kind, range: value.range) }
-                    } while scanner.take(UInt8(ascii: ","))
-                } catch {
-                    return nil
+            bytes.withUnsafeBufferPointer { buffer in
+                var found: Value?
+                Self.walkMembers(buffer, of: range) { name, value in
+                    guard Self.token(buffer, name, is: wanted) else { return false }
+                    found = value
+                    return true
                 }
-                return nil
+                return found
             }
+        }
+    }
+
+    /// Calls `visit` with each member's name token and value of the object at `range`, in order,
+    /// until it returns true; nothing when `range` is not an object.
+    private static func walkMembers(
+        _ buffer: UnsafeBufferPointer<UInt8>, of range: Range<Int>, _ visit: (Range<Int>, Value) -> Bool
+    ) {
+        guard range.count >= 2, buffer[range.lowerBound] == UInt8(ascii: "{") else { return }
+        var scanner = JSONScanner(buffer)
+        scanner.position = range.lowerBound + 1
+        guard !scanner.take(UInt8(ascii: "}")) else { return }
+        do {
+            repeat {
+                scanner.skipWhitespace()
+                let nameStart = scanner.position
+                try scanner.string()
+                let name = nameStart..<scanner.position
+                try scanner.expect(UInt8(ascii: ":"), "':'")
+                let value = try scanner.value(depth: 1)
+                if visit(name, Value(kind: value.kind, range: value.range)) { return }
+            } while scanner.take(UInt8(ascii: ","))
+        } catch {
+            return
         }
     }
 
