@@ -20,7 +20,6 @@ public enum JSONText {
     /// before, at 2,400 instructions a call (callgrind); names and messages are mostly plain ASCII.
     @usableFromInline
     static func appendString(bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
-        out.reserveCapacity(out.count + bytes.count + 2)
         out.append(UInt8(ascii: "\""))
         guard let base = bytes.baseAddress else {
             out.append(UInt8(ascii: "\""))
