@@ -50,8 +50,8 @@ public struct JSONReader {
     public func members(of range: Range<Int>) -> [(key: String, value: Value)] {
         bytes.withUnsafeBufferPointer { buffer in
             var out: [(key: String, value: Value)] = []
-            Self.walkMembers(buffer, of: range) { name, value in
-                out.append((Self.decodeString(buffer, name) ?? "", value))
+            JSONScanner.forEachMember(of: range, in: buffer) { name, value in
+                out.append((Self.decodeString(buffer, name) ?? "", Value(kind: value.kind, range: value.range)))
                 return false
             }
             return out
@@ -66,37 +66,13 @@ public struct JSONReader {
         return key.withUTF8 { wanted in
             bytes.withUnsafeBufferPointer { buffer in
                 var found: Value?
-                Self.walkMembers(buffer, of: range) { name, value in
+                JSONScanner.forEachMember(of: range, in: buffer) { name, value in
                     guard Self.token(buffer, name, is: wanted) else { return false }
-                    found = value
+                    found = Value(kind: value.kind, range: value.range)
                     return true
                 }
                 return found
             }
-        }
-    }
-
-    /// Calls `visit` with each member's name token and value of the object at `range`, in order,
-    /// until it returns true; nothing when `range` is not an object.
-    private static func walkMembers(
-        _ buffer: UnsafeBufferPointer<UInt8>, of range: Range<Int>, _ visit: (Range<Int>, Value) -> Bool
-    ) {
-        guard range.count >= 2, buffer[range.lowerBound] == UInt8(ascii: "{") else { return }
-        var scanner = JSONScanner(buffer)
-        scanner.position = range.lowerBound + 1
-        guard !scanner.take(UInt8(ascii: "}")) else { return }
-        do {
-            repeat {
-                scanner.skipWhitespace()
-                let nameStart = scanner.position
-                try scanner.string()
-                let name = nameStart..<scanner.position
-                try scanner.expect(UInt8(ascii: ":"), "':'")
-                let value = try scanner.value(depth: 1)
-                if visit(name, Value(kind: value.kind, range: value.range)) { return }
-            } while scanner.take(UInt8(ascii: ","))
-        } catch {
-            return
         }
     }
 

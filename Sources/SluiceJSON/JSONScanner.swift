@@ -64,6 +64,32 @@ public struct JSONScanner: ~Copyable {
         position += 1
     }
 
+    /// Calls `visit` with the name token and the value of each member of the object at `range`
+    /// in `bytes`, in order, until it returns true; nothing when `range` is not an object. For an
+    /// object already validated: a walk that meets invalid JSON ends there. `depth` is the
+    /// members' depth in the whole text.
+    public static func forEachMember(
+        of range: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>, depth: Int = 1,
+        _ visit: (_ name: Range<Int>, _ value: (kind: Kind, range: Range<Int>)) -> Bool
+    ) {
+        guard range.count >= 2, bytes[range.lowerBound] == UInt8(ascii: "{") else { return }
+        var scanner = JSONScanner(bytes)
+        scanner.position = range.lowerBound + 1
+        guard !scanner.take(UInt8(ascii: "}")) else { return }
+        do {
+            repeat {
+                scanner.skipWhitespace()
+                let nameStart = scanner.position
+                try scanner.string()
+                let name = nameStart..<scanner.position
+                try scanner.expect(UInt8(ascii: ":"), "':'")
+                if visit(name, try scanner.value(depth: depth)) { return }
+            } while scanner.take(UInt8(ascii: ","))
+        } catch {
+            return
+        }
+    }
+
     /// Skips whitespace and consumes `byte` if it is next.
     @inlinable
     public mutating func take(_ byte: UInt8) -> Bool {

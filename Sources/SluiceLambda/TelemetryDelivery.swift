@@ -109,25 +109,16 @@ public struct TelemetryDelivery: Sendable {
         var message: (kind: JSONScanner.Kind, range: Range<Int>)?
         var level: Range<Int>?
         if record.kind == .object {
-            // Only top-level members matter; the record was validated above, so this walk cannot fail.
-            var inner = JSONScanner(buffer)
-            inner.position = record.range.lowerBound + 1
-            if !inner.take(UInt8(ascii: "}")) {
-                repeat {
-                    inner.skipWhitespace()
-                    let keyStart = inner.position
-                    try inner.string()
-                    let key = keyStart..<inner.position
-                    try inner.expect(UInt8(ascii: ":"), "':'")
-                    let value = try inner.value(depth: 2)
-                    if value.kind == .string && inner.token(key, is: "requestId") {
-                        requestId = value.range
-                    } else if inner.token(key, is: "message") {
-                        message = value
-                    } else if value.kind == .string && inner.token(key, is: "level") {
-                        level = value.range
-                    }
-                } while inner.take(UInt8(ascii: ","))
+            // Only top-level members matter; the record was validated above.
+            JSONScanner.forEachMember(of: record.range, in: buffer, depth: 2) { key, value in
+                if value.kind == .string && scanner.token(key, is: "requestId") {
+                    requestId = value.range
+                } else if scanner.token(key, is: "message") {
+                    message = value
+                } else if value.kind == .string && scanner.token(key, is: "level") {
+                    level = value.range
+                }
+                return false
             }
         }
         return Event(
