@@ -13,7 +13,8 @@ extension ForwarderExtension {
     ) async {
         let started = clock.now()
         let stopBy = deadline - shutdownMarginMilliseconds
-        let shippedBefore = loop.report.shipped
+        let shippedBefore = await loop.report.shipped
+        let requestsBefore = await loop.shipper.requestsSent
         // The platform may still deliver what it buffered: wait that long after the last delivery.
         let quiet = Int64(configuration.bufferTimeoutMilliseconds) + 100
         var lastDeliveries = ingestor.tallies.deliveries
@@ -26,7 +27,7 @@ extension ForwarderExtension {
         var summarised = false
         // A backoff would outlast the environment: everything waiting goes now.
         _ = try? spool.makeRetriesDue()
-        await loop.shipper.hurry()
+        await loop.shipper.hurry(until: stopBy)
         loop.wake()
         while clock.now() < stopBy {
             let generation = loop.generation
@@ -60,11 +61,19 @@ extension ForwarderExtension {
         }
         if !summarised { ingestor.closeOpenInvocations() }
         let left = (try? spool.recordShutdown()) ?? spool.waitingCount
-        let report = loop.report
+        var metadata: Logger.Metadata = [:]
+        let report = await loop.report
+        // What the drain did, and a request still unanswered at its end (a cluster or a
+        // connection that hung: what waits is shipped by the next environment's extension).
+        let requests = await loop.shipper.requestsSent - requestsBefore
+        if let since = await loop.shipper.inFlightSince {
+            metadata["shutdown.unanswered_ms"] = "\(clock.now() - since)"
+        }
+        let abandoned = await loop.shipper.abandonedRequests
+        if abandoned > 0 { metadata["requests.abandoned"] = "\(abandoned)" }
         let tallies = ingestor.tallies
         // The environment's rule counters, and what the cap dropped (the spool's, which survive a
         // restart of the process).
-        var metadata: Logger.Metadata = [:]
         let counters = try? spool.counters()
         for (name, value) in counters?.rules ?? tallies.rules {
             metadata["rules.\(name)"] = "\(value)"
@@ -93,7 +102,8 @@ extension ForwarderExtension {
             "sluice shut down",
             metadata: metadata.merging([
                 "shutdown.reason": "\(reason)", "shutdown.ms": "\(clock.now() - started)",
-                "shipped.at_shutdown": "\(report.shipped - shippedBefore)", "shipped.total": "\(report.shipped)",
+                "shipped.at_shutdown": "\(report.shipped - shippedBefore)", "requests.at_shutdown": "\(requests)",
+                "shipped.total": "\(report.shipped)",
                 "dead_lettered": "\(report.deadLettered)", "requests.failed": "\(report.failedRequests)",
                 "left_in_spool": "\(left)",
                 "deliveries": "\(tallies.deliveries)", "deliveries.refused": "\(tallies.malformed + tallies.failed)",

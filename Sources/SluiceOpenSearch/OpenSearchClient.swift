@@ -182,7 +182,10 @@ public final class OpenSearchClient: Sendable {
             } catch {
                 // The client itself replaces a kept-alive connection closed before any answer; this one
                 // more try covers a connection that broke during the answer, or a connect that failed once.
-                if !reconnected && !error.isTimeout && error.kind != .badURL && error.kind != .tooLarge {
+                // Not when the request was abandoned (cancelled): the caller gave up on it.
+                if !reconnected && !error.isTimeout && error.kind != .badURL && error.kind != .tooLarge
+                    && error.kind != .cancelled
+                {
                     reconnected = true
                     continue
                 }

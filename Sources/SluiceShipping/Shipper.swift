@@ -32,6 +32,19 @@ public actor Shipper {
     private var deadLettersUnsaid = 0
     static let deadLetterLogInterval: Int64 = 60_000
     private var hurried = false
+    /// What every batch so far did, counted as each is settled.
+    public private(set) var total = Report()
+    /// Requests to OpenSearch sent so far (index creation and each half of a split batch included).
+    public private(set) var requestsSent = 0
+    /// When the request OpenSearch has not answered yet was sent (ms since the epoch), if one is in
+    /// flight: what a SHUTDOWN that left records was waiting on.
+    public private(set) var inFlightSince: Int64?
+    /// Cancels the request in flight (its answer is then a transport failure).
+    private var abandonInFlight: (@Sendable () -> Void)?
+    /// Hurried: when the drain ends (ms since the epoch).
+    private var hurriedUntil: Int64?
+    /// Requests given up at SHUTDOWN for want of an answer, their batches sent again.
+    public private(set) var abandonedRequests = 0
     private var generator = SystemRandomNumberGenerator()
 
     /// `indexDefinition` gives the settings and mappings a new index is created with.
@@ -83,10 +96,21 @@ public actor Shipper {
     /// At SHUTDOWN a backoff would outlast the environment: ends the pause, and from now on waits
     /// at most `hurriedBackoffMilliseconds` after a failure (or the Retry-After the cluster asked
     /// for) and sends at most `hurriedBatchCount` documents per request.
-    public func hurry() {
+    ///
+    /// A request that is not answered within half the time left until `deadline` (counted from
+    /// when it was sent, or from now for the one in flight) is abandoned, and its batch goes again
+    /// on a new connection: a connection that hangs (a peer gone without a reset, a proxy that
+    /// stalls) would otherwise hold the drain until the request timeout, long after the
+    /// environment is gone. A request that is merely slow loses at most that half.
+    public func hurry(until deadline: Int64) {
         hurried = true
         pausedUntil = 0
+        hurriedUntil = deadline
+        if inFlightSince != nil { watch(requestsSent, from: clock.now()) }
     }
+
+    /// The least a hurried request is given before it is abandoned.
+    static let hurriedRequestMilliseconds: Int64 = 100
 
     /// The longest wait after a failure once hurried.
     static let hurriedBackoffMilliseconds: Int64 = 50
@@ -117,6 +141,13 @@ public actor Shipper {
     /// Leases one batch and ships it. Throws only for spool errors; OpenSearch failures become
     /// retries and dead letters.
     public func shipBatch() async throws -> Report {
+        var report = Report()
+        defer { total.add(report) }
+        try await shipBatch(into: &report)
+        return report
+    }
+
+    private func shipBatch(into report: inout Report) async throws {
         let configuration = client.configuration
         // Hurried, batches are small: a request still in flight at the deadline is abandoned, so
         // many short requests settle more of a backlog than a few long ones.
@@ -124,10 +155,9 @@ public actor Shipper {
         let records = try client.cpu.measure(.leaseSettle) {
             try spool.lease(maxCount: maxCount, maxBytes: configuration.maxBatchBytes * 9 / 10)
         }
-        var report = Report()
         guard !records.isEmpty else {
             report.idle = true
-            return report
+            return
         }
         if let failure = await bootstrap(Set(records.map(\.index))) {
             // The index cannot be made now: hand the records back untouched and pause.
@@ -135,10 +165,9 @@ public actor Shipper {
             pause(after: failure)
             report.failedRequests += 1
             recordFailure(failure)
-            return report
+            return
         }
         try await ship(records, into: &report)
-        return report
     }
 
     private func ship(_ records: [StoredRecord], into report: inout Report) async throws {
@@ -146,7 +175,7 @@ public actor Shipper {
             BulkDocument(index: $0.index, id: $0.id, body: $0.document, replaces: $0.replaces)
         }
         report.requests += 1
-        switch await client.bulk(documents) {
+        switch await inFlight({ [client] in await client.bulk(documents) }) {
         case .items(let outcomes):
             recovered()
             // One backoff for every document of the batch that must go again, so they go again together.
@@ -231,6 +260,48 @@ public actor Shipper {
             let expiredSeqs = Set(expired.map(\.seq))
             spool.release(records.map(\.seq).filter { !expiredSeqs.contains($0) })
         }
+    }
+
+    /// Runs `work` (requests to OpenSearch), counted and marked in flight while it waits; a task
+    /// of its own, so that SHUTDOWN can abandon it without cancelling the shipper.
+    private func inFlight<T: Sendable>(_ work: @escaping @Sendable () async -> T) async -> T {
+        requestsSent += 1
+        let sent = clock.now()
+        let request = Task { await work() }
+        inFlightSince = sent
+        abandonInFlight = { request.cancel() }
+        defer {
+            inFlightSince = nil
+            abandonInFlight = nil
+        }
+        if hurried { watch(requestsSent, from: sent) }
+        return await withTaskCancellationHandler {
+            await request.value
+        } onCancel: {
+            request.cancel()
+        }
+    }
+
+    /// Hurried: abandons request number `number` if it is still unanswered after half the time
+    /// left from `start` (and at least `hurriedRequestMilliseconds`), unless that leaves a batch
+    /// sent again less than that.
+    private func watch(_ number: Int, from start: Int64) {
+        guard let until = hurriedUntil else { return }
+        let cutoff = start + max(Self.hurriedRequestMilliseconds, (until - start) / 2)
+        guard cutoff <= until - Self.hurriedRequestMilliseconds else { return }
+        Task {
+            await clock.sleep(until: cutoff)
+            abandon(number, waited: cutoff - start)
+        }
+    }
+
+    private func abandon(_ number: Int, waited: Int64) {
+        guard requestsSent == number, let abandonInFlight, let since = inFlightSince else { return }
+        abandonedRequests += 1
+        logger.warning(
+            "a request OpenSearch did not answer at SHUTDOWN was abandoned; its batch goes again on a new connection",
+            metadata: ["request.unanswered_ms": "\(clock.now() - since)", "waited_ms": "\(waited)"])
+        abandonInFlight()
     }
 
     /// Keeps a request that failed as a whole in the spool (a counter, and the last one's time and
@@ -330,7 +401,7 @@ public actor Shipper {
     private func bootstrap(_ indices: Set<String>) async -> OpenSearchError? {
         for index in indices.sorted() where !bootstrapped.contains(index) {
             if cluster == nil {
-                switch await client.clusterInfo() {
+                switch await inFlight({ [client] in await client.clusterInfo() }) {
                 case .success(let info):
                     cluster = info
                     logger.debug(
@@ -343,7 +414,8 @@ public actor Shipper {
                 }
             }
             let definition = indexDefinition(index, cluster ?? .unknown)
-            guard let failure = await client.ensureIndex(index, definition: definition) else {
+            guard let failure = await inFlight({ [client] in await client.ensureIndex(index, definition: definition) })
+            else {
                 bootstrapped.insert(index)
                 continue
             }

@@ -23,7 +23,6 @@ public final class ShippingLoop: Sendable {
         var phase = Phase.working
         /// Work was asked for since the current pass began.
         var wanted = true
-        var report = Shipper.Report()
         var failures = 0
     }
 
@@ -42,8 +41,8 @@ public final class ShippingLoop: Sendable {
 
     var clock: WallClock { shipper.clock }
 
-    /// What was shipped since the loop started.
-    public var report: Shipper.Report { state.withLock { $0.report } }
+    /// What was shipped since the loop started, the batch in progress aside.
+    public var report: Shipper.Report { get async { await shipper.total } }
 
     public var phase: Phase { state.withLock { $0.phase } }
 
@@ -103,7 +102,6 @@ public final class ShippingLoop: Sendable {
             let next: Phase = resumesAt > now ? .paused(until: resumesAt) : pass.idle ? .idle : .working
             let generation = changes.generation
             let rests = state.withLock { state -> Bool in
-                state.report.add(pass)
                 if state.wanted && next != .working {
                     state.phase = .working
                     return false

@@ -164,6 +164,8 @@ import Testing
                 print(
                     "soak: the extension's starts, complaints and shutdown, last:\n"
                         + told.suffix(16).joined(separator: "\n"))
+                // And everything the last process said, from its start to its shutdown line.
+                print("soak: the last process's output:\n" + Self.lastProcess(output))
             }
             #expect(statistics.counters.dropped == 0)
             #expect(statistics.counters.deadLettered == 0)
@@ -206,6 +208,12 @@ import Testing
             #expect(Double(rest) <= 1.1 * Double(first), "resident memory levels off: \(first) kB then \(rest) kB")
         }
         #expect(spool <= 64 << 20, "the spool file stays under its cap")
+    }
+
+    /// The lines of the extension's last process, from its start line on.
+    static func lastProcess(_ output: [String]) -> String {
+        let start = output.lastIndex { $0.contains("sluice is running") } ?? 0
+        return output[start...].joined(separator: "\n")
     }
 
     static func residentKilobytes(_ pid: Int32) -> Int {

@@ -105,6 +105,70 @@ struct ExtensionLifecycleTests {
         #expect(summary.first?.metadata["left_in_spool"]?.description == "0")
     }
 
+    /// A request that hangs (the connection open, no answer) when SHUTDOWN comes is abandoned
+    /// after half the time left, and its batch goes again on a new connection: before, it held the
+    /// drain until the request timeout (10 s), and the records stayed in the spool.
+    ///
+    /// A cluster that hangs every request: each is abandoned in turn, what waits stays in the
+    /// spool, counted, and the summary says how long the last request had gone unanswered.
+    @Test(arguments: [1, 1_000])
+    func aRequestThatHangsAtShutdownIsAbandonedAndItsBatchGoesAgain(hanging: Int) async throws {
+        let opensearch = try await startOpenSearch()
+        defer { opensearch.stop() }
+        let client = HTTPClient.shared
+        let proxy = try await FaultProxy.start(upstream: opensearch.url, client: client)
+        defer { proxy.stop() }
+        try await proxy.inject([["kind": "stall", "match": "_bulk", "count": hanging, "seconds": 60]])
+        let folder = try TemporaryFolder()
+        let prefix = "hang-" + UUID().uuidString.lowercased().prefix(8)
+        let platform = ScriptedPlatform()
+        let logs = InMemoryLogHandler()
+        let clock = ManualClock(UTCTime.nowMilliseconds())
+        let exit = ExitWatch()
+        let running = exit.run(
+            [
+                "URL": proxy.url, "PLATFORM_INDEX": "\(prefix)-platform", "FUNCTION_INDEX": "\(prefix)-function",
+                "EXTENSION_INDEX": "\(prefix)-extension", "INVOCATION_INDEX": "\(prefix)-invocations",
+                "SLUICE_SPOOL_PATH": folder.file("spool.sqlite"), "SLUICE_BUFFER_TIMEOUT_MS": "25",
+            ], platform: platform, clock: clock, logs: logs)
+        #expect(await waitFor(seconds: 30) { await platform.nextCalls == 1 })
+        let destination = try #require(await platform.destination)
+        #expect(try await post(client, destination, TelemetryFixtures.logLines(20, marker: "hang")).0 == 200)
+        await platform.send(.invoke(requestID: "req-0", deadline: clock.now + 3_000))
+        #expect(await waitFor(seconds: 30) { await platform.nextCalls == 2 })
+        // The first `_bulk` reaches the proxy, which holds it without a word.
+        #expect(
+            await waitFor(seconds: 30) {
+                ((try? await proxy.requests()) ?? []).contains { $0["outcome"] as? String == "stall" }
+            }, "the first _bulk hangs")
+
+        let deadline = clock.now + 2_000
+        await platform.send(.shutdown(reason: "spindown", deadline: deadline))
+        #expect(await exit.advance(clock, by: 10, until: deadline), "exited")
+        #expect(await running.value == 0)
+
+        let spool = try Spool.open(SpoolConfiguration(path: folder.file("spool.sqlite")), access: .readOnly)
+        let summary = logs.entries.first { $0.message.description == "sluice shut down" }
+        let abandoned = logs.entries.filter { $0.message.description.contains("was abandoned") }
+        guard hanging == 1 else {
+            #expect(abandoned.count >= 2, "each hanging request in turn")
+            #expect(summary?.metadata["requests.abandoned"]?.description == "\(abandoned.count)")
+            let left = try spool.statistics().counters.leftAtShutdown
+            #expect(left >= 20 && summary?.metadata["left_in_spool"]?.description == "\(left)")
+            #expect(summary?.metadata["shutdown.unanswered_ms"] != nil, "a request was still unanswered")
+            return
+        }
+        let probe = OpenSearchProbe(url: opensearch.url, client: client)
+        #expect(try await probe.count("\(prefix)-function") == 20, "the batch went again and was indexed")
+        #expect(try spool.statistics().rows == 0)
+        #expect(try spool.statistics().counters.leftAtShutdown == 0)
+        #expect(abandoned.count == 1)
+        #expect(summary?.metadata["requests.abandoned"]?.description == "1")
+        #expect(summary?.metadata["left_in_spool"]?.description == "0")
+        let bulks = try await proxy.requests().filter { ($0["path"] as? String)?.contains("_bulk") == true }
+        #expect(bulks.map { $0["outcome"] as? String } == ["stall", "forwarded"])
+    }
+
     @Test func policyEndHoldsNextUntilTheSpoolIsDrained() async throws {
         let opensearch = try await startOpenSearch()
         defer { opensearch.stop() }

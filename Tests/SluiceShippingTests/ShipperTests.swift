@@ -156,8 +156,9 @@ import Testing
             try await rig.bootstrap()
             try await rig.proxy.inject([["kind": "status", "status": 503, "match": "_bulk", "count": 1_000]])
             try rig.spool.append(rig.records(20))
-            await rig.shipper.hurry()
-            let report = try await rig.shipper.drain(until: UTCTime.nowMilliseconds() + 600)
+            let until = UTCTime.nowMilliseconds() + 600
+            await rig.shipper.hurry(until: until)
+            let report = try await rig.shipper.drain(until: until)
             #expect(report.failedRequests >= 1)
             #expect(report.deadLettered == 0)
             #expect(try rig.spool.statistics().rows == 20)
@@ -168,8 +169,9 @@ import Testing
                 ["kind": "status", "status": 429, "match": "_bulk", "count": 1_000, "headers": ["Retry-After": "5"]]
             ])
             try rig.spool.append(rig.records(5))
-            await rig.shipper.hurry()
-            let report = try await rig.shipper.drain(until: UTCTime.nowMilliseconds() + 1_000)
+            let until = UTCTime.nowMilliseconds() + 1_000
+            await rig.shipper.hurry(until: until)
+            let report = try await rig.shipper.drain(until: until)
             #expect(report.failedRequests == 1, "the next try would be after the deadline")
             #expect(try rig.spool.statistics().rows == 5)
         }

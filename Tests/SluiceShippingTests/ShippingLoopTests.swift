@@ -60,15 +60,15 @@ import Testing
             Issue.record("a failed request pauses the loop, found \(loop.phase)")
             return
         }
-        let failed = loop.report.failedRequests
+        let failed = await loop.report.failedRequests
         #expect(failed >= 1)
         // A hold returns at once while the loop is paused: nothing more can ship now.
         await loop.settled(until: clock.now + 3_600_000)
-        #expect(loop.report.failedRequests == failed, "no request while the test clock stands still")
+        #expect(await loop.report.failedRequests == failed, "no request while the test clock stands still")
 
         clock.advance(by: max(1, until - clock.now))
         #expect(
-            await waitFor(seconds: 30) { loop.report.failedRequests > failed }, "the pause ended with the clock")
+            await waitFor(seconds: 30) { await loop.report.failedRequests > failed }, "the pause ended with the clock")
         #expect(spool.waitingCount == 3, "a failure keeps every record")
     }
 
