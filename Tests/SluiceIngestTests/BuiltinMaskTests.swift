@@ -187,6 +187,30 @@ struct BuiltinMaskTests {
         #expect(masked(.creditCard, text) == text)
     }
 
+    /// The card and address scans jump to the next digit eight bytes at a time: a number is found
+    /// wherever it starts, after any run of any bytes that are not digits (ASCII or not, control
+    /// bytes, bytes that are not UTF-8).
+    @Test(arguments: [
+        (" 4111 1111 1111 1111 or 10.1.2.3 end", 1..<20, 24..<32),
+        // The scan looks at eight bytes from where the card ended: here the address's first digit
+        // is the last of them.
+        (" 5555 5555 5555 4444 and s 9.0.0.9 end", 1..<20, 27..<34),
+        (" 3782 822463 10005 and s 0.0.0.0 end", 1..<18, 25..<32),
+    ])
+    func numbersAreFoundAfterAnyBytesAtEveryOffset(tail: String, card: Range<Int>, address: Range<Int>) {
+        for filler in UInt8.min...UInt8.max where !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(filler) {
+            for offset in 0..<20 {
+                let text = Array(repeating: filler, count: offset) + Array(tail.utf8)
+                let found = text.withUnsafeBufferPointer {
+                    (BuiltinMask.creditCard.matches(in: $0), BuiltinMask.ipv4.matches(in: $0))
+                }
+                let shifted = { (range: Range<Int>) in (range.lowerBound + offset)..<(range.upperBound + offset) }
+                #expect(found.0 == [shifted(card)], "filler \(filler) × \(offset)")
+                #expect(found.1 == [shifted(address)], "filler \(filler) × \(offset)")
+            }
+        }
+    }
+
     @Test func requestIdsAreNeverCards() {
         var random = SystemRandomNumberGenerator()
         for _ in 0..<20000 {

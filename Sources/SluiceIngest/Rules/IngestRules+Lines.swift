@@ -126,6 +126,9 @@ private struct LineTexts {
     struct Value {
         let token: Range<Int>
         let key: Range<Int>?
+        /// Whether the string holds an escape (its text must be decoded): looked at once, not by
+        /// each rule.
+        var escaped = false
     }
 
     let body: UnsafeBufferPointer<UInt8>
@@ -142,7 +145,9 @@ private struct LineTexts {
         self.body = body
         self.event = event
         switch event.recordKind {
-        case .string: values = [Value(token: event.record, key: nil)]
+        case .string:
+            let inner = (event.record.lowerBound + 1)..<(event.record.upperBound - 1)
+            values = [Value(token: event.record, key: nil, escaped: body[inner].contains(UInt8(ascii: "\\")))]
         case .object, .array: values = Self.values(body, event.record, object: event.recordKind == .object)
         default: values = []
         }
@@ -158,9 +163,8 @@ private struct LineTexts {
         if texts[index] == nil {
             let token = values[index].token
             if isNumber(index) { return body(UnsafeBufferPointer(rebasing: self.body[token])) }
-            let inner = (token.lowerBound + 1)..<(token.upperBound - 1)
-            if !self.body[inner].contains(UInt8(ascii: "\\")) {
-                return body(UnsafeBufferPointer(rebasing: self.body[inner]))
+            if !values[index].escaped {
+                return body(UnsafeBufferPointer(rebasing: self.body[(token.lowerBound + 1)..<(token.upperBound - 1)]))
             }
             texts[index] = JSONReader.decodeStringBytes(self.body, token) ?? []
         }
@@ -221,7 +225,7 @@ private struct LineTexts {
                 index = values[next].token.upperBound
                 next += 1
             } else if byte == UInt8(ascii: "\"") {
-                let end = Self.stringEnd(body, index)
+                let end = Self.stringEnd(body, index).end
                 out += UnsafeBufferPointer(rebasing: body[index..<end])
                 index = end
             } else {
@@ -242,16 +246,19 @@ private struct LineTexts {
     }
 
     /// The end (past the closing quote) of the string token that starts at `start`.
-    static func stringEnd(_ body: UnsafeBufferPointer<UInt8>, _ start: Int) -> Int {
+    static func stringEnd(_ body: UnsafeBufferPointer<UInt8>, _ start: Int) -> (end: Int, escaped: Bool) {
         var index = start + 1
+        var escaped = false
         while index < body.count {
             switch body[index] {
-            case UInt8(ascii: "\\"): index += 2
-            case UInt8(ascii: "\""): return index + 1
+            case UInt8(ascii: "\\"):
+                escaped = true
+                index += 2
+            case UInt8(ascii: "\""): return (index + 1, escaped)
             default: index += 1
             }
         }
-        return body.count
+        return (body.count, escaped)
     }
 
     /// The string values (not keys) inside the JSON value at `range`, and its integers of 13 to 19
@@ -267,7 +274,7 @@ private struct LineTexts {
         while index < range.upperBound {
             switch body[index] {
             case UInt8(ascii: "\""):
-                let end = stringEnd(body, index)
+                let (end, escaped) = stringEnd(body, index)
                 var after = end
                 while after < range.upperBound,
                     body[after] == 0x20 || body[after] == 0x09 || body[after] == 0x0A || body[after] == 0x0D
@@ -277,7 +284,7 @@ private struct LineTexts {
                 if after < range.upperBound, body[after] == UInt8(ascii: ":") {
                     key = index..<end
                 } else if !(object && depth == 1 && member && key.map { isLeftAlone(body, $0) } == true) {
-                    values.append(Value(token: index..<end, key: member ? key : nil))
+                    values.append(Value(token: index..<end, key: member ? key : nil, escaped: escaped))
                 }
                 member = false
                 index = end

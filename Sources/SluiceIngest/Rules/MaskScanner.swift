@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 /// The scanners behind `BuiltinMask`, over one text: what they share, and the masks of personal
 /// data (addresses, cards); the secrets' scanners are in `MaskScanner+Secrets.swift`.
 struct MaskScanner {
@@ -43,6 +49,32 @@ struct MaskScanner {
     }
 
     func isDigit(_ index: Int) -> Bool { index >= 0 && index < count && text[index] &- 48 < 10 }
+
+    /// The first digit at or after `index`, or `count`: eight bytes at a time while none of them
+    /// is one (most of a log line is letters and punctuation, which the card and address scans
+    /// would otherwise look at one by one).
+    func nextDigit(from index: Int) -> Int {
+        var position = max(index, 0)
+        if let base = text.baseAddress {
+            while position + 8 <= count,
+                !Self.hasDigit(UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self))
+            {
+                position += 8
+            }
+        }
+        while position < count, text[position] &- 48 >= 10 { position += 1 }
+        return position
+    }
+
+    /// Whether one of the eight bytes of `word` is an ASCII digit. `word ^ 0x30…` turns exactly the
+    /// digits into the bytes below 10, and a byte `x` is below 10 just when `(x - 10) & ~x` has its
+    /// high bit (exact for whether any byte is; a borrow only spreads above one that is).
+    @inline(__always)
+    static func hasDigit(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let shifted = word ^ (ones &* 0x30)
+        return (shifted &- ones &* 10) & ~shifted & 0x8080_8080_8080_8080 != 0
+    }
 
     func isByte(_ index: Int, _ byte: UInt8) -> Bool { index >= 0 && index < count && text[index] == byte }
 
@@ -164,8 +196,10 @@ struct MaskScanner {
     /// (`Version=8.0.0.0`, `v10.0.0.1`).
     mutating func ipv4s(_ found: inout [Range<Int>]) {
         var index = 0
-        while index < count {
-            guard isDigit(index), !isDigit(index - 1), !continues(index, Self.letter),
+        while true {
+            index = nextDottedRun(from: index)
+            guard index < count else { break }
+            guard !isDigit(index - 1), !continues(index, Self.letter),
                 !(index >= 2 && text[index - 1] == UInt8(ascii: ".") && isDigit(index - 2)), !followsVersion(index)
             else {
                 index += 1
@@ -204,6 +238,24 @@ struct MaskScanner {
         }
     }
 
+    /// The start of the next run of digits at or after `index` that a dot follows, or `count`:
+    /// the only places an address can begin. Found from the dots (`memchr`), which a log line
+    /// has far fewer of than digits (a request id, a timestamp); a run that begins before `index`
+    /// has no start at or after it.
+    func nextDottedRun(from index: Int) -> Int {
+        guard let base = text.baseAddress else { return count }
+        var dot = index + 1
+        while dot < count {
+            guard let hit = memchr(base + dot, Int32(UInt8(ascii: ".")), count - dot) else { return count }
+            dot = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+            var start = dot
+            while start > index, text[start - 1] &- 48 < 10 { start -= 1 }
+            if start < dot, !isDigit(start - 1) { return start }
+            dot += 1
+        }
+        return count
+    }
+
     /// Whether the number at `index` is a version: after `Name/` (a user agent's `Chrome/`; a
     /// URL's `//` is no name), or after `version` and at most two of `=`, `:` and a space.
     func followsVersion(_ index: Int) -> Bool {
@@ -225,8 +277,10 @@ struct MaskScanner {
     mutating func cards(_ found: inout [Range<Int>]) {
         var index = 0
         var glued = false
-        while index < count {
-            guard isDigit(index), !isDigit(index - 1) else {
+        while true {
+            index = nextDigit(from: index)
+            guard index < count else { break }
+            guard !isDigit(index - 1) else {
                 index += 1
                 continue
             }
