@@ -283,12 +283,12 @@ public actor Shipper {
     }
 
     /// Hurried: abandons request number `number` if it is still unanswered after half the time
-    /// left from `start` (and at least `hurriedRequestMilliseconds`), unless that leaves a batch
-    /// sent again less than that.
+    /// left from `start` (and at least `hurriedRequestMilliseconds`), unless that leaves the batch
+    /// sent again (after the hurried pause) less than that.
     private func watch(_ number: Int, from start: Int64) {
         guard let until = hurriedUntil else { return }
         let cutoff = start + max(Self.hurriedRequestMilliseconds, (until - start) / 2)
-        guard cutoff <= until - Self.hurriedRequestMilliseconds else { return }
+        guard cutoff + Self.hurriedBackoffMilliseconds + Self.hurriedRequestMilliseconds <= until else { return }
         Task {
             await clock.sleep(until: cutoff)
             abandon(number, waited: cutoff - start)
