@@ -36,6 +36,7 @@ struct LifecycleBenchmark: AsyncParsableCommand {
         help: "Memory sizes (MB) on whose CPU share SHUTDOWN is measured again, as Lambda gives it.")
     var shutdownShares = [128, 512, 1_769]
     @Flag(help: "Only the CPU figure (for comparing builds: run two binaries alternately).") var cpuOnly = false
+    @Flag(help: "Only the SHUTDOWN figure against direct POSTs (for comparing builds).") var shutdownOnly = false
     @Flag(help: "Daily indices (`…-%Y.%m.%d`), as many users name theirs, instead of plain names.")
     var datedIndices = false
 
@@ -44,6 +45,10 @@ struct LifecycleBenchmark: AsyncParsableCommand {
         print("|---|---:|---|")
         if cpuOnly {
             try await cpuRow()
+            return
+        }
+        if shutdownOnly {
+            try await shutdownRow()
             return
         }
         let empty = try await coldStarts(prefilled: 0)
@@ -61,13 +66,7 @@ struct LifecycleBenchmark: AsyncParsableCommand {
             "peak RSS, \(Measure.format(Double(rate))) events/s for \(seconds) s", loaded.text, "≤ 20 MB",
             met: loaded.peakMB <= 20)
         try await cpuRow()
-        let (shipped, direct, exit) = try await shutdown()
-        let ratio = Measure.ratio(Double(shipped), Double(max(1, direct)))
-        row(
-            "SHUTDOWN: shipped of a \(Measure.format(Double(backlog))) backlog in a 1,700 ms budget, against direct "
-                + "bulk POSTs",
-            Measure.against(Double(shipped), Double(max(1, direct)), of: "direct", unit: "documents") + "; \(exit)",
-            "≥ 0.85 of direct, exit before the deadline", met: ratio >= 0.85 && !exit.contains("killed"))
+        try await shutdownRow()
         for memory in shutdownShares {
             let (shipped, _, exit) = try await shutdown(memorySizeMB: memory, direct: false)
             row(
@@ -83,6 +82,16 @@ struct LifecycleBenchmark: AsyncParsableCommand {
         row(
             "CPU per 1,000 events, ingested and shipped (100 B to 1 KiB lines and platform events)",
             Self.ms(cpu.milliseconds), "≤ 15 ms", met: cpu.milliseconds <= 15, detail: cpu.detail)
+    }
+
+    private func shutdownRow() async throws {
+        let (shipped, direct, exit) = try await shutdown()
+        let ratio = Measure.ratio(Double(shipped), Double(max(1, direct)))
+        row(
+            "SHUTDOWN: shipped of a \(Measure.format(Double(backlog))) backlog in a 1,700 ms budget, against direct "
+                + "bulk POSTs",
+            Measure.against(Double(shipped), Double(max(1, direct)), of: "direct", unit: "documents") + "; \(exit)",
+            "≥ 0.85 of direct, exit before the deadline", met: ratio >= 0.85 && !exit.contains("killed"))
     }
 
     /// Prints a table row (with a detail line under it) and adds it to the summary.
@@ -318,16 +327,22 @@ struct LifecycleBenchmark: AsyncParsableCommand {
             simulated.memorySizeMB = memorySizeMB
             simulated.limitsCPUByMemory = true
         }
-        let report = try await LambdaSimulator.with(simulated) { simulator in
+        let (report, said) = try await LambdaSimulator.with(simulated) { simulator in
             try await simulator.start()
-            return try await simulator.shutdown()
+            let report = try await simulator.shutdown()
+            return (report, await simulator.extensionOutput().last { $0.contains("sluice shut down") } ?? "")
         }
         // Counted by the spool: the backlog, plus what the extension wrote itself (its health).
         let shipped = try Spool.open(SpoolConfiguration(path: tmp + "/sluice/spool.sqlite"), access: .readOnly)
             .statistics().counters.shipped
+        // The drain's requests, as its shutdown line counts them (and those abandoned, if any).
+        let requests = said.split(separator: " ").filter {
+            $0.hasPrefix("requests.at_shutdown=") || $0.hasPrefix("requests.abandoned=")
+        }.joined(separator: ", ")
         let exit =
-            report.killedAtDeadline
-            ? "killed at the deadline" : "exited after \(Int(Measure.milliseconds(report.duration))) ms"
+            (report.killedAtDeadline
+                ? "killed at the deadline" : "exited after \(Int(Measure.milliseconds(report.duration))) ms")
+            + (requests.isEmpty ? "" : " (\(requests))")
         return (shipped, direct, exit)
     }
 
