@@ -45,6 +45,10 @@ public actor Shipper {
     private var hurriedUntil: Int64?
     /// Requests given up at SHUTDOWN for want of an answer, their batches sent again.
     public private(set) var abandonedRequests = 0
+    /// The last request abandoned (its number).
+    private var lastAbandoned = 0
+    /// How long requests have taken to be answered lately (ms, a moving average), if any was.
+    private var usualAnswerMilliseconds: Int64?
     private var generator = SystemRandomNumberGenerator()
 
     /// `indexDefinition` gives the settings and mappings a new index is created with.
@@ -97,16 +101,18 @@ public actor Shipper {
     /// at most `hurriedBackoffMilliseconds` after a failure (or the Retry-After the cluster asked
     /// for) and sends at most `hurriedBatchCount` documents per request.
     ///
-    /// A request that is not answered within half the time left until `deadline` (counted from
-    /// when it was sent, or from now for the one in flight) is abandoned, and its batch goes again
-    /// on a new connection: a connection that hangs (a peer gone without a reset, a proxy that
-    /// stalls) would otherwise hold the drain until the request timeout, long after the
-    /// environment is gone. A request that is merely slow loses at most that half.
+    /// A request that hangs is abandoned and its batch goes again on a new connection: a
+    /// connection with no answer and no reset (a peer gone while the environment was frozen, a
+    /// proxy that stalls) would otherwise hold the drain until the request timeout, long after the
+    /// environment is gone. A request hangs when it is unanswered four times as long as requests
+    /// have lately taken (so a slow cluster is waited for as long as it usually takes), or, before
+    /// any was answered, half the time left until `deadline`; never before 100 ms, and not when
+    /// the batch sent again would get less than that.
     public func hurry(until deadline: Int64) {
         hurried = true
         pausedUntil = 0
         hurriedUntil = deadline
-        if inFlightSince != nil { watch(requestsSent, from: clock.now()) }
+        if let since = inFlightSince { watch(requestsSent, sentAt: since) }
     }
 
     /// The least a hurried request is given before it is abandoned.
@@ -266,41 +272,50 @@ public actor Shipper {
     /// of its own, so that SHUTDOWN can abandon it without cancelling the shipper.
     private func inFlight<T: Sendable>(_ work: @escaping @Sendable () async -> T) async -> T {
         requestsSent += 1
+        let number = requestsSent
         let sent = clock.now()
         let request = Task { await work() }
         inFlightSince = sent
         abandonInFlight = { request.cancel() }
-        defer {
-            inFlightSince = nil
-            abandonInFlight = nil
-        }
-        if hurried { watch(requestsSent, from: sent) }
-        return await withTaskCancellationHandler {
+        if hurried { watch(number, sentAt: sent) }
+        let answer = await withTaskCancellationHandler {
             await request.value
         } onCancel: {
             request.cancel()
         }
+        inFlightSince = nil
+        abandonInFlight = nil
+        if lastAbandoned != number {
+            let took = clock.now() - sent
+            usualAnswerMilliseconds = usualAnswerMilliseconds.map { ($0 * 3 + took) / 4 } ?? took
+        }
+        return answer
     }
 
-    /// Hurried: abandons request number `number` if it is still unanswered after half the time
-    /// left from `start` (and at least `hurriedRequestMilliseconds`), unless that leaves the batch
-    /// sent again (after the hurried pause) less than that.
-    private func watch(_ number: Int, from start: Int64) {
+    /// Hurried: abandons request number `number`, sent at `sent`, if it hangs (see `hurry`).
+    private func watch(_ number: Int, sentAt sent: Int64) {
         guard let until = hurriedUntil else { return }
-        let cutoff = start + max(Self.hurriedRequestMilliseconds, (until - start) / 2)
+        let now = clock.now()
+        let allowance = max(
+            Self.hurriedRequestMilliseconds, usualAnswerMilliseconds.map { 4 * $0 } ?? (until - now) / 2)
+        let cutoff = max(now, sent + allowance)
         guard cutoff + Self.hurriedBackoffMilliseconds + Self.hurriedRequestMilliseconds <= until else { return }
         Task {
             await clock.sleep(until: cutoff)
-            abandon(number, waited: cutoff - start)
+            abandon(number)
         }
     }
 
-    private func abandon(_ number: Int, waited: Int64) {
+    private func abandon(_ number: Int) {
         guard requestsSent == number, let abandonInFlight, let since = inFlightSince else { return }
         abandonedRequests += 1
+        lastAbandoned = number
         logger.warning(
             "a request OpenSearch did not answer at SHUTDOWN was abandoned; its batch goes again on a new connection",
-            metadata: ["request.unanswered_ms": "\(clock.now() - since)", "waited_ms": "\(waited)"])
+            metadata: [
+                "request.unanswered_ms": "\(clock.now() - since)",
+                "requests.usual_ms": "\(usualAnswerMilliseconds.map { "\($0)" } ?? "none yet")",
+            ])
         abandonInFlight()
     }
 

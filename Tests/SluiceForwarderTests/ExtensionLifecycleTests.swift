@@ -106,8 +106,9 @@ struct ExtensionLifecycleTests {
     }
 
     /// A request that hangs (the connection open, no answer) when SHUTDOWN comes is abandoned
-    /// after half the time left, and its batch goes again on a new connection: before, it held the
-    /// drain until the request timeout (10 s), and the records stayed in the spool.
+    /// (the index requests before it were answered at once on the test's clock, so after the
+    /// 100 ms floor), and its batch goes again on a new connection: before, it held the drain until
+    /// the request timeout (10 s), and the records stayed in the spool.
     ///
     /// A cluster that hangs every request: each is abandoned in turn, what waits stays in the
     /// spool, counted, and the summary says how long the last request had gone unanswered.

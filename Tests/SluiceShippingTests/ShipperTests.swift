@@ -177,6 +177,24 @@ import Testing
         }
     }
 
+    /// At SHUTDOWN a cluster that is slow but answers is waited for as long as it usually takes:
+    /// by the first rule (half the time left, 350 ms here) its 400 ms answers would each have been
+    /// abandoned, and nothing would have shipped.
+    @Test func atShutdownASlowClusterIsWaitedForAsLongAsItUsuallyTakes() async throws {
+        try await ShippingRig.with { rig in
+            try await rig.bootstrap()
+            try await rig.proxy.inject([["kind": "delay", "seconds": 0.4, "match": "_bulk", "count": 1_000]])
+            try rig.spool.append(rig.records(5, prefix: "before"))
+            #expect(try await rig.drainCompletely().indexed == 5, "requests take 400 ms now")
+            try rig.spool.append(rig.records(5, prefix: "at-shutdown"))
+            let until = UTCTime.nowMilliseconds() + 700
+            await rig.shipper.hurry(until: until)
+            let report = try await rig.shipper.drain(until: until)
+            #expect(report.indexed == 5)
+            #expect(await rig.shipper.abandonedRequests == 0)
+        }
+    }
+
     /// A cluster under load answers some items 429 (`es_rejected_execution_exception`) for as long
     /// as the load lasts: such an item spends no attempt toward the limit (one here), so it is
     /// sent again until it goes in, never made a dead letter by the count.
