@@ -191,11 +191,14 @@ public struct JSONReader {
     static func decodeEscaped(_ bytes: UnsafeBufferPointer<UInt8>, _ inner: Range<Int>) -> [UInt8]? {
         var out: [UInt8] = []
         out.reserveCapacity(inner.count)
+        guard let base = bytes.baseAddress else { return out }
         var index = inner.lowerBound
         while index < inner.upperBound {
-            // The run up to the next backslash in one copy.
-            var end = index
-            while end < inner.upperBound, bytes[end] != UInt8(ascii: "\\") { end += 1 }
+            // The run up to the next backslash (found by `memchr`) in one copy.
+            let end =
+                memchr(base + index, Int32(UInt8(ascii: "\\")), inner.upperBound - index).map {
+                    base.distance(to: $0.assumingMemoryBound(to: UInt8.self))
+                } ?? inner.upperBound
             if end > index {
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index..<end]))
                 index = end
