@@ -160,11 +160,8 @@ public struct JSONReader {
         var count = range.count - 2
         var index = range.lowerBound + 1
         let end = range.upperBound - 1
-        guard let base = bytes.baseAddress else { return count }
         while index < end {
-            // memchr: most of a line is plain text, and it skips that many bytes at a time.
-            guard let found = memchr(base + index, Int32(UInt8(ascii: "\\")), end - index) else { break }
-            index = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+            index = nextBackslash(bytes, from: index, before: end)
             guard index + 1 < end else { break }
             guard bytes[index + 1] == UInt8(ascii: "u"), index + 6 <= end else {
                 count -= 1
@@ -187,18 +184,23 @@ public struct JSONReader {
         return count
     }
 
+    /// Where the next backslash is in `start..<end`, or `end`: found by `memchr`, since most of a
+    /// line is plain text and it skips that many bytes at a time.
+    static func nextBackslash(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, before end: Int) -> Int {
+        guard start < end, let base = bytes.baseAddress,
+            let found = memchr(base + start, Int32(UInt8(ascii: "\\")), end - start)
+        else { return end }
+        return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+    }
+
     /// The bytes of a string token's inside, escapes resolved.
     static func decodeEscaped(_ bytes: UnsafeBufferPointer<UInt8>, _ inner: Range<Int>) -> [UInt8]? {
         var out: [UInt8] = []
         out.reserveCapacity(inner.count)
-        guard let base = bytes.baseAddress else { return out }
         var index = inner.lowerBound
         while index < inner.upperBound {
-            // The run up to the next backslash (found by `memchr`) in one copy.
-            let end =
-                memchr(base + index, Int32(UInt8(ascii: "\\")), inner.upperBound - index).map {
-                    base.distance(to: $0.assumingMemoryBound(to: UInt8.self))
-                } ?? inner.upperBound
+            // The run up to the next backslash in one copy.
+            let end = nextBackslash(bytes, from: index, before: inner.upperBound)
             if end > index {
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index..<end]))
                 index = end

@@ -44,13 +44,8 @@ extension MaskScanner {
     /// `'password': 'value'` (`\"password\": \"value\"` in JSON printed as text), for each name of
     /// `passwordNames`. A value already masked stays as it is.
     mutating func passwords(_ found: inout [Range<Int>]) {
-        guard let base = text.baseAddress else { return }
         // Every line has a `:` or an `=` somewhere (a time, at least): `memchr` jumps from one to
         // the next, rather than a look at every byte.
-        func next(_ byte: UInt8, from start: Int) -> Int {
-            guard start < count, let hit = memchr(base + start, Int32(byte), count - start) else { return count }
-            return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-        }
         var nextEquals = next(UInt8(ascii: "="), from: 1)
         var nextColon = next(UInt8(ascii: ":"), from: 1)
         var index = 1

@@ -66,6 +66,14 @@ struct MaskScanner {
         return position
     }
 
+    /// Where `byte` next is at or after `start` (`memchr`), or `count`.
+    func next(_ byte: UInt8, from start: Int) -> Int {
+        guard start >= 0, start < count, let base = text.baseAddress,
+            let hit = memchr(base + start, Int32(byte), count - start)
+        else { return count }
+        return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+    }
+
     /// Whether one of the eight bytes of `word` is an ASCII digit. `word ^ 0x30…` turns exactly the
     /// digits into the bytes below 10, and a byte `x` is below 10 just when `(x - 10) & ~x` has its
     /// high bit (exact for whether any byte is; a borrow only spreads above one that is).
@@ -243,11 +251,10 @@ struct MaskScanner {
     /// has far fewer of than digits (a request id, a timestamp); a run that begins before `index`
     /// has no start at or after it.
     func nextDottedRun(from index: Int) -> Int {
-        guard let base = text.baseAddress else { return count }
         var dot = index + 1
         while dot < count {
-            guard let hit = memchr(base + dot, Int32(UInt8(ascii: ".")), count - dot) else { return count }
-            dot = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+            dot = next(UInt8(ascii: "."), from: dot)
+            guard dot < count else { break }
             var start = dot
             while start > index, text[start - 1] &- 48 < 10 { start -= 1 }
             if start < dot, !isDigit(start - 1) { return start }
