@@ -115,6 +115,26 @@ public final class HTTP1Client: Sendable {
 
     private let state = Locked(State())
 
+    /// A URL taken apart, with the headers made from it.
+    private struct Prepared: Sendable {
+        let target: HTTPTarget
+        let hostHeader: String
+        let basicAuthorization: String?
+    }
+
+    /// The URLs requested so far, each parsed once: the extension requests the same few all its
+    /// life (`/next` at every invocation), and parsing one was 6,000 instructions.
+    private let prepared = Locked<[String: Prepared]>([:])
+
+    private func prepare(_ url: String) -> Prepared? {
+        if let known = prepared.withLock({ $0[url] }) { return known }
+        guard let target = HTTPTarget(url) else { return nil }
+        let made = Prepared(
+            target: target, hostHeader: target.hostHeader, basicAuthorization: target.basicAuthorization)
+        prepared.withLock { if $0.count < 64 { $0[url] = made } }
+        return made
+    }
+
     public init(settings: Settings = Settings()) {
         self.settings = settings
     }
@@ -125,13 +145,14 @@ public final class HTTP1Client: Sendable {
         _ method: HTTPMethod, _ url: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
         deadline: NIODeadline, maxAnswerBytes: Int = 64 << 20
     ) async throws(HTTP1Error) -> HTTP1Answer {
-        guard let target = HTTPTarget(url) else {
+        guard let prepared = prepare(url) else {
             throw HTTP1Error(.badURL, "not an http:// or https:// URL with a host: \(HTTPTarget.redacted(url))")
         }
+        let target = prepared.target
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: target.pathAndQuery)
-        head.headers.add(name: "Host", value: target.hostHeader)
+        head.headers.add(name: "Host", value: prepared.hostHeader)
         for (name, value) in headers { head.headers.add(name: name, value: value) }
-        if let basic = target.basicAuthorization, !head.headers.contains(name: "Authorization") {
+        if let basic = prepared.basicAuthorization, !head.headers.contains(name: "Authorization") {
             head.headers.add(name: "Authorization", value: basic)
         }
         if !body.isEmpty || method == .POST || method == .PUT {

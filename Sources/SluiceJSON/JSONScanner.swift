@@ -155,43 +155,50 @@ public struct JSONScanner: ~Copyable {
     @inlinable
     public mutating func string() throws(JSONSyntaxError) {
         guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw failure("expected a string") }
-        position += 1
-        while position < bytes.count {
+        // The cursor is a local, written back to `position` where the scan stops (an error's offset
+        // included): kept in the struct, it was stored to memory at every step of the word loop.
+        let base = bytes.baseAddress!
+        let count = bytes.count
+        var at = position + 1
+        while at < count {
             // Eight bytes at a time while none needs a look: a log line is mostly plain ASCII.
-            while position + 8 <= bytes.count,
-                !Self.needsALook(UnsafeRawPointer(bytes.baseAddress! + position).loadUnaligned(as: UInt64.self))
-            {
-                position += 8
+            while at + 8 <= count, !Self.needsALook(UnsafeRawPointer(base + at).loadUnaligned(as: UInt64.self)) {
+                at += 8
             }
-            guard position < bytes.count else { break }
-            let byte = bytes[position]
-            switch byte {
+            guard at < count else { break }
+            switch base[at] {
             case UInt8(ascii: "\""):
-                position += 1
+                position = at + 1
                 return
             case UInt8(ascii: "\\"):
-                position += 1
-                guard position < bytes.count else { break }
-                switch bytes[position] {
+                at += 1
+                guard at < count else { break }
+                switch base[at] {
                 case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
                     UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-                    position += 1
+                    at += 1
                 case UInt8(ascii: "u"):
-                    guard position + 4 < bytes.count,
-                        (1...4).allSatisfy({ Self.isHexDigit(bytes[position + $0]) })
-                    else { throw failure("a \\u escape needs four hex digits") }
-                    position += 5
+                    guard at + 4 < count, (1...4).allSatisfy({ Self.isHexDigit(base[at + $0]) }) else {
+                        position = at
+                        throw failure("a \\u escape needs four hex digits")
+                    }
+                    at += 5
                 default:
-                    throw failure("invalid escape '\\\(Self.printable(bytes[position]))' in a string")
+                    position = at
+                    throw failure("invalid escape '\\\(Self.printable(base[at]))' in a string")
                 }
             case 0..<0x20:
+                position = at
                 throw failure("unescaped control character in a string")
             case 0..<0x80:
-                position += 1
+                at += 1
             default:
+                position = at
                 try utf8Sequence()
+                at = position
             }
         }
+        position = at
         throw failure("unterminated string")
     }
 

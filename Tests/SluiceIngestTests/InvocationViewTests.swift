@@ -1,11 +1,12 @@
 import Foundation
 import Logging
-import SluiceIngest
 import SluiceLambda
 import SluiceSpool
 import SluiceTestSupport
 import SluiceTime
 import Testing
+
+@testable import SluiceIngest
 
 /// Every log line tied to its invocation, one summary per invocation: across deliveries, across a
 /// restart of the process on the same spool, once for a re-delivered batch.
@@ -17,6 +18,17 @@ struct InvocationViewTests {
     init() throws {
         folder = try TemporaryFolder()
         spool = try openSpool(folder)
+    }
+
+    /// The trace's root is read from an X-Ray header as its parts split: at each `;`, then at the
+    /// first `=`, spaces before a name ignored, a part without a value skipped.
+    @Test func theTraceRootIsReadFromEveryShapeOfHeader() {
+        let cases: [(header: String, root: String?)] = [
+            ("Root=1-abc;Parent=53995c3f42cd8ad8;Sampled=1", "1-abc"), ("Parent=53995c3f42cd8ad8; Root=1-abc", "1-abc"),
+            ("Root=", nil), ("Root=;Root=2", "2"), ("NotRoot=1", nil), ("Root=a=b", "a=b"), ("", nil),
+            (";;Root=x;", "x"), ("root=x", nil), ("Root =x", nil), ("Rootx=1;Root=é", "é"), ("Root", nil),
+        ]
+        for (header, root) in cases { #expect(InvocationTracker.traceRoot(header) == root, "\(header)") }
     }
 
     /// A fresh ingestor on the spool, as a restarted process makes one.

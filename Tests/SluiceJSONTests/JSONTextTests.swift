@@ -178,6 +178,21 @@ import Testing
         #expect(array.member("a", of: list) == nil, "an array has no members")
     }
 
+    /// Several members read in one walk are the values `member` finds one by one: the first of a
+    /// name, escaped names, none for a name the object lacks, and none at all of what is no object.
+    @Test func severalMembersAreFoundInOneWalkAsOneByOne() throws {
+        let text = #"{"ab":1, "a\u0062c":2, "a":3, "\"q\"":4, "a":5, "é":6, "":7, "o":{"a":8}}"#
+        let (reader, root) = try #require(JSONReader.document(Array(text.utf8)))
+        let keys = ["a", "abc", "missing", "", "é", "\"q\"", "ab", "a", "o"]
+        let found = reader.members(keys, of: root)
+        #expect(found == keys.map { reader.member($0, of: root) })
+        #expect(found.map(reader.number) == [3, 2, nil, 7, 6, 4, 1, 3, nil])
+        #expect(reader.members(["a"], of: found[8]).map(reader.number) == [8], "a nested object")
+        #expect(reader.members(["a", "b"], of: found[0]) == [nil, nil], "a number has no members")
+        #expect(reader.members(["a"], of: nil) == [nil])
+        #expect(reader.members([], of: root).isEmpty)
+    }
+
     @Test func anythingButOneValidValueIsRefused() {
         for text in ["", "   ", #"{"a":1"#, #"{"a":1} {"#, #"{"a":1}x"#, "{'a':1}", #"{"a":01}"#] {
             #expect(JSONReader.document(Array(text.utf8)) == nil, "\(text)")

@@ -1,5 +1,13 @@
 import CSQLite
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// A prepared statement with typed binds and reads. Indices are 1-based for binds (as in SQLite's
 /// C API) and 0-based for columns.
 package final class SQLiteStatement {
@@ -124,7 +132,12 @@ package final class SQLiteStatement {
     package func string(at column: Int32, reusing previous: String) -> String {
         guard let text = sqlite3_column_text(handle, column) else { return "" }
         let bytes = UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, column)))
-        let same = previous.utf8.withContiguousStorageIfAvailable { $0.elementsEqual(bytes) } ?? false
+        // Compared with memcmp: `elementsEqual` went a byte at a time through its generic iterator.
+        let same =
+            previous.utf8.withContiguousStorageIfAvailable { stored in
+                stored.count == bytes.count
+                    && (bytes.isEmpty || memcmp(stored.baseAddress!, bytes.baseAddress!, bytes.count) == 0)
+            } ?? false
         return same ? previous : String(decoding: bytes, as: UTF8.self)
     }
 
