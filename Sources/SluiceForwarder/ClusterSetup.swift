@@ -193,6 +193,13 @@ public struct ClusterSetup: Sendable {
 
     /// Whether an answer from the ISM API says the cluster has no ISM: 404, or the 400 "no handler
     /// found for uri" of a cluster without the plugin.
+    /// An answer's body to read: a reader and its value's range, or nothing to find in it when it
+    /// is not JSON (a reader steps over values as a validated text's).
+    static func readable(_ body: [UInt8]) -> (reader: JSONReader, all: Range<Int>) {
+        let document = JSONReader.document(body)
+        return (document?.reader ?? JSONReader([]), document?.root.range ?? 0..<0)
+    }
+
     static func saysNoISM(_ answer: OpenSearchClient.Answer) -> Bool {
         answer.status == 404
             || (answer.status == 400 && String(decoding: answer.body, as: UTF8.self).contains("no handler found"))
@@ -233,8 +240,7 @@ public struct ClusterSetup: Sendable {
         var query = ""
         switch await client.send(method: .GET, path: path, query: "", body: [], contentType: "application/json") {
         case .success(let answer) where (200..<300).contains(answer.status):
-            let reader = JSONReader(answer.body)
-            let all = 0..<answer.body.count
+            let (reader, all) = Self.readable(answer.body)
             if reader.string(reader.value(at: ["policy", "description"], in: all)) == description {
                 return Step(outcome: .unchanged, what: what, detail: "already as Sluice writes it")
             }
@@ -300,8 +306,7 @@ public struct ClusterSetup: Sendable {
                 outcome: .failed, what: what,
                 detail: "the import answered \(answer.status): \(Self.excerpt(answer.body))")
         }
-        let reader = JSONReader(answer.body)
-        let all = 0..<answer.body.count
+        let (reader, all) = Self.readable(answer.body)
         let success =
             reader.value(at: ["success"], in: all).map { answer.body[$0.range].elementsEqual("true".utf8) } == true
         let count = reader.number(reader.member("successCount", of: all)).map(Int.init) ?? 0

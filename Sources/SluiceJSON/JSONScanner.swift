@@ -66,10 +66,12 @@ public struct JSONScanner: ~Copyable {
 
     /// Calls `visit` with the name token and the value of each member of the object at `range`
     /// in `bytes`, in order, until it returns true; nothing when `range` is not an object. For an
-    /// object already validated: a walk that meets invalid JSON ends there. `depth` is the
-    /// members' depth in the whole text.
+    /// object already validated: the values are stepped over, not checked again (a platform
+    /// report's record was checked once by the delivery's scan, then again at each lookup). A
+    /// walk over text that is not valid JSON stays inside the buffer and ends, its values' ranges
+    /// unspecified.
     public static func forEachMember(
-        of range: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>, depth: Int = 1,
+        of range: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>,
         _ visit: (_ name: Range<Int>, _ value: (kind: Kind, range: Range<Int>)) -> Bool
     ) {
         guard range.count >= 2, bytes[range.lowerBound] == UInt8(ascii: "{") else { return }
@@ -83,11 +85,105 @@ public struct JSONScanner: ~Copyable {
                 try scanner.string()
                 let name = nameStart..<scanner.position
                 try scanner.expect(UInt8(ascii: ":"), "':'")
-                if visit(name, try scanner.value(depth: depth)) { return }
+                guard let value = scanner.skipValidated(), !visit(name, value) else { return }
             } while scanner.take(UInt8(ascii: ","))
         } catch {
             return
         }
+    }
+
+    /// Steps over the value at `position` of text a scanner has validated, checking nothing: a
+    /// string to its closing quote, an object or array to its closing bracket (the strings in it
+    /// stepped over whole), a number or literal to the byte after it. Its kind and range; nil at
+    /// the end of the text, or for an object or array the text ends in.
+    @usableFromInline
+    mutating func skipValidated() -> (kind: Kind, range: Range<Int>)? {
+        skipWhitespace()
+        guard position < bytes.count else { return nil }
+        let start = position
+        switch bytes[position] {
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            let kind: Kind = bytes[position] == UInt8(ascii: "{") ? .object : .array
+            var depth = 0
+            while position < bytes.count {
+                switch bytes[position] {
+                case UInt8(ascii: "\""):
+                    skipValidatedString()
+                    continue
+                case UInt8(ascii: "{"), UInt8(ascii: "["):
+                    depth += 1
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    depth -= 1
+                    if depth == 0 {
+                        position += 1
+                        return (kind, start..<position)
+                    }
+                default:
+                    break
+                }
+                position += 1
+            }
+            return nil
+        case UInt8(ascii: "\""):
+            skipValidatedString()
+            return (.string, start..<position)
+        case let first:
+            let kind: Kind = first == UInt8(ascii: "-") || Self.isDigit(first) ? .number : .literal
+            while position < bytes.count {
+                switch bytes[position] {
+                case UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 0x20, 0x09, 0x0A, 0x0D:
+                    return (kind, start..<position)
+                default:
+                    position += 1
+                }
+            }
+            return (kind, start..<position)
+        }
+    }
+
+    /// Steps over the string token at `position` (its opening quote) of validated text, eight
+    /// bytes at a time to the next quote or backslash; to the end of the text when it has no end.
+    @usableFromInline
+    mutating func skipValidatedString() {
+        let base = bytes.baseAddress!
+        let count = bytes.count
+        var at = position + 1
+        while at < count {
+            at = Self.skipWords(base, from: at, count: count, until: Self.hasQuoteOrBackslash)
+            guard at < count else { break }
+            switch base[at] {
+            case UInt8(ascii: "\""):
+                position = at + 1
+                return
+            case UInt8(ascii: "\\"):
+                at += 2
+            default:
+                at += 1
+            }
+        }
+        position = count
+    }
+
+    /// The offset from `at` on where a word of eight bytes first meets `stops` (or where fewer than
+    /// eight bytes are left): a scan's step over plain text.
+    @inline(__always)
+    @usableFromInline
+    static func skipWords(
+        _ base: UnsafePointer<UInt8>, from at: Int, count: Int, until stops: (UInt64) -> Bool
+    ) -> Int {
+        var at = at
+        while at + 8 <= count, !stops(UnsafeRawPointer(base + at).loadUnaligned(as: UInt64.self)) { at += 8 }
+        return at
+    }
+
+    /// Whether one of the eight bytes of `word` is a quote or a backslash (exact: a byte's test
+    /// borrows from the next only past a byte that matched).
+    @inlinable
+    static func hasQuoteOrBackslash(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let quotes = word ^ (ones &* 0x22)
+        let backslashes = word ^ (ones &* 0x5C)
+        return ((quotes &- ones) & ~quotes | (backslashes &- ones) & ~backslashes) & 0x8080_8080_8080_8080 != 0
     }
 
     /// Skips whitespace and consumes `byte` if it is next.
@@ -162,9 +258,7 @@ public struct JSONScanner: ~Copyable {
         var at = position + 1
         while at < count {
             // Eight bytes at a time while none needs a look: a log line is mostly plain ASCII.
-            while at + 8 <= count, !Self.needsALook(UnsafeRawPointer(base + at).loadUnaligned(as: UInt64.self)) {
-                at += 8
-            }
+            at = Self.skipWords(base, from: at, count: count, until: Self.needsALook)
             guard at < count else { break }
             switch base[at] {
             case UInt8(ascii: "\""):

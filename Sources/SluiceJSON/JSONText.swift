@@ -8,6 +8,22 @@ public enum JSONText {
         text.withUTF8 { appendString(bytes: $0, to: &out) }
     }
 
+    /// Appends `value` in decimal digits to `out`, without a `String` in between.
+    public static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // up to 20 digits, last first
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            for index in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[index]) }
+        }
+    }
+
     /// Appends UTF-8 text as a JSON string literal, quotes included, to `out`.
     @inlinable
     public static func appendString(utf8 text: some Sequence<UInt8>, to out: inout [UInt8]) {

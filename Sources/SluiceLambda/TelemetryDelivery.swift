@@ -110,7 +110,7 @@ public struct TelemetryDelivery: Sendable {
         var level: Range<Int>?
         if record.kind == .object {
             // Only top-level members matter; the record was validated above.
-            JSONScanner.forEachMember(of: record.range, in: buffer, depth: 2) { key, value in
+            JSONScanner.forEachMember(of: record.range, in: buffer) { key, value in
                 if value.kind == .string && scanner.token(key, is: "requestId") {
                     requestId = value.range
                 } else if scanner.token(key, is: "message") {

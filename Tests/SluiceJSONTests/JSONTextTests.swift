@@ -200,3 +200,108 @@ import Testing
         #expect(JSONReader.document(Array("[1,2]".utf8))?.root.kind == .array)
     }
 }
+
+/// The member walk steps over values without checking them again: on valid JSON it finds the
+/// values the validating scan finds, and on any bytes at all it stays in the buffer and ends.
+@Suite struct JSONMemberWalkTests {
+    /// A random JSON value of up to `depth` levels, with whitespace, escapes and UTF-8 in its strings.
+    static func value(_ depth: Int, _ random: inout some RandomNumberGenerator) -> String {
+        let space = ["", " ", "\n", "\t ", "\r\n"]
+        func gap() -> String { space.randomElement(using: &random)! }
+        func string() -> String {
+            let pieces = ["a", "\\\"", "\\\\", "\\n", "\\u00e9", "é", "x]}", "{[", ",", ":", "\\/", "😀", "  "]
+            return "\""
+                + (0..<Int.random(in: 0...12, using: &random)).map { _ in pieces.randomElement(using: &random)! }
+                .joined() + "\""
+        }
+        switch Int.random(in: 0..<(depth > 0 ? 7 : 5), using: &random) {
+        case 0: return string()
+        case 1: return ["0", "-12", "3.5e+7", "1E-2", "42"].randomElement(using: &random)!
+        case 2: return ["true", "false", "null"].randomElement(using: &random)!
+        case 3, 4: return string()
+        case 5:
+            let members = (0..<Int.random(in: 0...5, using: &random)).map { _ in
+                gap() + string() + gap() + ":" + gap() + value(depth - 1, &random) + gap()
+            }
+            return "{" + (members.isEmpty ? gap() : members.joined(separator: ",")) + "}"
+        default:
+            let elements = (0..<Int.random(in: 0...5, using: &random)).map { _ in
+                gap() + value(depth - 1, &random) + gap()
+            }
+            return "[" + (elements.isEmpty ? gap() : elements.joined(separator: ",")) + "]"
+        }
+    }
+
+    /// The members as the validating scan reads them.
+    static func scanned(_ bytes: UnsafeBufferPointer<UInt8>) throws -> [Range<Int>] {
+        var scanner = JSONScanner(bytes)
+        var out: [Range<Int>] = []
+        try scanner.expect(UInt8(ascii: "{"), "{")
+        guard !scanner.take(UInt8(ascii: "}")) else { return out }
+        repeat {
+            scanner.skipWhitespace()
+            let name = scanner.position
+            try scanner.string()
+            out.append(name..<scanner.position)
+            try scanner.expect(UInt8(ascii: ":"), ":")
+            out.append(try scanner.value(depth: 1).range)
+        } while scanner.take(UInt8(ascii: ","))
+        return out
+    }
+
+    @Test func onValidJSONTheWalkFindsWhatTheScanFinds() throws {
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<3_000 {
+            var text = ""
+            while !text.hasPrefix("{") { text = Self.value(4, &random) }
+            let bytes = Array(text.utf8)
+            try bytes.withUnsafeBufferPointer { buffer in
+                let expected = try Self.scanned(buffer)
+                var walked: [Range<Int>] = []
+                JSONScanner.forEachMember(of: 0..<buffer.count, in: buffer) { name, value in
+                    walked += [name, value.range]
+                    return false
+                }
+                #expect(walked == expected, "\(text)")
+            }
+        }
+    }
+
+    @Test func onAnyBytesTheWalkStaysInTheBufferAndEnds() {
+        var random = SystemRandomNumberGenerator()
+        let alphabet = Array(#"{}[]":,\ a1-tn"#.utf8) + [0xC3, 0xA9, 0x0A]
+        for _ in 0..<20_000 {
+            let bytes =
+                [UInt8(ascii: "{")]
+                + (0..<Int.random(in: 0...40, using: &random)).map { _ in
+                    alphabet.randomElement(using: &random)!
+                }
+            bytes.withUnsafeBufferPointer { buffer in
+                var visits = 0
+                JSONScanner.forEachMember(of: 0..<buffer.count, in: buffer) { name, value in
+                    visits += 1
+                    #expect(name.lowerBound >= 0 && name.upperBound <= buffer.count)
+                    #expect(value.range.lowerBound >= 0 && value.range.upperBound <= buffer.count)
+                    return false
+                }
+                #expect(visits <= buffer.count)
+            }
+        }
+    }
+}
+
+@Suite struct JSONIntegerTests {
+    @Test func integersAreWrittenAsSwiftWritesThem() {
+        var random = SystemRandomNumberGenerator()
+        let edges: [Int64] = [0, 1, -1, 9, 10, -10, 99, 100, Int64.max, Int64.min, Int64.max - 1, Int64.min + 1]
+        for value in edges
+            + (0..<2_000).map({ _ in
+                Int64.random(in: .min ... .max, using: &random) >> Int64.random(in: 0...62, using: &random)
+            })
+        {
+            var out: [UInt8] = [UInt8(ascii: "x")]
+            JSONText.appendInteger(value, to: &out)
+            #expect(out == Array("x\(value)".utf8))
+        }
+    }
+}

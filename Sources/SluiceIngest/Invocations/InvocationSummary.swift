@@ -169,7 +169,7 @@ public struct InvocationSummary: Sendable, Equatable {
         out.append(UInt8(ascii: ":"))
         // Whole numbers without a fraction; the mapping makes every number a double anyway.
         if value == value.rounded(), abs(value) < 1e15 {
-            out += Array(String(Int64(value)).utf8)
+            JSONText.appendInteger(Int64(value), to: &out)
         } else {
             out += Array("\(value)".utf8)
         }
