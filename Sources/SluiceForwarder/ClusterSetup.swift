@@ -191,8 +191,6 @@ public struct ClusterSetup: Sendable {
     static let ismPermissions =
         "cluster:admin/opendistro/ism/policy/search, cluster:admin/opendistro/ism/policy/get and cluster:admin/opendistro/ism/policy/write (es:ESHttpGet, es:ESHttpPut)"
 
-    /// Whether an answer from the ISM API says the cluster has no ISM: 404, or the 400 "no handler
-    /// found for uri" of a cluster without the plugin.
     /// An answer's body to read: a reader and its value's range, or nothing to find in it when it
     /// is not JSON (a reader steps over values as a validated text's).
     static func readable(_ body: [UInt8]) -> (reader: JSONReader, all: Range<Int>) {
@@ -200,6 +198,8 @@ public struct ClusterSetup: Sendable {
         return (document?.reader ?? JSONReader([]), document?.root.range ?? 0..<0)
     }
 
+    /// Whether an answer from the ISM API says the cluster has no ISM: 404, or the 400 "no handler
+    /// found for uri" of a cluster without the plugin.
     static func saysNoISM(_ answer: OpenSearchClient.Answer) -> Bool {
         answer.status == 404
             || (answer.status == 400 && String(decoding: answer.body, as: UTF8.self).contains("no handler found"))

@@ -268,7 +268,11 @@ public struct InvocationTracker: Sendable {
         let status = reader.string(fields[1])
         let errorType = reader.string(fields[2])
         let metricValues = reader.members(Self.metricNames, of: fields[3]).map(reader.number)
-        func metric(_ name: String) -> Double? { Self.metricNames.firstIndex(of: name).flatMap { metricValues[$0] } }
+        func metric(_ name: String) -> Double? {
+            let index = Self.metricNames.firstIndex(of: name)
+            assert(index != nil, "\(name) is not in metricNames")
+            return index.flatMap { metricValues[$0] }
+        }
         // Each span's name and duration; the first span of a name is the one read.
         let spans = fields[4].map { reader.elements(of: $0.range) } ?? []
         let spanFields = spans.map { reader.members(["name", "durationMs"], of: $0) }
@@ -334,7 +338,8 @@ public struct InvocationTracker: Sendable {
         close(key, summary)
     }
 
-    /// The metrics of a runtimeDone or a report that a summary keeps.
+    /// The metrics of a runtimeDone or a report that a summary keeps: every name `observeOutcome`
+    /// reads, all of them in one walk of the `metrics` object.
     static let metricNames = [
         "durationMs", "producedBytes", "billedDurationMs", "memorySizeMB", "maxMemoryUsedMB", "initDurationMs",
         "restoreDurationMs",
