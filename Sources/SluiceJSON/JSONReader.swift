@@ -214,13 +214,9 @@ public struct JSONReader {
         return count
     }
 
-    /// Where the next backslash is in `start..<end`, or `end`: found by `memchr`, since most of a
-    /// line is plain text and it skips that many bytes at a time.
+    /// Where the next backslash is in `start..<end`, or `end`.
     static func nextBackslash(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, before end: Int) -> Int {
-        guard start < end, let base = bytes.baseAddress,
-            let found = memchr(base + start, Int32(UInt8(ascii: "\\")), end - start)
-        else { return end }
-        return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+        JSONScanner.next(UInt8(ascii: "\\"), in: bytes, from: start, before: end)
     }
 
     /// The bytes of a string token's inside, escapes resolved.

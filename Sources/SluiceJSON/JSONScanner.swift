@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Where a JSON text breaks the grammar: one line and the byte offset.
 public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
     public let message: String
@@ -141,49 +149,35 @@ public struct JSONScanner: ~Copyable {
         }
     }
 
-    /// Steps over the string token at `position` (its opening quote) of validated text, eight
-    /// bytes at a time to the next quote or backslash; to the end of the text when it has no end.
+    /// Steps over the string token at `position` (its opening quote) of validated text: to the
+    /// next quote (`memchr`) that an even number of backslashes precedes; to the end of the text
+    /// when it has no end.
     @usableFromInline
     mutating func skipValidatedString() {
-        let base = bytes.baseAddress!
-        let count = bytes.count
-        var at = position + 1
-        while at < count {
-            at = Self.skipWords(base, from: at, count: count, until: Self.hasQuoteOrBackslash)
-            guard at < count else { break }
-            switch base[at] {
-            case UInt8(ascii: "\""):
-                position = at + 1
-                return
-            case UInt8(ascii: "\\"):
-                at += 2
-            default:
-                at += 1
+        let inside = position + 1
+        var at = inside
+        while at < bytes.count {
+            let quote = Self.next(UInt8(ascii: "\""), in: bytes, from: at, before: bytes.count)
+            guard quote < bytes.count else { break }
+            var backslashes = 0
+            while quote - backslashes > inside && bytes[quote - backslashes - 1] == UInt8(ascii: "\\") {
+                backslashes += 1
             }
+            if backslashes % 2 == 0 {
+                position = quote + 1
+                return
+            }
+            at = quote + 1
         }
-        position = count
+        position = bytes.count
     }
 
-    /// The offset from `at` on where a word of eight bytes first meets `stops` (or where fewer than
-    /// eight bytes are left): a scan's step over plain text.
-    @inline(__always)
-    @usableFromInline
-    static func skipWords(
-        _ base: UnsafePointer<UInt8>, from at: Int, count: Int, until stops: (UInt64) -> Bool
-    ) -> Int {
-        var at = at
-        while at + 8 <= count, !stops(UnsafeRawPointer(base + at).loadUnaligned(as: UInt64.self)) { at += 8 }
-        return at
-    }
-
-    /// Whether one of the eight bytes of `word` is a quote or a backslash (exact: a byte's test
-    /// borrows from the next only past a byte that matched).
-    @inlinable
-    static func hasQuoteOrBackslash(_ word: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let quotes = word ^ (ones &* 0x22)
-        let backslashes = word ^ (ones &* 0x5C)
-        return ((quotes &- ones) & ~quotes | (backslashes &- ones) & ~backslashes) & 0x8080_8080_8080_8080 != 0
+    /// Where the next `byte` is in `start..<end` of `bytes`, or `end`: found by `memchr`, which
+    /// skips plain text many bytes at a time.
+    static func next(_ byte: UInt8, in bytes: UnsafeBufferPointer<UInt8>, from start: Int, before end: Int) -> Int {
+        guard start < end, let base = bytes.baseAddress, let found = memchr(base + start, Int32(byte), end - start)
+        else { return end }
+        return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
     }
 
     /// Skips whitespace and consumes `byte` if it is next.
@@ -258,7 +252,9 @@ public struct JSONScanner: ~Copyable {
         var at = position + 1
         while at < count {
             // Eight bytes at a time while none needs a look: a log line is mostly plain ASCII.
-            at = Self.skipWords(base, from: at, count: count, until: Self.needsALook)
+            while at + 8 <= count, !Self.needsALook(UnsafeRawPointer(base + at).loadUnaligned(as: UInt64.self)) {
+                at += 8
+            }
             guard at < count else { break }
             switch base[at] {
             case UInt8(ascii: "\""):
