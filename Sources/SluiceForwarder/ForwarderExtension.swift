@@ -23,7 +23,8 @@ public struct ForwarderExtension: Sendable {
     let makeLogger: @Sendable (Logger.Level) -> Logger
     /// The address to listen on; `sandbox.localdomain` on Lambda.
     let listenerHost: String
-    /// Stop shipping this long before the SHUTDOWN deadline, so the exit comes before SIGKILL.
+    /// Stop shipping this long before the SHUTDOWN deadline, so the exit comes before SIGKILL
+    /// (`shutdownMargin(memorySizeMB:)` unless given).
     let shutdownMarginMilliseconds: Int64
     /// The forwarder's one clock: the spool's times, the shipper's backoffs, holds and the drain.
     let clock: WallClock
@@ -33,7 +34,7 @@ public struct ForwarderExtension: Sendable {
 
     public init(
         environment: [String: String], api: any ExtensionsAPI, listenerHost: String = "sandbox.localdomain",
-        shutdownMarginMilliseconds: Int64 = 200, clock: WallClock = .system, realTime: WallClock = .system,
+        shutdownMarginMilliseconds: Int64? = nil, clock: WallClock = .system, realTime: WallClock = .system,
         makeLogger: @escaping @Sendable (Logger.Level) -> Logger
     ) {
         self.clock = clock
@@ -41,8 +42,26 @@ public struct ForwarderExtension: Sendable {
         self.environment = environment
         self.api = api
         self.listenerHost = listenerHost
-        self.shutdownMarginMilliseconds = shutdownMarginMilliseconds
+        self.shutdownMarginMilliseconds =
+            shutdownMarginMilliseconds
+            ?? Self.shutdownMargin(memorySizeMB: environment["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"].flatMap { Int($0) })
         self.makeLogger = makeLogger
+    }
+
+    /// How long before the SHUTDOWN deadline the drain stops, for a function of `memorySizeMB`.
+    ///
+    /// After the drain the extension writes what is left and its shutdown line and exits: about
+    /// 5 ms of CPU (`tools/bench lifecycle`: exits 1-6 ms after the drain ended at every share).
+    /// Lambda gives a function CPU in proportion to its memory, one vCPU at 1,769 MB, as a CFS
+    /// quota: a process that has spent its quota in the current period (100 ms) waits for the
+    /// next, and then runs at its share. So the margin is 50 ms at a full vCPU, and below it the
+    /// wait for the next period and 5 ms of CPU at the share; at most 200 ms (128 MB, and a
+    /// memory size that is not known).
+    public static func shutdownMargin(memorySizeMB: Int?) -> Int64 {
+        guard let memorySizeMB, memorySizeMB > 0 else { return 200 }
+        let share = min(1, Double(memorySizeMB) / 1_769)
+        let margin = 50 + 100 * (1 - share) + 5 / share
+        return min(200, Int64(margin.rounded(.up)))
     }
 
     /// Runs the extension; returns the process exit status.

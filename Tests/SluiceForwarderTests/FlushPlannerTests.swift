@@ -36,3 +36,20 @@ struct FlushPlannerTests {
         #expect(planner.holdUntil(now: clock.now, waiting: 10) == nil)
     }
 }
+
+/// How long before the SHUTDOWN deadline the drain stops: enough for the exit at the function's
+/// CPU share, and no more.
+struct ShutdownMarginTests {
+    @Test func theMarginShrinksWithTheCPUAFunctionGets() {
+        #expect(ForwarderExtension.shutdownMargin(memorySizeMB: nil) == 200, "not known: the most")
+        #expect(ForwarderExtension.shutdownMargin(memorySizeMB: 128) == 200)
+        #expect(ForwarderExtension.shutdownMargin(memorySizeMB: 512) == 139)
+        #expect(ForwarderExtension.shutdownMargin(memorySizeMB: 1_024) == 101)
+        #expect(ForwarderExtension.shutdownMargin(memorySizeMB: 1_769) == 55, "a full vCPU")
+        #expect(ForwarderExtension.shutdownMargin(memorySizeMB: 10_240) == 55)
+        let margins = stride(from: 128, through: 10_240, by: 64).map {
+            ForwarderExtension.shutdownMargin(memorySizeMB: $0)
+        }
+        #expect(zip(margins, margins.dropFirst()).allSatisfy { $0 >= $1 }, "more memory never gets a longer margin")
+    }
+}
