@@ -33,6 +33,7 @@ struct LifecycleBenchmark: AsyncParsableCommand {
     @Option(help: "Invocations for the CPU figure.") var cpuInvocations = 300
     @Option(help: "Function log lines per invocation for the CPU figure (0: what an invocation costs by itself).")
     var cpuLines = 100
+    @Option(help: "Runs of the CPU figure; the median is reported.") var cpuRuns = 3
     @Option(
         parsing: .upToNextOption,
         help: "Memory sizes (MB) on whose CPU share SHUTDOWN is measured again, as Lambda gives it.")
@@ -86,11 +87,19 @@ struct LifecycleBenchmark: AsyncParsableCommand {
         }
     }
 
+    /// The median of `cpuRuns` runs: one binary's runs on this shared 2-core machine spread over
+    /// 15-24 ms within an hour.
     private func cpuRow() async throws {
-        let cpu = try await cpuPerThousandEvents()
+        var runs: [(milliseconds: Double, detail: String)] = []
+        for _ in 0..<max(1, cpuRuns) { runs.append(try await cpuPerThousandEvents()) }
+        let median = runs.sorted { $0.milliseconds < $1.milliseconds }[runs.count / 2]
+        let every =
+            runs.count > 1 ? "every run: " + runs.map { Self.ms($0.milliseconds) }.joined(separator: ", ") + "; " : ""
         row(
-            "CPU per 1,000 events, ingested and shipped (100 B to 1 KiB lines and platform events)",
-            Self.ms(cpu.milliseconds), "≤ 15 ms", met: cpu.milliseconds <= 15, detail: cpu.detail)
+            "CPU per 1,000 events, ingested and shipped (100 B to 1 KiB lines and platform events)"
+                + (runs.count > 1 ? ", median of \(runs.count)" : ""),
+            Self.ms(median.milliseconds), "≤ 15 ms", met: median.milliseconds <= 15,
+            detail: runs.count > 1 ? every + "the median run: " + median.detail : median.detail)
     }
 
     /// The median of `shutdownRuns` runs: the local OpenSearch's own speed moved the direct POSTs
