@@ -142,27 +142,39 @@ public actor Shipper {
     /// asks for a pause that outlasts the deadline. `waitingOutPauses: false` returns at any pause
     /// instead of sleeping through it: the loop then shows the pause (a hold of `/next` ends at it)
     /// and sleeps itself. Hurried, `hurriedLanes` such drains run side by side, each with its own
-    /// batches (a lease never hands out a record another holds).
+    /// batches (a lease never hands out a record another holds); a drain under way when the hurry
+    /// begins (SHUTDOWN came in the middle of a pass) goes on with them from its next batch.
     public func drain(until deadline: Int64, waitingOutPauses: Bool = true) async throws -> Report {
-        guard hurried else { return try await drainLane(until: deadline, waitingOutPauses: waitingOutPauses) }
-        return try await withThrowingTaskGroup(of: Report.self) { group in
+        var total = Report()
+        if !hurried {
+            total = try await drainLane(until: deadline, waitingOutPauses: waitingOutPauses, untilHurried: true)
+            guard hurried, !total.idle, clock.now() < deadline else { return total }
+        }
+        let lanes = try await withThrowingTaskGroup(of: Report.self) { group in
             for _ in 0..<Self.hurriedLanes {
                 group.addTask { try await self.drainLane(until: deadline, waitingOutPauses: waitingOutPauses) }
             }
-            var total = Report()
+            var lanes = Report()
             var idle = true
             for try await lane in group {
-                total.add(lane)
+                lanes.add(lane)
                 idle = idle && lane.idle
             }
-            total.idle = idle
-            return total
+            lanes.idle = idle
+            return lanes
         }
+        total.add(lanes)
+        return total
     }
 
-    private func drainLane(until deadline: Int64, waitingOutPauses: Bool) async throws -> Report {
+    /// One lane of a drain; `untilHurried` also ends it when the hurry begins.
+    private func drainLane(
+        until deadline: Int64, waitingOutPauses: Bool, untilHurried: Bool = false
+    ) async throws
+        -> Report
+    {
         var total = Report()
-        while clock.now() < deadline {
+        while clock.now() < deadline, !(untilHurried && hurried) {
             let now = clock.now()
             if pausedUntil > now {
                 guard waitingOutPauses, pausedUntil < deadline else { break }

@@ -89,6 +89,17 @@ struct ShippingRig {
         try await drainCompletely()
     }
 
+    /// Whether the index holds `count` documents before the shipper abandons a request (at most
+    /// 30 s): what a request that hangs does not hold back.
+    func indexedBeforeAnAbandon(_ count: Int) async throws -> Bool {
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline, await shipper.abandonedRequests == 0 {
+            if try await probe.count(index) == count { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
     func records(
         _ count: Int, index: String? = nil, prefix: String = "r",
         body: (Int) -> String = {
