@@ -50,7 +50,7 @@ public actor Shipper {
     /// usual answer's.
     private var abandoning: Set<Int> = []
     /// The index creation under way: a second lane waits for it rather than creating the same indices.
-    private var bootstrapping: Task<Void, Never>?
+    private var bootstrapping: Task<OpenSearchError?, Never>?
     /// How long requests have taken to be answered lately (ms, a moving average), if any was.
     private var usualAnswerMilliseconds: Int64?
     private var generator = SystemRandomNumberGenerator()
@@ -456,10 +456,10 @@ public actor Shipper {
     /// answer); a refusal (403 on index creation, say) is logged and the bulk request goes ahead,
     /// since the index may exist already.
     private func bootstrap(_ indices: Set<String>) async -> OpenSearchError? {
-        if let other = bootstrapping { await other.value }
+        if let other = bootstrapping { _ = await other.value }
         guard indices.contains(where: { !bootstrapped.contains($0) }) else { return nil }
         let creating = Task { await self.create(indices) }
-        bootstrapping = Task { _ = await creating.value }
+        bootstrapping = creating
         defer { bootstrapping = nil }
         return await creating.value
     }

@@ -92,7 +92,7 @@ struct LifecycleBenchmark: AsyncParsableCommand {
     private func cpuRow() async throws {
         var runs: [(milliseconds: Double, detail: String)] = []
         for _ in 0..<max(1, cpuRuns) { runs.append(try await cpuPerThousandEvents()) }
-        let median = runs.sorted { $0.milliseconds < $1.milliseconds }[runs.count / 2]
+        let median = Measure.median(runs, by: \.milliseconds)
         let every =
             runs.count > 1 ? "every run: " + runs.map { Self.ms($0.milliseconds) }.joined(separator: ", ") + "; " : ""
         row(
@@ -110,7 +110,7 @@ struct LifecycleBenchmark: AsyncParsableCommand {
             let (shipped, direct, exit) = try await shutdown()
             runs.append((Measure.ratio(Double(shipped), Double(max(1, direct))), shipped, direct, exit))
         }
-        let median = runs.sorted { $0.ratio < $1.ratio }[runs.count / 2]
+        let median = Measure.median(runs, by: \.ratio)
         let killed = runs.contains { $0.exit.contains("killed") }
         row(
             "SHUTDOWN: shipped of a \(Measure.format(Double(backlog))) backlog in a 1,700 ms budget, against direct "
@@ -165,7 +165,7 @@ struct LifecycleBenchmark: AsyncParsableCommand {
             }.first
             runs.append((Measure.milliseconds(report.duration), phases ?? "?"))
         }
-        return runs.sorted { $0.milliseconds < $1.milliseconds }[runs.count / 2]
+        return Measure.median(runs, by: \.milliseconds)
     }
 
     /// What `memory()` found in one phase: the peak resident set (VmHWM, MB) and the sample with the

@@ -13,6 +13,11 @@ enum Measure {
 
     static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
+    /// The run whose `key` is the median of the runs' (the upper one of an even count).
+    static func median<Run>(_ runs: [Run], by key: (Run) -> Double) -> Run {
+        runs.sorted { key($0) < key($1) }[runs.count / 2]
+    }
+
     /// A table row with the rate against a baseline.
     static func row(_ name: String, _ value: Double, _ baseline: Double, _ target: String) -> String {
         "| \(name) | \(format(value)) | \(fixed(ratio(value, baseline), places: 2)) | \(target) |"
