@@ -210,7 +210,9 @@ import Testing
     /// first of two batches hangs; the second is indexed before the first is abandoned, and the
     /// first goes again after that. Nothing lost, nothing twice.
     @Test func atShutdownTheNextBatchGoesWhileOneIsInFlight() async throws {
-        try await ShippingRig.with { rig in
+        // A request timeout past the abandonment (10 s here), so that the abandonment ends the hang:
+        // with the default 10 s the two raced, and under load the timeout won.
+        try await ShippingRig.with({ $0.requestTimeoutMilliseconds = 60_000 }) { rig in
             try await rig.bootstrap()
             try await rig.proxy.inject([["kind": "stall", "match": "_bulk", "seconds": 60]])
             try rig.spool.append(rig.records(2_000))
@@ -236,7 +238,10 @@ import Testing
     /// first batch is held 2 s while the hurry begins; the second then hangs, and the third is
     /// indexed beside it before it is abandoned.
     @Test func aDrainUnderWayWhenTheHurryBeginsGoesOnWithTwoRequestsInFlight() async throws {
-        try await ShippingRig.with({ $0.maxBatchCount = 1_000 }) { rig in
+        try await ShippingRig.with({
+            $0.maxBatchCount = 1_000
+            $0.requestTimeoutMilliseconds = 60_000
+        }) { rig in
             try await rig.bootstrap()
             try await rig.proxy.inject([
                 ["kind": "delay", "match": "_bulk", "seconds": 2],
