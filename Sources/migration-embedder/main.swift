@@ -1,5 +1,6 @@
-// Writes a Swift file holding every migration as an (id, name, bytes) literal.
-// Usage: migration-embedder OUTPUT.swift NNNN_name.sql...
+// Writes a Swift file holding every migration as an (id, name, bytes) literal, and the whole schema
+// for a new file (`schema-NNNN.sql`: the schema after migration NNNN) if there is one.
+// Usage: migration-embedder OUTPUT.swift FILE.sql...
 import FoundationEssentials
 
 #if canImport(Glibc)
@@ -19,9 +20,24 @@ guard let output = arguments.first else { fail("usage: migration-embedder OUTPUT
 
 var entries: [String] = []
 var seen: Set<Int> = []
+var schema = "nil"
 for path in arguments.dropFirst() {
     let url = URL(fileURLWithPath: path)
     let stem = url.deletingPathExtension().lastPathComponent
+    if stem.hasPrefix("schema-") {
+        guard let id = Int(stem.dropFirst("schema-".count)), id > 0 else {
+            fail(
+                "\(url.lastPathComponent): name the schema of a new file schema-NNNN.sql, NNNN the migration it follows"
+            )
+        }
+        guard schema == "nil" else { fail("there are two schema-NNNN.sql files: keep one") }
+        guard let data = try? Data(contentsOf: url), String(data: data, encoding: .utf8) != nil else {
+            fail("\(url.lastPathComponent) is not readable UTF-8")
+        }
+        schema =
+            "EmbeddedMigration(id: \(id), name: \"schema\", bytes: [\(data.map(String.init).joined(separator: ","))])"
+        continue
+    }
     guard let underscore = stem.firstIndex(of: "_"), let id = Int(stem[..<underscore]), id > 0 else {
         fail("\(url.lastPathComponent): name it NNNN_description.sql with NNNN a positive number")
     }
@@ -41,6 +57,7 @@ let source = """
         static let all: [EmbeddedMigration] = [
     \(entries.joined(separator: "\n"))
         ]
+        static let schema: EmbeddedMigration? = \(schema)
     }
 
     """

@@ -43,6 +43,7 @@ struct LifecycleBenchmark: AsyncParsableCommand {
     var shutdownOnly = false
     @Flag(help: "All but the SHUTDOWN figures (tools/bench measures those on a fresh OpenSearch).")
     var skipShutdown = false
+    @Flag(help: "Only the cold-start figures (for comparing builds).") var coldOnly = false
     @Flag(help: "Daily indices (`…-%Y.%m.%d`), as many users name theirs, instead of plain names.")
     var datedIndices = false
 
@@ -57,15 +58,8 @@ struct LifecycleBenchmark: AsyncParsableCommand {
             try await shutdownRows()
             return
         }
-        let empty = try await coldStarts(prefilled: 0)
-        row(
-            "cold start, process start → first /next, p50 of \(starts)", Self.ms(empty.milliseconds), "≤ 10 ms",
-            met: empty.milliseconds <= 10, detail: "ms per init step in the median run: \(empty.phases)")
-        let full = try await coldStarts(prefilled: waiting)
-        row(
-            "cold start with \(Measure.format(Double(waiting))) records waiting, p50 of \(starts)",
-            Self.ms(full.milliseconds), "≤ 40 ms", met: full.milliseconds <= 40,
-            detail: "ms per init step in the median run: \(full.phases)")
+        try await coldStartRows()
+        if coldOnly { return }
         let (idle, loaded) = try await memory()
         row("peak RSS, idle (10 invocations)", idle.text, "≤ 12 MB", met: idle.peakMB <= 12)
         row(
@@ -73,6 +67,26 @@ struct LifecycleBenchmark: AsyncParsableCommand {
             met: loaded.peakMB <= 20)
         try await cpuRow()
         if !skipShutdown { try await shutdownRows() }
+    }
+
+    private func coldStartRows() async throws {
+        // A new execution environment has an empty /tmp: the spool file is created there, and that
+        // is the cold start most functions see.
+        let new = try await coldStarts(prefilled: nil)
+        row(
+            "cold start of a new environment (no spool file yet), process start → first /next, p50 of \(starts)",
+            Self.ms(new.milliseconds), "≤ 10 ms", met: new.milliseconds <= 10,
+            detail: "ms per init step in the median run: \(new.phases)")
+        let empty = try await coldStarts(prefilled: 0)
+        row(
+            "cold start, process start → first /next, p50 of \(starts)", Self.ms(empty.milliseconds), "≤ 10 ms",
+            met: empty.milliseconds <= 10,
+            detail: "ms per init step in the median run: \(empty.phases)")
+        let full = try await coldStarts(prefilled: waiting)
+        row(
+            "cold start with \(Measure.format(Double(waiting))) records waiting, p50 of \(starts)",
+            Self.ms(full.milliseconds), "≤ 40 ms", met: full.milliseconds <= 40,
+            detail: "ms per init step in the median run: \(full.phases)")
     }
 
     private func shutdownRows() async throws {
@@ -139,18 +153,21 @@ struct LifecycleBenchmark: AsyncParsableCommand {
         ]
     }
 
-    /// Median init time over `starts` fresh processes, each finding the same spool.
-    private func coldStarts(prefilled: Int) async throws -> (milliseconds: Double, phases: String) {
-        let base = "\(folder)/sluice-bench-cold-\(getpid())-\(prefilled)"
+    /// Median init time over `starts` fresh processes, each finding the same spool (of `prefilled`
+    /// records), or none (nil: each creates its spool, as in a new execution environment).
+    private func coldStarts(prefilled: Int?) async throws -> (milliseconds: Double, phases: String) {
+        let base = "\(folder)/sluice-bench-cold-\(getpid())-\(prefilled ?? -1)"
         defer { try? FileManager.default.removeItem(atPath: base) }
         let template = base + "/template.sqlite"
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-        try fill(template, records: prefilled, index: "bench-cold-function")
+        if let prefilled { try fill(template, records: prefilled, index: "bench-cold-function") }
         var runs: [(milliseconds: Double, phases: String)] = []
         for run in 0..<starts {
             let tmp = base + "/run-\(run)"
             try FileManager.default.createDirectory(atPath: tmp + "/sluice", withIntermediateDirectories: true)
-            try FileManager.default.copyItem(atPath: template, toPath: tmp + "/sluice/spool.sqlite")
+            if prefilled != nil {
+                try FileManager.default.copyItem(atPath: template, toPath: tmp + "/sluice/spool.sqlite")
+            }
             var configuration = SimulatorConfiguration(extensionPath: sluice)
             // Nothing ships before the first /next; an unreachable URL keeps it so afterwards too.
             configuration.environment = environment(tmp, url: "http://127.0.0.1:1", prefix: "bench-cold")

@@ -8,7 +8,7 @@ import Testing
     @Test func embeddedMigrationsEqualTheFilesInTheRepository() throws {
         let folder = packageRoot.appendingPathComponent("migrations")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path)
-            .filter { $0.hasSuffix(".sql") }.sorted()
+            .filter { $0.hasSuffix(".sql") && !$0.hasPrefix("schema-") }.sorted()
         #expect(files.count == Migration.embedded.count)
         for (file, migration) in zip(files, Migration.embedded) {
             let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
@@ -16,6 +16,83 @@ import Testing
             #expect(text == migration.sql, "\(file) differs from the copy embedded in the binary")
         }
         #expect(Migration.embedded.map(\.id) == Array(1...Migration.embedded.count), "ids are 1, 2, 3, … in order")
+    }
+
+    @Test func theSchemaOfANewFileIsEmbeddedAndFollowsAShippedMigration() throws {
+        let schema = try #require(Migration.embeddedSchema, "migrations/schema-NNNN.sql is embedded")
+        let file = packageRoot.appendingPathComponent("migrations/schema-\(String(format: "%04d", schema.id)).sql")
+        #expect(try String(contentsOf: file, encoding: .utf8) == schema.sql)
+        #expect(Migration.embedded.contains { $0.id == schema.id })
+    }
+
+    /// A new file made with the schema in one transaction is the file the migrations make one by
+    /// one: the same tables, indexes and their SQL, the same rows, the same migrations recorded.
+    @Test func aNewFileWithTheSchemaIsTheFileTheMigrationsMake() throws {
+        let folder = try TemporaryFolder()
+        func made(_ name: String, _ migrator: Migrator) throws -> (contents: [String], ran: [Int]) {
+            let connection = try SQLiteConnection(path: folder.file(name), mode: .readWriteCreate)
+            let ran = try migrator.migrate(connection, now: 1)
+            return (try Self.contents(connection), ran)
+        }
+        let oneByOne = try made("one-by-one.sqlite", Migrator(schema: nil))
+        let withSchema = try made("with-schema.sqlite", Migrator())
+        #expect(oneByOne.ran == Migration.embedded.map(\.id))
+        #expect(withSchema.ran == Migration.embedded.map(\.id))
+        #expect(withSchema.contents.count == oneByOne.contents.count)
+        for (made, migrated) in zip(withSchema.contents, oneByOne.contents) {
+            #expect(made == migrated)
+        }
+        #expect(oneByOne.contents.contains("meta: 'environment_id',16 hex digits"))
+        // Opened again, neither applies anything.
+        for name in ["one-by-one.sqlite", "with-schema.sqlite"] {
+            let connection = try SQLiteConnection(path: folder.file(name), mode: .readWrite)
+            #expect(try Migrator().migrate(connection, now: 2).isEmpty)
+        }
+    }
+
+    @Test func aFileWithTablesButNoBookkeepingIsMigratedOneByOne() throws {
+        // Not a new file: the schema must not be run over tables that exist.
+        let folder = try TemporaryFolder()
+        let connection = try SQLiteConnection(path: folder.file("spool.sqlite"), mode: .readWriteCreate)
+        try connection.execute("CREATE TABLE records (x)")
+        let error = try #require(throws: SpoolError.self) { try Migrator().migrate(connection, now: 1) }
+        #expect(error.code == .migrationFailed)
+        #expect(error.message.contains("migration 1 (spool)"), "\(error.message)")
+    }
+
+    /// Every entry of `sqlite_master` with its SQL, then every row of every table, as text; an
+    /// environment id as its shape (it is random).
+    static func contents(_ connection: SQLiteConnection) throws -> [String] {
+        var lines: [String] = ["user_version \(try connection.scalar("PRAGMA user_version") ?? -1)"]
+        var tables: [String] = []
+        let master = try connection.statement(
+            "SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_master ORDER BY name")
+        while try master.step() {
+            lines.append(
+                "\(master.string(at: 0)) \(master.string(at: 1)) on \(master.string(at: 2)): \(master.string(at: 3))")
+            if master.string(at: 0) == "table" { tables.append(master.string(at: 1)) }
+        }
+        master.reset()
+        for table in tables {
+            let columns = try connection.statement("SELECT name FROM pragma_table_info(?) ORDER BY cid")
+            columns.bind(table, at: 1)
+            var names: [String] = []
+            while try columns.step() { names.append(columns.string(at: 0)) }
+            columns.reset()
+            let rows = try connection.statement(
+                "SELECT \(names.map { "quote(\($0))" }.joined(separator: " || ',' || ")) FROM \(table) ORDER BY 1")
+            while try rows.step() {
+                var row = rows.string(at: 0)
+                if table == "meta", row.hasPrefix("'environment_id',") {
+                    let value = row.dropFirst("'environment_id',".count)
+                    let hex = value.count == 18 && value.dropFirst().dropLast().allSatisfy(\.isHexDigit)
+                    row = "'environment_id'," + (hex ? "16 hex digits" : String(value))
+                }
+                lines.append("\(table): \(row)")
+            }
+            rows.reset()
+        }
+        return lines
     }
 
     @Test func freshSpoolRecordsEveryMigrationWithItsChecksum() throws {

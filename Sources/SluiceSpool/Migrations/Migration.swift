@@ -21,6 +21,12 @@ public struct Migration: Sendable, Equatable {
         }.joined()
     }
 
+    /// The whole schema after migration `id` (`migrations/schema-NNNN.sql`), which a new file gets
+    /// in one transaction instead of migrations 1 to `id` one by one; nil if there is none.
+    public static let embeddedSchema: Migration? = EmbeddedMigrations.schema.map {
+        Migration(id: $0.id, name: $0.name, sql: String(decoding: $0.bytes, as: UTF8.self))
+    }
+
     /// The migrations this binary carries, embedded at build time, in id order.
     public static let embedded: [Migration] = EmbeddedMigrations.all
         .map { Migration(id: $0.id, name: $0.name, sql: String(decoding: $0.bytes, as: UTF8.self)) }

@@ -5,9 +5,14 @@
 /// Sluice) or whose recorded checksum differs from the shipped one (an edited migration).
 package struct Migrator {
     package let migrations: [Migration]
+    /// The whole schema after migration `schema.id`, for a new file (see `migrate`).
+    package let schema: Migration?
 
-    package init(migrations: [Migration] = Migration.embedded) {
-        self.migrations = migrations.sorted { $0.id < $1.id }
+    package init(migrations: [Migration] = Migration.embedded, schema: Migration? = Migration.embeddedSchema) {
+        let sorted = migrations.sorted { $0.id < $1.id }
+        self.migrations = sorted
+        // A schema is only good for a list that carries the migration it follows.
+        self.schema = schema.flatMap { schema in sorted.contains { $0.id == schema.id } ? schema : nil }
     }
 
     /// The id of the newest migration this binary carries.
@@ -85,30 +90,55 @@ package struct Migrator {
                 "the spool at \(connection.path) has schema version \(header) in its header but records "
                     + "migrations up to \(recorded): its bookkeeping is damaged")
         }
-        let done = Set(applied.map(\.id))
+        var done = Set(applied.map(\.id))
         var ran: [Int] = []
+        // A new file gets the schema in one transaction, recorded as the migrations up to its id:
+        // one by one, they were most of a new environment's cold start.
+        if let schema, applied.isEmpty, header == 0,
+            try connection.scalar("SELECT count(*) FROM sqlite_master WHERE name <> 'schema_migrations'") == 0
+        {
+            let included = migrations.filter { $0.id <= schema.id }
+            try Self.apply(schema.sql, recording: included, connection, now: now) {
+                "the schema of a new spool (migrations 1 to \(schema.id)) failed on \(connection.path): \($0)"
+            }
+            ran = included.map(\.id)
+            done.formUnion(ran)
+        }
         for migration in migrations where !done.contains(migration.id) {
-            do {
-                try connection.transaction {
-                    try connection.execute(migration.sql)
-                    let record = try connection.statement(
-                        "INSERT INTO schema_migrations (id, name, checksum, applied_at) VALUES (?, ?, ?, ?)")
-                    record.bind(migration.id, at: 1)
-                    record.bind(migration.name, at: 2)
-                    record.bind(migration.checksum, at: 3)
-                    record.bind(now, at: 4)
-                    try record.step()
-                    try connection.execute("PRAGMA user_version = \(migration.id)")
-                }
-            } catch let error as SQLiteError where !error.isFull && !error.isCorruption {
-                throw SpoolError(
-                    .migrationFailed,
-                    "migration \(migration.id) (\(migration.name)) failed on \(connection.path): \(error.message); "
-                        + "the spool keeps schema version \(ran.last ?? applied.last?.id ?? 0)",
-                    sqlite: error)
+            try Self.apply(migration.sql, recording: [migration], connection, now: now) {
+                "migration \(migration.id) (\(migration.name)) failed on \(connection.path): \($0); "
+                    + "the spool keeps schema version \(ran.last ?? applied.last?.id ?? 0)"
             }
             ran.append(migration.id)
         }
         return ran
+    }
+
+    /// Runs `sql` and records `migrations` as applied, in one transaction; a failure is
+    /// `.migrationFailed` with `describe`'s message (given SQLite's).
+    private static func apply(
+        _ sql: String, recording migrations: [Migration], _ connection: SQLiteConnection, now: Int64,
+        describe: (String) -> String
+    ) throws {
+        do {
+            try connection.transaction {
+                try connection.execute(sql)
+                for migration in migrations { try record(migration, connection, now: now) }
+                try connection.execute("PRAGMA user_version = \(migrations.last?.id ?? 0)")
+            }
+        } catch let error as SQLiteError where !error.isFull && !error.isCorruption {
+            throw SpoolError(.migrationFailed, describe(error.message), sqlite: error)
+        }
+    }
+
+    private static func record(_ migration: Migration, _ connection: SQLiteConnection, now: Int64) throws {
+        let record = try connection.statement(
+            "INSERT INTO schema_migrations (id, name, checksum, applied_at) VALUES (?, ?, ?, ?)")
+        defer { record.reset() }
+        record.bind(migration.id, at: 1)
+        record.bind(migration.name, at: 2)
+        record.bind(migration.checksum, at: 3)
+        record.bind(now, at: 4)
+        try record.step()
     }
 }
