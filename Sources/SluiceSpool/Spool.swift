@@ -208,9 +208,9 @@ public final class Spool: Sendable {
                 // start, for a file that holds nothing yet; a crash of the process loses nothing written
                 // (the OS has it), and a power loss takes /tmp with it. NORMAL follows at once.
                 let new = (FileSystem.size(path) ?? 0) == 0 && !hasWAL(path)
-                if new { try connection.execute("PRAGMA synchronous = OFF") }
                 try connection.execute(
                     """
+                    PRAGMA synchronous = \(new ? "OFF" : "NORMAL");
                     PRAGMA page_size = 16384;
                     PRAGMA journal_mode = WAL;
                     PRAGMA journal_size_limit = 8388608;
@@ -223,7 +223,7 @@ public final class Spool: Sendable {
                 if !(try migrator.migrate(connection, now: configuration.clock.now())).isEmpty {
                     connection.releaseMemory()
                 }
-                try connection.execute("PRAGMA synchronous = NORMAL")
+                if new { try connection.execute("PRAGMA synchronous = NORMAL") }
                 let pageSize = try connection.scalar("PRAGMA page_size") ?? 4096
                 try connection.execute("PRAGMA wal_autocheckpoint = \(max(1, Int64(4 << 20) / pageSize))")
                 if let maxFileBytes = configuration.maxFileBytes {

@@ -50,6 +50,24 @@ import Testing
         }
     }
 
+    @Test func aNewFileCutOffBeforeItsSchemaIsMadeOnTheNextOpen() throws {
+        // A kill after the switch to WAL and the bookkeeping table, before the schema's transaction
+        // committed: the next open finds no migration recorded and no other table.
+        let folder = try TemporaryFolder()
+        let path = folder.file("spool.sqlite")
+        do {
+            let connection = try SQLiteConnection(path: path, mode: .readWriteCreate)
+            try connection.execute("PRAGMA page_size = 16384; PRAGMA journal_mode = WAL;")
+            try connection.execute(Migrator.createBookkeeping)
+        }
+        let spool = try Spool.open(SpoolConfiguration(path: path))
+        #expect(try spool.statistics().schemaVersion == Migration.embedded.last!.id)
+        try spool.append([
+            SpoolRecord(id: "a", index: "lambda-function", eventTime: 1, document: Array(#"{"x":1}"#.utf8))
+        ])
+        #expect(try spool.statistics().rows == 1)
+    }
+
     @Test func aFileWithTablesButNoBookkeepingIsMigratedOneByOne() throws {
         // Not a new file: the schema must not be run over tables that exist.
         let folder = try TemporaryFolder()
