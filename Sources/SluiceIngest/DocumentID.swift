@@ -4,12 +4,12 @@ import SluiceJSON
 /// Deterministic document ids: `<event time><environment><delivery digest><position>`, all hex.
 ///
 /// - the event time (milliseconds, 11 digits) comes first, so ids of new events sort after older
-///   ones and the spool's unique index grows at its right edge;
+///   ones;
 /// - the environment id (kept in the spool) separates two execution environments of one function
 ///   that receive the same line in the same millisecond;
 /// - the digest of the whole delivery and the event's position in it separate every event of a
 ///   delivery, identical lines included, and make a re-delivered identical batch map to the same
-///   ids (stored once, indexed once).
+///   ids (the spool knows it by the digest and stores it once; OpenSearch indexes an id once).
 ///
 /// The limit: two *different* deliveries that are byte for byte identical (every event the same
 /// text at the same millisecond) get the same ids, and the second is taken for a re-delivery.

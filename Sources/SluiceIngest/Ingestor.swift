@@ -136,17 +136,22 @@ public final class Ingestor: Sendable {
                     $0.numbers["extensionOverheadMs"] ?? 0
                 }
                 healthState.withLock { $0.overheads += overheads }
+                let changes = next.finish().changes
+                // A re-delivered batch (its digest is among the applied deliveries: the platform
+                // sent it again after a lost answer) was stored when it first came: its records are
+                // counted as duplicates and not stored again, nor its rules' counts counted again.
+                let redelivered = changes.appliedDelivery == nil
+                let duplicates = redelivered ? records.count : 0
+                if redelivered { records = [] }
+                let counted = redelivered ? RuleCounts() : ruleCounts
+                let drops = redelivered ? LambdaDrops() : lambdaDropped
                 let now = clock.now()
                 let report = healthRecord(at: now)
                 if let report { records.append(report) }
-                let changes = next.finish().changes
-                // A re-delivered batch (its changes already made) is not counted again.
-                let counted = changes.appliedDelivery == nil ? RuleCounts() : ruleCounts
-                let drops = changes.appliedDelivery == nil ? LambdaDrops() : lambdaDropped
                 let result = try cpu.measure(.spoolAppend) {
                     try spool.append(
                         records, invocations: changes, ruleCounts: counted.values,
-                        lambdaDropped: (drops.records, drops.bytes))
+                        lambdaDropped: (drops.records, drops.bytes), duplicates: duplicates)
                 }
                 if report != nil {
                     healthState.withLock {
@@ -350,7 +355,7 @@ public final class Ingestor: Sendable {
                 document: summary.document(
                     functionFields: document.functionFields,
                     omitting: document.function.memorySizeMB == nil ? [] : ["memorySizeMB"]),
-                replaces: summary.summarisedIncomplete)
+                replaces: summary.summarisedIncomplete, keyed: true)
         }
     }
 
@@ -367,7 +372,8 @@ public final class Ingestor: Sendable {
             index: indices.extension.name(eventTime: now), eventTime: now,
             document: health.document(
                 at: now, reason: shutdown ? "shutdown" : "interval", statistics: statistics, overheads: overheads,
-                cpu: cpu.snapshot(), functionFields: document.functionFields))
+                cpu: cpu.snapshot(), functionFields: document.functionFields),
+            keyed: true)
     }
 
     /// Writes the SHUTDOWN's health document (`at`: when SHUTDOWN came), to ship with the rest.

@@ -1,30 +1,37 @@
 extension Spool {
     static let insertRecord = """
-        INSERT OR IGNORE INTO records (seq, doc_id, index_name, event_time, received_at, due_at, bytes, replaces)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        INSERT OR IGNORE INTO records (seq, doc_id, index_name, event_time, received_at, due_at, bytes, replaces, keyed)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
 
-    /// Stores a whole delivery in one transaction. A record whose id is already in the spool is a
-    /// re-delivery: it is counted as a duplicate and not stored again, unless it `replaces` that
-    /// one, which then goes (a lease of it ends: its settle finds it gone). Returns once committed.
+    /// Stores records in one transaction. Returns once committed.
+    ///
+    /// The spool keeps one waiting record of a keyed id (`SpoolRecord.keyed`): a second is counted
+    /// as a duplicate and not stored, unless it `replaces` that one, which then goes (a lease of it
+    /// ends: its settle finds it gone). Records that are not keyed are stored as given: a
+    /// re-delivered batch is known by its digest, before its records are made (`duplicates` of the
+    /// invocation-state append), and OpenSearch indexes a document stored twice anyway once (it
+    /// refuses a second `create` of an id).
     ///
     /// Throws `SpoolError` (`.diskFull` among others) with nothing of the delivery written.
     @discardableResult
     public func append(_ records: [SpoolRecord]) throws -> AppendResult {
-        try append(records, also: nil)
+        try append(records, duplicates: 0, also: nil)
     }
 
-    /// `append(_:)`, with `also` run in the same transaction after the records are written (given
-    /// what the append did).
+    /// `append(_:)`, counting `duplicates` more records received and not stored (a re-delivery's),
+    /// with `also` run in the same transaction after the records are written (given what the append
+    /// did).
     func append(
-        _ records: [SpoolRecord], also: ((SQLiteConnection, AppendResult) throws -> Void)?
+        _ records: [SpoolRecord], duplicates: Int = 0, also: ((SQLiteConnection, AppendResult) throws -> Void)?
     ) throws -> AppendResult {
         let now = clock.now()
         let cap = configuration.capBytes
         let policy = configuration.overflowPolicy
         return try write("appending \(records.count) records") { state in
             var result = AppendResult()
-            result.received = records.count
+            result.received = records.count + duplicates
+            result.duplicates = duplicates
             let insert = try state.connection.statement(Self.insertRecord)
             var seq = try Self.lastSeq(state.connection)
             let slot = try Self.segmentForAppend(&state, nextSeq: seq + 1)
@@ -39,7 +46,7 @@ extension Spool {
                     result.rejected += 1
                     continue
                 }
-                if record.replaces { try Self.remove(id: record.id, &state) }
+                if record.replaces { try Self.remove(keyed: record.id, &state) }
                 insert.reset()
                 insert.bind(seq + 1, at: 1)
                 insert.bind(record.id, at: 2)
@@ -49,7 +56,9 @@ extension Spool {
                 insert.bind(now, at: 6)
                 insert.bind(size, at: 7)
                 insert.bind(record.replaces ? 1 : 0, at: 8)
+                insert.bind(record.keyed ? 1 : 0, at: 9)
                 try insert.step()
+                // Ignored only for a keyed id that waits already.
                 if state.connection.changes == 1 {
                     stored.append(position)
                     seq += 1
@@ -78,9 +87,9 @@ extension Spool {
         }
     }
 
-    /// Removes the record of `id`, if one waits, for the record that replaces it.
-    private static func remove(id: String, _ state: inout State) throws {
-        let find = try state.connection.statement("SELECT seq, bytes FROM records WHERE doc_id = ?")
+    /// Removes the keyed record of `id`, if one waits, for the record that replaces it.
+    private static func remove(keyed id: String, _ state: inout State) throws {
+        let find = try state.connection.statement("SELECT seq, bytes FROM records WHERE doc_id = ? AND keyed = 1")
         find.bind(id, at: 1)
         guard try find.step() else {
             find.reset()

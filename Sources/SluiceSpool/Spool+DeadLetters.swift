@@ -48,16 +48,27 @@ extension Spool {
             // One by one, each with the next seq, so requeued records sort after everything handed out.
             var seq = try Self.lastSeq(connection)
             var inserted = 0
-            let letters = try connection.statement("SELECT id FROM dead_letters \(filter) ORDER BY id")
+            let letters = try connection.statement("SELECT id, doc_id FROM dead_letters \(filter) ORDER BY id")
             if let id { letters.bind(id, at: 1) }
-            var ids: [Int64] = []
-            while try letters.step() { ids.append(letters.int64(at: 0)) }
+            var ids: [(letter: Int64, document: String)] = []
+            while try letters.step() { ids.append((letters.int64(at: 0), letters.string(at: 1))) }
             letters.reset()
             guard !ids.isEmpty else { return 0 }
+            // The ids among them that wait already (a re-delivery stored since): one pass over the
+            // records, which keep no index of ids. Those letters are just removed.
+            let asked = Set(ids.map(\.document))
+            var waiting = Set<String>()
+            let queued = try connection.statement("SELECT doc_id FROM records")
+            while try queued.step() {
+                let document = queued.string(at: 0)
+                if asked.contains(document) { waiting.insert(document) }
+            }
+            queued.reset()
             let copy = try connection.statement(
                 """
-                INSERT OR IGNORE INTO records (seq, doc_id, index_name, event_time, received_at, due_at, bytes, replaces)
-                SELECT ?, doc_id, index_name, event_time, received_at, ?, bytes, replaces FROM dead_letters WHERE id = ?
+                INSERT INTO records (seq, doc_id, index_name, event_time, received_at, due_at, bytes, replaces, keyed)
+                SELECT ?, doc_id, index_name, event_time, received_at, ?, bytes, replaces, replaces FROM dead_letters
+                WHERE id = ?
                 """)
             defer { copy.reset() }
             let slot = try Self.segmentForAppend(&state, nextSeq: seq + 1)
@@ -65,7 +76,9 @@ extension Spool {
             defer { document.reset() }
             // The requeued documents, in runs from the first new seq on.
             var runs = RunAppender(connection, slot: slot, first: seq + 1)
-            for letter in ids {
+            for (letter, documentID) in ids {
+                // Queued already, or by a letter before it of the same id.
+                guard waiting.insert(documentID).inserted else { continue }
                 document.reset()
                 document.bind(letter, at: 1)
                 guard try document.step() else { continue }

@@ -120,14 +120,18 @@ extension Spool {
     /// Stores a whole delivery, the changes it makes to the invocation view's state, what ingest's
     /// rules did to it (`ruleCounts`, by rule name: `email.masked`) and what Lambda said it dropped
     /// (`lambdaDropped`, its `platform.logsDropped` events) in one transaction: all or nothing.
+    /// `duplicates` counts the records of a re-delivered batch, received and not stored: ingest knows
+    /// one by its digest (`applied_deliveries`), and gives no records of it.
     @discardableResult
     public func append(
         _ records: [SpoolRecord], invocations changes: InvocationChanges, ruleCounts: [String: Int] = [:],
-        lambdaDropped: (records: Int, bytes: Int) = (0, 0)
+        lambdaDropped: (records: Int, bytes: Int) = (0, 0), duplicates: Int = 0
     ) throws -> AppendResult {
-        guard !changes.isEmpty || !ruleCounts.isEmpty || lambdaDropped != (0, 0) else { return try append(records) }
+        guard !changes.isEmpty || !ruleCounts.isEmpty || lambdaDropped != (0, 0) else {
+            return try append(records, duplicates: duplicates, also: nil)
+        }
         return try append(
-            records,
+            records, duplicates: duplicates,
             also: { connection, _ in
                 try Self.apply(changes, connection)
                 try Self.bump(connection, rules: ruleCounts)

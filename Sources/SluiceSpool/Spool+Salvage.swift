@@ -73,8 +73,9 @@ extension Spool {
     /// their age and attempts start again), then the dead letters (kept as dead letters, with their
     /// reason and attempts, under this spool's cap). Rows are read in key order; a part that cannot
     /// be read is stepped over. A salvage begun again (a process killed during one) stores each row
-    /// once: records by their ids, dead letters by their id and time of death; OpenSearch indexes a
-    /// record once by its id. The invocation view's state stays in the file. Counted as `salvaged`
+    /// once: records from where the last batch stored ended (recorded with it), none once the file
+    /// was read to its end, dead letters by their id and time of death; OpenSearch indexes a record
+    /// once by its id. The invocation view's state stays in the file. Counted as `salvaged`
     /// and `salvaged_dead_letters`.
     public func salvage(from aside: String, batch: Int = 500) -> Salvage {
         var result = Salvage()
@@ -87,12 +88,16 @@ extension Spool {
             let lastSeq = (try? file.scalar("SELECT value FROM counters WHERE name = 'last_seq'")) ?? nil
             var records = (damaged: 0, unreadable: false)
             // Where a salvage of this file that did not end got to: it goes on from there, so that
-            // records it stored and that shipped since are not stored (and counted) again.
-            let resume = try read("reading the salvage's progress") { state in
-                Self.SalvageProgress(try Self.meta(state.connection, Self.salvageProgressKey), aside: aside)
+            // records it stored and that shipped since are not stored (and counted) again. One that
+            // read the file to its end stored all its records already.
+            let (resume, salvaged) = try read("reading the salvage's progress") { state in
+                (
+                    Self.SalvageProgress(try Self.meta(state.connection, Self.salvageProgressKey), aside: aside),
+                    try Self.meta(state.connection, Self.salvagedKey) == aside
+                )
             }
             for (query, source) in Self.salvageRecordSources(file, batch: batch).enumerated()
-            where query >= resume.query {
+            where !salvaged && query >= resume.query {
                 let read = try Self.readAround(
                     file, source.select, from: query == resume.query ? resume.after : 0, end: lastSeq,
                     batch: source.batch, rows: source.rows, whole: \.wholeDocument,

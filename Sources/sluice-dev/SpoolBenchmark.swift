@@ -17,9 +17,6 @@ struct SpoolBenchmark: ParsableCommand {
     @Option(help: "Records per batch (one transaction).") var batchSize = 1000
     @Option(help: "Document bytes per record.") var recordBytes = 250
     @Option(help: "Runs per figure; the median is reported.") var runs = 3
-    @Flag(
-        name: .customLong("random-ids"), inversion: .prefixedNo,
-        help: "Also measure random 128-bit ids, for comparison.") var compareRandomIDs = true
 
     func run() throws {
         let telemetry = SyntheticTelemetry(recordBytes: recordBytes, startTime: 1_764_000_000_000)
@@ -28,28 +25,18 @@ struct SpoolBenchmark: ParsableCommand {
             return SpoolRecord(
                 id: record.id, index: "lambda-function", eventTime: record.time, document: record.document)
         }
-        var generator = SystemRandomNumberGenerator()
-        let randomIDs = timeOrdered.map { record in
-            var copy = record
-            copy.id = String(generator.next() as UInt64, radix: 16) + String(generator.next() as UInt64, radix: 16)
-            return copy
-        }
         let batches = stride(from: 0, to: records, by: batchSize).map {
             Array(timeOrdered[$0..<min($0 + batchSize, records)])
-        }
-        let randomBatches = stride(from: 0, to: records, by: batchSize).map {
-            Array(randomIDs[$0..<min($0 + batchSize, records)])
         }
 
         var rawInsert: [Double] = []
         var append: [Double] = []
-        var appendRandom: [Double] = []
         var rawDrain: [Double] = []
         var drain: [Double] = []
         for run in 0..<runs {
             let base = "\(folder)/sluice-bench-\(getpid())-\(run)"
             defer {
-                for suffix in ["raw.sqlite", "spool.sqlite", "random.sqlite"] {
+                for suffix in ["raw.sqlite", "spool.sqlite"] {
                     Measure.removeDatabase(base + "-" + suffix)
                 }
             }
@@ -68,12 +55,6 @@ struct SpoolBenchmark: ParsableCommand {
                         try spool.settle(leased.map { ($0.seq, .shipped) })
                     }
                 })
-
-            if compareRandomIDs {
-                let random = try Spool.open(SpoolConfiguration(path: base + "-random.sqlite", capBytes: 1 << 40))
-                appendRandom.append(
-                    try Measure.rate(records) { for batch in randomBatches { try random.append(batch) } })
-            }
         }
 
         let rawInsertRate = Measure.median(rawInsert)
@@ -84,18 +65,12 @@ struct SpoolBenchmark: ParsableCommand {
         print("| figure | records/s | vs raw | target |")
         print("|---|---:|---:|---|")
         print("| raw SQLite insert (integer key, no other index) | \(Measure.format(rawInsertRate)) | 1.00 | |")
-        print(Measure.row("spool append, time-ordered ids (dedup)", Measure.median(append), rawInsertRate, "≥ 0.60"))
-        if compareRandomIDs {
-            print(
-                Measure.row(
-                    "spool append, random 128-bit ids (dedup)", Measure.median(appendRandom), rawInsertRate,
-                    "for comparison"))
-        }
+        print(Measure.row("spool append", Measure.median(append), rawInsertRate, "≥ 0.60"))
         print("| raw SQLite select + delete by key | \(Measure.format(rawDrainRate)) | 1.00 | |")
         print(Measure.row("spool lease + settle (shipped)", Measure.median(drain), rawDrainRate, ""))
         let appendRatio = Measure.ratio(Measure.median(append), rawInsertRate)
         Measure.summarize(
-            "spool append (dedup ids), against raw SQLite inserts",
+            "spool append, against raw SQLite inserts",
             Measure.against(Measure.median(append), rawInsertRate, of: "raw", unit: "records/s"),
             target: "≥ 0.60 of raw", met: appendRatio >= 0.60)
     }

@@ -72,6 +72,33 @@ struct IngestorTests {
         #expect(ingestor.tallies.duplicates == 50)
     }
 
+    /// The spool keeps no index of event ids: a re-delivery is known by its digest, which the
+    /// spool keeps with the invocation state. So a batch sent again after its records shipped, or
+    /// to the next process on the spool, is not stored (or shipped) again either.
+    @Test func aBatchRedeliveredAfterItShippedOrToTheNextProcessIsNotStoredAgain() throws {
+        let body = TelemetryFixtures.logLines(30, marker: "later")
+        #expect(ingestor.ingest(body) == .accepted)
+        let leased = try spool.lease(maxCount: 100, maxBytes: 1 << 20)
+        #expect(leased.count == 30)
+        try spool.settle(leased.map { ($0.seq, .shipped) })
+        #expect(ingestor.ingest(body) == .accepted)
+        #expect(spool.waitingCount == 0)
+
+        let reopened = try openSpool(folder)
+        let next = Ingestor(
+            spool: reopened, document: TelemetryDocument(function: function),
+            environmentID: try spool.environmentID(),
+            indices: .init(platform: IndexPattern("p"), function: IndexPattern("f"), extension: IndexPattern("e")),
+            logger: Logger(label: "test"))
+        #expect(next.ingest(body) == .accepted)
+        #expect(try reopened.statistics().rows == 0)
+        let counters = try reopened.statistics().counters
+        #expect(counters.received == 90 && counters.stored == 30 && counters.duplicate == 60)
+        // A new batch is stored.
+        #expect(next.ingest(TelemetryFixtures.logLines(5, marker: "new")) == .accepted)
+        #expect(try reopened.statistics().rows == 5)
+    }
+
     @Test func identicalLinesInOneDeliveryAreDistinctEvents() throws {
         let line = #"{"time":"2026-11-25T12:00:00.123Z","type":"function","record":"same line"}"#
         let records = ingestor.records(

@@ -4,15 +4,16 @@ import Testing
 @testable import SluiceSpool
 
 @Suite struct SpoolQueueTests {
-    @Test func redeliveredBatchIsStoredOnce() throws {
+    /// A keyed id (a summary's, a health document's) is stored once while a record of it waits.
+    @Test func aKeyedIdIsStoredOnceWhileItWaits() throws {
         let folder = try TemporaryFolder()
         let spool = try openSpool(folder)
-        let batch = makeRecords(50)
+        let batch = makeRecords(50, keyed: true)
         let first = try spool.append(batch)
         let again = try spool.append(batch)
         #expect(first.stored == 50 && first.duplicates == 0)
         #expect(again.stored == 0 && again.duplicates == 50)
-        let overlapping = try spool.append(Array(batch.suffix(10)) + makeRecords(5, prefix: "b1"))
+        let overlapping = try spool.append(Array(batch.suffix(10)) + makeRecords(5, prefix: "b1", keyed: true))
         #expect(overlapping.stored == 5 && overlapping.duplicates == 10)
 
         let stats = try spool.statistics()
@@ -20,6 +21,29 @@ import Testing
         #expect(stats.counters.received == 115)
         #expect(stats.counters.stored == 55)
         #expect(stats.counters.duplicate == 60)
+
+        // Once shipped, the id may be stored again (OpenSearch refuses a second `create` of it).
+        let leased = try spool.lease(maxCount: 100, maxBytes: 1 << 20)
+        try spool.settle(leased.map { ($0.seq, .shipped) })
+        #expect(try spool.append(Array(batch.prefix(3))).stored == 3)
+    }
+
+    /// Records that are not keyed (telemetry events, whose re-delivered batch ingest knows by its
+    /// digest) are stored as given, with no index of their ids to keep.
+    @Test func recordsThatAreNotKeyedAreStoredAsGiven() throws {
+        let folder = try TemporaryFolder()
+        let spool = try openSpool(folder)
+        let batch = makeRecords(20)
+        #expect(try spool.append(batch).stored == 20)
+        #expect(try spool.append(batch).stored == 20)
+        #expect(try spool.statistics().rows == 40)
+        #expect(try spool.peek(limit: 100).map(\.id) == (batch + batch).map(\.id))
+        // The duplicates a caller knows of are counted, not stored.
+        let counted = try spool.append(
+            makeRecords(2, prefix: "c"), invocations: InvocationChanges(), duplicates: 5)
+        #expect(counted.stored == 2 && counted.duplicates == 5 && counted.received == 7)
+        let counters = try spool.statistics().counters
+        #expect(counters.received == 47 && counters.stored == 42 && counters.duplicate == 5)
     }
 
     @Test func aRepeatedMemberIsStoredOnceAndEveryReaderGetsTheWholeDocument() throws {
@@ -273,8 +297,8 @@ import Testing
         let folder = try TemporaryFolder()
         do {
             let spool = try openSpool(folder)
-            try spool.append(makeRecords(7))
-            try spool.append(makeRecords(7))
+            try spool.append(makeRecords(7, keyed: true))
+            try spool.append(makeRecords(7, keyed: true))
             let leased = try spool.lease(maxCount: 2, maxBytes: 1 << 20)
             try spool.settle(leased.map { ($0.seq, .shipped) })
             #expect(try spool.recordShutdown() == 5)

@@ -160,7 +160,7 @@ import Testing
 
         // Again (a process killed during the first): nothing is stored twice.
         let again = next.salvage(from: aside)
-        #expect(again.recovered == 0 && again.duplicates == salvage.recovered)
+        #expect(again.recovered == 0 && again.deadLetters == 0)
         #expect(try next.statistics().rows == held.count)
         // Documents come back whole.
         let record = try #require(try next.peek(limit: 1).first)

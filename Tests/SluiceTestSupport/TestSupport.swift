@@ -75,7 +75,7 @@ public final class ManualClock: Sendable {
 
 /// `count` records with ids that keep batches apart by `prefix`, about `bytes` each.
 public func makeRecords(
-    _ count: Int, prefix: String = "b0", index: String = "lambda-function", bytes: Int = 250
+    _ count: Int, prefix: String = "b0", index: String = "lambda-function", bytes: Int = 250, keyed: Bool = false
 ) -> [SpoolRecord] {
     (0..<count).map { position in
         let id = "\(prefix)-\(String(position, radix: 16))"
@@ -83,7 +83,7 @@ public func makeRecords(
         let filler = String(repeating: "x", count: max(0, bytes - head.utf8.count - id.utf8.count - 2))
         return SpoolRecord(
             id: id, index: index, eventTime: 1_764_000_000_000 + Int64(position),
-            document: Array((head + id + filler + #""}"#).utf8))
+            document: Array((head + id + filler + #""}"#).utf8), keyed: keyed)
     }
 }
 

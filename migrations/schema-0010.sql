@@ -1,17 +1,16 @@
--- The whole schema after migration 0009, for a new spool file: the platform gives every new
+-- The whole schema after migration 0010, for a new spool file: the platform gives every new
 -- execution environment an empty /tmp, so most cold starts create the spool. Applying the nine
 -- migrations one by one there took 13.7 ms of a 23 ms cold start (the renames and dropped
 -- columns of 0008 and 0009 make SQLite parse the schema again each time); this script makes the
--- same file in one transaction. Sluice records migrations 1 to 9 as applied with it, and applies
+-- same file in one transaction. Sluice records migrations 1 to 10 as applied with it, and applies
 -- any later migration after it as usual. Its statements are the schema's own text (sqlite_master)
 -- and rows of a file migrated one by one; MigrationTests checks that the two files are the same.
 -- A new migration needs no change here.
 
-CREATE TABLE records (
+CREATE TABLE "records" (
     seq         INTEGER PRIMARY KEY,
-    -- The deterministic OpenSearch _id, and the dedup key of a re-delivered batch. Ids begin with
-    -- the event time, so this index grows at its right edge like the table does.
-    doc_id      TEXT    NOT NULL UNIQUE,
+    -- The deterministic OpenSearch _id.
+    doc_id      TEXT    NOT NULL,
     index_name  TEXT    NOT NULL,
     event_time  INTEGER NOT NULL, -- ms since the epoch, from the event
     received_at INTEGER NOT NULL, -- ms since the epoch
@@ -21,8 +20,13 @@ CREATE TABLE records (
     attempts    INTEGER NOT NULL DEFAULT 0,
     last_error  TEXT,
     bytes       INTEGER NOT NULL, -- UTF-8 length of document
-    replaces INTEGER NOT NULL DEFAULT 0);
+    -- 1: shipped with `index` (it overwrites the document of its id), else with `create`.
+    replaces    INTEGER NOT NULL DEFAULT 0,
+    -- 1: its id is unique among the waiting records (records_keyed_ids).
+    keyed       INTEGER NOT NULL DEFAULT 0
+);
 CREATE INDEX records_retry_due ON records (due_at) WHERE attempts > 0;
+CREATE UNIQUE INDEX records_keyed_ids ON records (doc_id) WHERE keyed = 1;
 CREATE TABLE counters (
     name  TEXT    PRIMARY KEY,
     value INTEGER NOT NULL DEFAULT 0
