@@ -143,6 +143,59 @@ import Testing
         #expect(try spool.deadLetters().isEmpty, "the tables of later migrations exist")
     }
 
+    /// Migration 0010 drops the unique index of every id: a spool of schema 9 keeps its waiting
+    /// records as they were (attempts, errors, a summary that replaces), only keyed ids are unique
+    /// after it, and events of the ids that wait are stored as given.
+    @Test func aSpoolOfSchemaNineKeepsItsRecordsWithoutTheIndexOfEveryId() throws {
+        let folder = try TemporaryFolder()
+        let path = folder.file("spool.sqlite")
+        let document = Array(#"{"type":"function","record":"x"}"#.utf8)
+        do {
+            let connection = try SQLiteConnection(path: path, mode: .readWriteCreate)
+            try Migrator(migrations: Array(Migration.embedded.prefix(9))).migrate(connection, now: 1)
+            try connection.execute(
+                """
+                INSERT INTO records (seq, doc_id, index_name, event_time, received_at, due_at, attempts, last_error, bytes, replaces)
+                VALUES (1, 'old-1', 'logs', 1, 1, 1, 0, NULL, \(document.count), 0),
+                       (2, 'old-2', 'logs', 2, 1, 5, 2, 'HTTP 503', \(document.count), 0),
+                       (3, 'inv-1', 'inv', 3, 1, 1, 0, NULL, \(document.count), 1);
+                UPDATE counters SET value = 3 WHERE name = 'last_seq';
+                UPDATE totals SET rows = 3, bytes = \(3 * document.count);
+                """)
+            var run = DocumentRun.Writer(capacity: 0)
+            for _ in 1...3 { run.append(document, echo: nil) }
+            let insert = try connection.statement(
+                "INSERT INTO documents_0 (first_seq, count, crc, body) VALUES (1, 3, NULL, ?)")
+            try insert.step(bindingBlob: run.bytes, at: 1)
+            insert.reset()
+            #expect(
+                try connection.scalar(
+                    "SELECT count(*) FROM sqlite_master WHERE tbl_name = 'records' AND type = 'index'") == 2)
+        }
+        let spool = try Spool.open(SpoolConfiguration(path: path))
+        #expect(try spool.statistics().schemaVersion == 10)
+        let connection = try SQLiteConnection(path: path, mode: .readOnly)
+        #expect(
+            try connection.scalar(
+                "SELECT count(*) FROM sqlite_master WHERE tbl_name = 'records' AND sql LIKE '%UNIQUE%' AND sql NOT LIKE '%keyed%'"
+            ) == 0, "no unique index of every id")
+        // Retries first, as a lease hands them out.
+        let waiting = try spool.peek(limit: 10)
+        #expect(waiting.map(\.id) == ["old-2", "old-1", "inv-1"])
+        #expect(waiting.map(\.attempts) == [2, 0, 0])
+        #expect(waiting[0].lastError == "HTTP 503" && waiting[0].dueAt == 5)
+        #expect(waiting.map(\.replaces) == [false, false, true])
+        #expect(waiting.allSatisfy { $0.document == document })
+        // The retried record is due by the retry index; the same event ids are stored as given.
+        #expect(try spool.nextRetryDue() == 5)
+        let again = try spool.append([SpoolRecord(id: "old-1", index: "logs", eventTime: 1, document: document)])
+        #expect(again.stored == 1)
+        let keyed = SpoolRecord(id: "inv-2", index: "inv", eventTime: 4, document: document, keyed: true)
+        #expect(try spool.append([keyed]).stored == 1)
+        #expect(try spool.append([keyed]).duplicates == 1)
+        #expect(try spool.statistics().rows == 5)
+    }
+
     @Test func refusesASpoolWrittenByANewerBinary() throws {
         let folder = try TemporaryFolder()
         let path = folder.file("spool.sqlite")
