@@ -171,9 +171,9 @@ final class SpoolFileOracle: Sendable {
         // Reading may fail on a damaged file; what it does read is checked.
         try? spool.forEachRecord { record in
             problems += intact(record.id, record.index, record.document, pristine, checking: sound && onlyCut)
-            // A flipped bit in a row's id (say `-28` to `-29`) makes a second row of an id the unique
-            // index still holds once: `quick_check`, the open's check, reads no index against its
-            // table, so only a file that was just cut short must never read an id twice.
+            // A flipped bit in a row's id (say `-28` to `-29`) makes a second row of an id, and
+            // `quick_check`, the open's check, cannot tell (the spool keeps no index of event ids),
+            // so only a file that was just cut short must never read an id twice.
             if !seen.insert(record.id).inserted, sound, onlyCut {
                 problems.append("record \(record.id) read twice")
             }

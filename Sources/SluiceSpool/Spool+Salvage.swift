@@ -239,7 +239,9 @@ extension Spool {
     /// first) in key order, `batch` at a time, and hands each batch to `store`. A part of the file
     /// that cannot be read is stepped over: a few keys at a time (a page holds a few dozen rows), and
     /// farther each time a run of looks finds nothing (a damaged interior page hides many), until
-    /// `end` (the file's last key; nil when that cannot be read). A row that reads without an error
+    /// `end` (the file's last key; nil when that cannot be read). A row whose key is not past the
+    /// last one read (a damaged page's keys out of order) is not read again: each row is handed to
+    /// `store` once, and the read always moves on. A row that reads without an error
     /// can still be damaged (a page past the end of a cut file reads as zeros): one whose `whole`
     /// document is not the JSON object every stored document is, is left out and counted.
     private static func readAround<Row>(
@@ -257,7 +259,8 @@ extension Spool {
             // The last key read, and how many rows were, damaged ones included.
             var lastRead: Int64?
             var rowsRead = 0
-            let failed: Bool
+            var outOfOrder = false
+            var failed: Bool
             do {
                 let statement = try file.statement(select)
                 defer { statement.reset() }
@@ -265,8 +268,15 @@ extension Spool {
                 statement.bind(batch, at: 2)
                 do {
                     while try statement.step() {
-                        lastRead = statement.int64(at: 0)
                         rowsRead += 1
+                        // Keys come in order from a sound page; a damaged one can give a key again,
+                        // or one before where the read began: that row was read (and stored) already.
+                        let key = statement.int64(at: 0)
+                        guard key > (lastRead ?? after) else {
+                            outOfOrder = true
+                            continue
+                        }
+                        lastRead = key
                         let made = make(statement)
                         damaged += made.damaged
                         for row in made.rows {
@@ -288,6 +298,9 @@ extension Spool {
             if let lastRead {
                 after = lastRead
                 failedProbes = 0
+            } else if outOfOrder {
+                // Nothing past where the read began: step over the page as over one that fails.
+                failed = true
             }
             if failed {
                 unreadable = true
