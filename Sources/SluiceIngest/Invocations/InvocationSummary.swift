@@ -137,9 +137,9 @@ public struct InvocationSummary: Sendable, Equatable {
             case "runtimeStatus": summary.runtimeStatus = reader.string(value)
             case "runtimeErrorType": summary.runtimeErrorType = reader.string(value)
             case "end": summary.end = reader.string(value)
-            case "logLines": summary.logLines = Int(reader.number(value) ?? 0)
-            case "logBytes": summary.logBytes = Int(reader.number(value) ?? 0)
-            case "errorLines": summary.errorLines = Int(reader.number(value) ?? 0)
+            case "logLines": summary.logLines = Self.count(reader.number(value))
+            case "logBytes": summary.logBytes = Self.count(reader.number(value))
+            case "errorLines": summary.errorLines = Self.count(reader.number(value))
             case "summarisedIncomplete":
                 summary.summarisedIncomplete = state[value.range.lowerBound] == UInt8(ascii: "t")
             default: if let number = reader.number(value) { summary.numbers[key] = number }
@@ -160,6 +160,12 @@ public struct InvocationSummary: Sendable, Equatable {
         out.append(UInt8(ascii: ","))
         JSONText.appendString(name, to: &out)
         out += Array((value ? ":true" : ":false").utf8)
+    }
+
+    /// A count read back from the state: what an Int holds of it (a damaged state can say anything).
+    private static func count(_ value: Double?) -> Int {
+        guard let value, value.isFinite else { return 0 }
+        return Int(min(max(value, 0), 1e15))
     }
 
     private static func number(_ name: String, _ value: Double, _ out: inout [UInt8]) {

@@ -286,7 +286,8 @@ public struct InvocationTracker: Sendable {
             // No start seen (dropped by the platform), or already summarised: a summary from what
             // this says, with the start's time when a mark remembers it (the same id as before).
             guard type == "platform.report" else { return }
-            let duration = metric("durationMs") ?? 0
+            // A duration that no Int64 holds (or a negative one) says nothing of when it started.
+            let duration = min(max(metric("durationMs") ?? 0, 0), 1e12)
             let startedAt =
                 marks.last { $0.kind == .start && $0.requestId == requestId }?.at ?? time - Int64(duration.rounded())
             var summary = InvocationSummary(
